@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite, twice: on the embedded SQLite default and on a real PostgreSQL
+# server started from the machine's binaries. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/system-packages.sh
+scripts/setup.sh cpu,test,dev
+export PYTHONUNBUFFERED=1
+py=.venv/bin/python
+status=0
+echo "=== test suite on SQLite"
+FAIRBOARD_TEST_DATABASE=sqlite $py -m pytest -n 2 "$@" || status=$?
+if [ "$status" -eq 0 ] && [ -z "${FAIRBOARD_SKIP_POSTGRES_RUN:-}" ]; then
+    echo "=== test suite on PostgreSQL"
+    FAIRBOARD_TEST_DATABASE=postgresql $py -m pytest -n 2 -m "not browser" tests/app "$@" || status=$?
+fi
+exit $status
