@@ -1,0 +1,120 @@
+"""The ``fairboard`` command: serve, migrate, seed the demo, manage users, run workers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from app.config import get_settings
+from app.db import Database
+from app.models import Role
+
+cli = typer.Typer(help="Fairboard: scoring and leaderboards for fair age estimation.", no_args_is_help=True)
+
+
+def _database() -> Database:
+    settings = get_settings()
+    if settings.is_sqlite:
+        path = settings.database_url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Database(settings.database_url)
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from app.migrate import upgrade
+
+    db = _database()
+    upgrade(db.engine)
+    db.dispose()
+    typer.echo("database is up to date")
+
+
+@cli.command()
+def demo() -> None:
+    """Create the demo competition (synthetic test set, baselines, demo accounts)."""
+    from app.migrate import upgrade
+    from app.services.demo import demo_exists, seed_demo
+
+    db = _database()
+    upgrade(db.engine)
+    if demo_exists(db):
+        typer.echo("the database already has competitions; the demo was not created again")
+        db.dispose()
+        return
+    typer.echo("creating the demo competition (synthetic test set of 1,978 items)...")
+    accounts = seed_demo(db, get_settings())
+    db.dispose()
+    typer.echo("demo accounts (username / password / role):")
+    for account in accounts:
+        typer.echo(f"  {account.username:10s} {account.password:20s} {account.role.value}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    demo_: Annotated[
+        bool, typer.Option("--demo", help="seed the demo competition on an empty database")
+    ] = False,
+) -> None:
+    """Migrate, then serve the web app and API (embedded job runner unless a broker is set)."""
+    import uvicorn
+
+    from app.main import create_app
+
+    if demo_:
+        demo()
+    else:
+        migrate()
+    typer.echo(f"serving Fairboard at http://{host}:{port}")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@cli.command("create-user")
+def create_user(
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    role: Annotated[Role, typer.Option(help="admin, organizer or participant")] = Role.PARTICIPANT,
+    email: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Create an account with a given role."""
+    from app.errors import AppError
+    from app.migrate import upgrade
+    from app.services import accounts
+
+    db = _database()
+    upgrade(db.engine)
+    try:
+        with db.transaction() as session:
+            user = accounts.register(
+                session, username=username, password=password,
+                email=email or f"{username.lower()}@localhost.localdomain", role=role,
+            )
+            typer.echo(f"created {user.role.value} {user.username!r} (id {user.id})")
+    except AppError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+
+
+@cli.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="comma-separated: cpu, gpu")] = "cpu,gpu",
+    concurrency: Annotated[int, typer.Option(help="jobs at once")] = 1,
+) -> None:
+    """Start a Celery worker (needs FAIRBOARD_BROKER_URL)."""
+    from app.worker import run_worker
+
+    run_worker(queues=[q.strip() for q in queues.split(",") if q.strip()], concurrency=concurrency)
+
+
+def main() -> None:
+    cli()

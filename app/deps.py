@@ -1,0 +1,105 @@
+"""Annotated dependency aliases shared by the API and the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import Database, utcnow
+from app.errors import CsrfFailed, NotAuthenticated
+from app.jobs import JobDispatcher
+from app.models import User
+from app.security import csrf_matches, new_csrf_token
+from app.services import accounts
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOGIN_REQUIRED = "log in or send an API token (Authorization: Bearer ...) to do this"
+CSRF_MISSING = "the form is missing a valid CSRF token; reload the page and try again"
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_jobs(request: Request) -> JobDispatcher:
+    jobs: JobDispatcher = request.app.state.jobs
+    return jobs
+
+
+def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    """One session per request, committed when the route returns without error."""
+    with db.sessionmaker() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def get_now() -> datetime:
+    return utcnow()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SessionDep = Annotated[Session, Depends(get_session)]
+JobsDep = Annotated[JobDispatcher, Depends(get_jobs)]
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not token:
+        token = new_csrf_token()
+        request.session["csrf"] = token
+    return str(token)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def get_optional_user(request: Request, session: SessionDep) -> User | None:
+    """The caller: by API token, else by session cookie (with CSRF checked on writes)."""
+    token = _bearer(request)
+    if token is not None:
+        return accounts.user_for_token(session, token)
+    user_id = request.session.get("user_id")
+    if user_id is None:
+        return None
+    user = session.get(User, int(user_id))
+    if user is None or not user.is_active:
+        request.session.clear()
+        return None
+    if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+        # Pages check the form field themselves; API calls made with the cookie need the header.
+        if not csrf_matches(request.session.get("csrf"), request.headers.get("x-csrf-token")):
+            raise CsrfFailed(CSRF_MISSING)
+    return user
+
+
+def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    if user is None:
+        raise NotAuthenticated(LOGIN_REQUIRED)
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -1,0 +1,109 @@
+"""The application factory: settings, database, job runner, routers and error rendering."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.config import Settings, get_settings
+from app.db import Database
+from app.errors import AppError
+from app.jobs import make_dispatcher
+from app.logs import configure_logging
+
+STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger("fairboard")
+
+
+def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> FastAPI:
+    """Build the ASGI app; the database must already be migrated (``fairboard migrate``)."""
+    settings = settings or get_settings()
+    configure_logging(json_lines=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for folder in (settings.data_dir, settings.uploads_dir, settings.testsets_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        if start_jobs:
+            app.state.jobs.start()
+        try:
+            yield
+        finally:
+            app.state.jobs.shutdown()
+            app.state.db.dispose()
+
+    app = FastAPI(
+        title="Fairboard",
+        version="1.0",
+        description="Scoring and leaderboards for fair apparent-age estimation competitions.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = Database(settings.database_url)
+    app.state.jobs = make_dispatcher(app.state.db, settings)
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="fairboard_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.base_url.startswith("https://"),
+    )
+    _install_error_handlers(app)
+
+    from app.routes.api import router as api_router
+    from app.routes.ops import router as ops_router
+    from app.routes.pages import router as pages_router
+
+    app.include_router(api_router)
+    app.include_router(ops_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    from app.routes.pages.render import render_error
+
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        if _wants_json(request):
+            return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers())
+        return render_error(request, exc.status_code, exc.message, code=exc.code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+            problems.append(f"{where}: {error.get('msg')}")
+        message = "invalid request: " + "; ".join(problems)
+        if _wants_json(request):
+            return JSONResponse(
+                {"code": "invalid_request", "message": message}, status_code=422
+            )
+        return render_error(request, 422, message, code="invalid_request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = str(exc.detail) if exc.detail else "error"
+        if _wants_json(request):
+            return JSONResponse({"code": code, "message": message}, status_code=exc.status_code)
+        return render_error(request, exc.status_code, message, code=code)

@@ -1,0 +1,36 @@
+"""SQLAlchemy models, one module per aggregate; importing this registers every table."""
+
+from app.models.audit import AuditLogEntry
+from app.models.competition import (
+    Competition,
+    CompetitionOrganizer,
+    EntrySelection,
+    Participation,
+    Phase,
+    PhaseFile,
+    SubmissionKind,
+    TiePolicy,
+)
+from app.models.submission import Split, Submission, SubmissionScore, SubmissionStatus
+from app.models.testset import TestSetVersion
+from app.models.user import ApiToken, Role, User
+
+__all__ = [
+    "ApiToken",
+    "AuditLogEntry",
+    "Competition",
+    "CompetitionOrganizer",
+    "EntrySelection",
+    "Participation",
+    "Phase",
+    "PhaseFile",
+    "Role",
+    "Split",
+    "Submission",
+    "SubmissionKind",
+    "SubmissionScore",
+    "SubmissionStatus",
+    "TestSetVersion",
+    "TiePolicy",
+    "User",
+]

@@ -1,0 +1,43 @@
+"""Competitions, their phases and joining them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.deps import CurrentUser, NowDep, OptionalUser, SessionDep
+from app.presenters import competition_dict
+from app.schemas import CompetitionOut
+from app.services import competitions
+
+router = APIRouter(prefix="/competitions", tags=["competitions"])
+
+
+@router.get("", response_model=list[CompetitionOut])
+def list_competitions(session: SessionDep, user: OptionalUser, now: NowDep) -> list[CompetitionOut]:
+    """All competitions with their phases."""
+    viewer = user.id if user else None
+    return [
+        CompetitionOut.model_validate(
+            competition_dict(session, c.id, viewer, now=now)
+            | {"is_organizer": competitions.is_organizer(session, c.id, user)}
+        )
+        for c in competitions.list_competitions(session)
+    ]
+
+
+@router.get("/{competition_id}", response_model=CompetitionOut)
+def get_competition(
+    competition_id: int, session: SessionDep, user: OptionalUser, now: NowDep
+) -> CompetitionOut:
+    """One competition with its phases and, for participants, their remaining quota."""
+    body = competition_dict(session, competition_id, user.id if user else None, now=now)
+    body["is_organizer"] = competitions.is_organizer(session, competition_id, user)
+    return CompetitionOut.model_validate(body)
+
+
+@router.post("/{competition_id}/join", status_code=status.HTTP_201_CREATED)
+def join(competition_id: int, session: SessionDep, user: CurrentUser) -> dict[str, object]:
+    """Join a competition as a participant."""
+    competition = competitions.get_competition(session, competition_id)
+    participation = competitions.join(session, competition, user)
+    return {"competition_id": competition.id, "joined_at": participation.joined_at.isoformat()}

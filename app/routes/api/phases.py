@@ -1,0 +1,92 @@
+"""Phases: details, leaderboard and public test inputs."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse, Response
+
+from app.deps import LOGIN_REQUIRED, NowDep, OptionalUser, SessionDep, SettingsDep
+from app.errors import Forbidden, NotAuthenticated, NotFound
+from app.models import Split
+from app.presenters import phase_dict
+from app.schemas import LeaderboardOut, PhaseOut
+from app.services import competitions, leaderboard
+from app.services.inputs import inputs_zip
+
+router = APIRouter(prefix="/phases", tags=["phases"])
+
+INPUTS_HIDDEN = "the test inputs of phase {phase!r} are not public; submit a model instead"
+
+
+@router.get("/{phase_id}", response_model=PhaseOut)
+def get_phase(phase_id: int, session: SessionDep, user: OptionalUser, now: NowDep) -> PhaseOut:
+    """One phase, with the caller's quota when they have joined."""
+    phase = competitions.get_phase(session, phase_id)
+    joined = user is not None and competitions.get_participation(
+        session, phase.competition_id, user.id
+    )
+    quota = competitions.quota(session, phase, user.id, now) if user and joined else None
+    return PhaseOut.model_validate(phase_dict(phase, now=now, quota=quota))
+
+
+@router.get("/{phase_id}/leaderboard", response_model=LeaderboardOut)
+def get_leaderboard(
+    phase_id: int,
+    session: SessionDep,
+    user: OptionalUser,
+    now: NowDep,
+    split: Annotated[Literal["public", "private"], Query()] = "public",
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    """The leaderboard of SPEC §6 as JSON (default) or CSV; private split after the reveal."""
+    phase = competitions.get_phase(session, phase_id)
+    organizer = competitions.is_organizer(session, phase.competition_id, user)
+    chosen = Split(split)
+    leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
+    board = leaderboard.build_leaderboard(session, phase, split=chosen)
+    if format == "csv":
+        return Response(
+            leaderboard_csv(board),
+            media_type="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="leaderboard-phase{phase.id}-{split}.csv"'
+            },
+        )
+    return Response(
+        LeaderboardOut.model_validate(board.to_dict()).model_dump_json(), media_type="application/json"
+    )
+
+
+def leaderboard_csv(board: leaderboard.Leaderboard) -> str:
+    out = io.StringIO()
+    fields = ["position", "participant", "entries", "last_entry_at", "ranking"]
+    for name in leaderboard.COLUMN_ORDER:
+        fields += [name, f"{name}_rank"]
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in board.rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.to_dict().items()})
+    return out.getvalue()
+
+
+@router.get("/{phase_id}/inputs", response_class=FileResponse)
+def download_inputs(
+    phase_id: int, session: SessionDep, settings: SettingsDep, user: OptionalUser
+) -> FileResponse:
+    """The test images without labels (ids.csv, images/, images.npy), when the phase allows."""
+    phase = competitions.get_phase(session, phase_id)
+    organizer = competitions.is_organizer(session, phase.competition_id, user)
+    if not organizer:
+        if user is None:
+            raise NotAuthenticated(LOGIN_REQUIRED)
+        competitions.require_participation(session, phase.competition_id, user)
+        if not phase.inputs_public:
+            raise Forbidden(INPUTS_HIDDEN.format(phase=phase.name))
+    if phase.testset is None:
+        raise NotFound(f"phase {phase.name!r} has no test set yet")
+    path = inputs_zip(settings, phase.testset)
+    return FileResponse(path, filename=f"phase{phase.id}-inputs.zip", media_type="application/zip")

@@ -1,0 +1,50 @@
+"""Template rendering shared by every page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def score(value: float | None, digits: int = 6) -> str:
+    """Scores are stored unrounded; pages show 6 decimals and n/a for undefined."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def rank(value: float) -> str:
+    return f"{value:g}"
+
+
+def when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+templates.env.filters["score"] = score
+templates.env.filters["rank"] = rank
+templates.env.filters["when"] = when
+templates.env.filters["markdown"] = lambda text: _markdown.render(text or "")
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    from app.deps import csrf_token
+
+    context.setdefault("current_user", getattr(request.state, "user", None))
+    context["csrf_token"] = csrf_token(request)
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def render_error(request: Request, status_code: int, message: str, *, code: str) -> HTMLResponse:
+    return render(
+        request, "error.html", status_code=status_code, message=message, code=code,
+        status=status_code,
+    )

@@ -1,0 +1,1 @@
+"""Use cases. Services take a Session, never commit and never speak HTTP."""

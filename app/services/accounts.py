@@ -1,0 +1,118 @@
+"""Accounts: registration, log-in and personal API tokens."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Conflict, InvalidCredentials, InvalidInput, NotAuthenticated, NotFound
+from app.models import ApiToken, Role, User
+from app.security import (
+    burn_password_check,
+    hash_password,
+    new_api_token,
+    token_digest,
+    verify_password,
+)
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 8
+
+USERNAME_INVALID = (
+    "username must be 3 to 32 characters: letters, digits, '_', '.' or '-', "
+    "starting with a letter or digit"
+)
+USERNAME_TAKEN = "username {username!r} is already taken"
+EMAIL_INVALID = "email {email!r} is not a valid e-mail address"
+PASSWORD_TOO_SHORT = f"password must be at least {MIN_PASSWORD_LENGTH} characters long"
+LOGIN_FAILED = "unknown username or wrong password"
+TOKEN_INVALID = "the API token is invalid or has been revoked"
+
+
+def register(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    email: str,
+    role: Role = Role.PARTICIPANT,
+) -> User:
+    """Create an account; usernames are unique case-insensitively."""
+    normalized = username.strip().lower()
+    if not USERNAME_RE.match(normalized):
+        raise InvalidInput(USERNAME_INVALID, field="username")
+    if not EMAIL_RE.match(email.strip()):
+        raise InvalidInput(EMAIL_INVALID.format(email=email), field="email")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(PASSWORD_TOO_SHORT, field="password")
+    if session.scalar(select(func.count()).where(User.username == normalized)):
+        raise Conflict(USERNAME_TAKEN.format(username=normalized), field="username")
+    user = User(
+        username=normalized, email=email.strip(), password_hash=hash_password(password), role=role
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User:
+    """The active user with these credentials, else InvalidCredentials."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        burn_password_check(password)
+        raise InvalidCredentials(LOGIN_FAILED)
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        raise InvalidCredentials(LOGIN_FAILED)
+    return user
+
+
+def create_token(session: Session, user: User, *, name: str = "api") -> tuple[ApiToken, str]:
+    """A new personal API token; the secret is returned once and only its hash is kept."""
+    secret = new_api_token()
+    token = ApiToken(
+        user_id=user.id,
+        name=name.strip()[:100] or "api",
+        token_hash=token_digest(secret),
+        prefix=secret[:10],
+    )
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    """The user's tokens, newest first, revoked ones included."""
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(f"token {token_id} not found")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+def user_for_token(session: Session, secret: str) -> User:
+    """The owner of a valid, unrevoked token."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
+    if token is None or token.revoked_at is not None:
+        raise NotAuthenticated(TOKEN_INVALID)
+    user = session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated(TOKEN_INVALID)
+    now = utcnow()
+    # Recording every use would turn each API read into a write; minute precision is enough.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now
+    return user

@@ -1,0 +1,268 @@
+"""Submissions: accepting uploads under the phase's rules, and what a participant may see."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.errors import (
+    AppError,
+    Disqualified,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PhaseClosed,
+    SubmissionKindNotAllowed,
+    SubmissionLimitReached,
+)
+from app.models import (
+    Participation,
+    Phase,
+    Submission,
+    SubmissionKind,
+    SubmissionScore,
+    SubmissionStatus,
+    User,
+)
+from app.services import competitions
+from app.storage import StoredFile, safe_filename, save_stream
+
+PRESETS = ("raw", "keras-resnet50", "imagenet")
+
+PHASE_NOT_OPEN = "phase {phase!r} is not open for submissions"
+PHASE_HAS_NO_TESTSET = "phase {phase!r} has no test set yet"
+KIND_NOT_ALLOWED = "phase {phase!r} does not accept {kind} submissions (it accepts: {allowed})"
+DAILY_LIMIT_REACHED = (
+    "daily submission limit of {limit} reached for phase {phase!r}; "
+    "the quota resets at {resets_at} (UTC midnight)"
+)
+TOTAL_LIMIT_REACHED = "total submission limit of {limit} reached for phase {phase!r}"
+DISQUALIFIED = "you have been disqualified from this competition: {reason}"
+UNKNOWN_PRESET = "unknown preset {preset!r}; expected one of: raw, keras-resnet50, imagenet"
+BAD_OUTPUT_SCALE = "output_scale must be a finite positive number, got {value!r}"
+EMPTY_UPLOAD = "the uploaded file is empty"
+NOT_YOUR_SUBMISSION = "submission {id} not found"
+CHOOSE_NOT_FINISHED = "only a finished submission can be chosen as the leaderboard entry"
+
+
+def kind_of_upload(filename: str) -> SubmissionKind:
+    """ONNX models are recognised by their extension; everything else is a prediction file."""
+    return SubmissionKind.MODEL if filename.lower().endswith(".onnx") else SubmissionKind.PREDICTIONS
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    stream: BinaryIO
+
+
+def submission_dir(settings: Settings, submission_id: int) -> Path:
+    return settings.submissions_dir / str(submission_id)
+
+
+def stored_file(settings: Settings, submission: Submission) -> Path | None:
+    if submission.storage_key is None:
+        return None
+    return settings.data_dir / submission.storage_key
+
+
+def stage_upload(settings: Settings, upload: Upload, kind: SubmissionKind) -> StoredFile:
+    """Stream an upload into the staging area, refusing it past the size limit for its kind."""
+    limit = (
+        settings.max_model_file_bytes
+        if kind is SubmissionKind.MODEL
+        else settings.max_prediction_file_bytes
+    )
+    staging = settings.uploads_dir / f"{uuid.uuid4().hex}-{safe_filename(upload.filename)}"
+    stored = save_stream(upload.stream, staging, limit=limit, what=f"the {kind.value} file")
+    if stored.size_bytes == 0:
+        stored.path.unlink(missing_ok=True)
+        raise InvalidInput(EMPTY_UPLOAD, field="file")
+    return stored
+
+
+def _check_phase_accepts(phase: Phase, kind: SubmissionKind, now: datetime) -> None:
+    if phase.testset_id is None:
+        raise PhaseClosed(PHASE_HAS_NO_TESTSET.format(phase=phase.name))
+    if not phase.is_open(now):
+        raise PhaseClosed(PHASE_NOT_OPEN.format(phase=phase.name))
+    allowed = [k for k in phase.submission_kinds if k != "predictions" or phase.inputs_public]
+    if kind.value not in allowed:
+        raise SubmissionKindNotAllowed(
+            KIND_NOT_ALLOWED.format(
+                phase=phase.name, kind=kind.value, allowed=", ".join(allowed) or "none"
+            )
+        )
+
+
+def _lock_participation(session: Session, participation: Participation) -> None:
+    """Serialise this participant's submissions: a write that takes the row (SQLite: db) lock."""
+    session.execute(
+        update(Participation)
+        .where(Participation.id == participation.id)
+        .values(submission_counter=Participation.submission_counter + 1)
+    )
+
+
+def create_submission(
+    session: Session,
+    settings: Settings,
+    *,
+    phase: Phase,
+    user: User,
+    upload: Upload,
+    description: str = "",
+    preset: str = "raw",
+    output_scale: float = 1.0,
+    now: datetime,
+) -> Submission:
+    """Accept an upload as a queued submission, within the phase's rules and quotas.
+
+    The file is streamed to disk before the participant's lock is taken, so the lock covers
+    only the quota count and the insert.
+    """
+    filename = safe_filename(upload.filename, default="predictions.csv")
+    kind = kind_of_upload(filename)
+    _check_phase_accepts(phase, kind, now)
+    if preset not in PRESETS:
+        raise InvalidInput(UNKNOWN_PRESET.format(preset=preset), field="preset")
+    if not (output_scale > 0 and output_scale < float("inf")):
+        raise InvalidInput(BAD_OUTPUT_SCALE.format(value=output_scale), field="output_scale")
+    participation = competitions.require_participation(session, phase.competition_id, user)
+    if participation.disqualified_at is not None:
+        raise Disqualified(DISQUALIFIED.format(reason=participation.disqualified_reason or ""))
+
+    staged = stage_upload(settings, upload, kind)
+    try:
+        _lock_participation(session, participation)
+        quota = competitions.quota(session, phase, user.id, now)
+        if quota.exhausted_total:
+            raise SubmissionLimitReached(
+                TOTAL_LIMIT_REACHED.format(limit=phase.total_limit, phase=phase.name),
+                resets_at=None,
+            )
+        if quota.exhausted_today:
+            raise SubmissionLimitReached(
+                DAILY_LIMIT_REACHED.format(
+                    limit=phase.daily_limit,
+                    phase=phase.name,
+                    resets_at=quota.resets_at.strftime("%Y-%m-%d %H:%M"),
+                ),
+                resets_at=quota.resets_at,
+            )
+        submission = Submission(
+            phase_id=phase.id,
+            user_id=user.id,
+            kind=kind,
+            status=SubmissionStatus.QUEUED,
+            description=description.strip()[:2000],
+            filename=filename,
+            size_bytes=staged.size_bytes,
+            sha256=staged.sha256,
+            preset=preset,
+            output_scale=output_scale,
+            created_at=now,
+            testset_id=phase.testset_id,
+        )
+        session.add(submission)
+        session.flush()
+        final = submission_dir(settings, submission.id) / filename
+        final.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(staged.path, final)
+        submission.storage_key = str(final.relative_to(settings.data_dir))
+        session.flush()
+    except BaseException:
+        staged.path.unlink(missing_ok=True)
+        raise
+    return submission
+
+
+def get_submission(session: Session, submission_id: int) -> Submission:
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound(f"submission {submission_id} not found")
+    return submission
+
+
+def get_visible_submission(
+    session: Session, submission_id: int, viewer: User
+) -> tuple[Submission, Phase, bool]:
+    """A submission its owner or an organizer may see; (submission, phase, viewer_is_organizer).
+
+    Anyone else gets the same 404 as for a missing id, so ids cannot be probed.
+    """
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound(NOT_YOUR_SUBMISSION.format(id=submission_id))
+    phase = competitions.get_phase(session, submission.phase_id)
+    organizer = competitions.is_organizer(session, phase.competition_id, viewer)
+    if submission.user_id != viewer.id and not organizer:
+        raise NotFound(NOT_YOUR_SUBMISSION.format(id=submission_id))
+    return submission, phase, organizer
+
+
+def scores_of(session: Session, submission_id: int) -> dict[str, SubmissionScore]:
+    """The submission's scores keyed by split name."""
+    rows = session.scalars(
+        select(SubmissionScore).where(SubmissionScore.submission_id == submission_id)
+    )
+    return {row.split.value: row for row in rows}
+
+
+def list_for_participant(session: Session, phase: Phase, user: User) -> list[Submission]:
+    """The participant's own submissions in a phase, newest first."""
+    return list(
+        session.scalars(
+            select(Submission)
+            .where(Submission.phase_id == phase.id, Submission.user_id == user.id)
+            .order_by(Submission.created_at.desc(), Submission.id.desc())
+        )
+    )
+
+
+def choose_entry(session: Session, submission: Submission, user: User) -> None:
+    """Make a finished submission the participant's leaderboard entry (phases with `chosen`)."""
+    if submission.user_id != user.id:
+        raise Forbidden(NOT_YOUR_SUBMISSION.format(id=submission.id))
+    if submission.status != SubmissionStatus.FINISHED:
+        raise AppError(CHOOSE_NOT_FINISHED)
+    session.execute(
+        update(Submission)
+        .where(Submission.phase_id == submission.phase_id, Submission.user_id == user.id)
+        .values(is_chosen=Submission.id == submission.id)
+    )
+
+
+def queue_position(session: Session, submission: Submission) -> int | None:
+    """1-based position among queued jobs of its kind in the fair order, or None if not queued."""
+    if submission.status != SubmissionStatus.QUEUED:
+        return None
+    from app.jobs import fair_queue_order
+
+    order = fair_queue_order(session, submission.kind)
+    try:
+        return order.index(submission.id) + 1
+    except ValueError:
+        return None
+
+
+def mark_rejected(
+    session: Session, settings: Settings, submission: Submission, message: str, *, now: datetime
+) -> None:
+    """Fail a submission whose file was rejected; the file itself is not kept."""
+    path = stored_file(settings, submission)
+    if path is not None:
+        path.unlink(missing_ok=True)
+    submission.status = SubmissionStatus.FAILED
+    submission.error = message
+    submission.finished_at = now
+    submission.storage_key = None
+    session.flush()

@@ -1,0 +1,144 @@
+"""Fixtures for the service: settings, the real app (with its job runner) and API clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.db import Database, utcnow
+from app.main import create_app
+from app.models import Competition, Phase, Role, TestSetVersion, User
+from app.services import accounts, competitions, testsets
+
+PASSWORD = "correct-horse-battery"
+N_ITEMS = 60
+IMAGE_SIZE = (32, 32)
+
+
+@pytest.fixture(scope="session")
+def synthetic_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from scoring.synthetic import make_testset
+
+    return make_testset(tmp_path_factory.mktemp("synthetic") / "set", n=N_ITEMS, seed=0,
+                        image_size=IMAGE_SIZE)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key",
+        model_workers=1,
+        scoring_workers=1,
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Any:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@dataclass
+class World:
+    """A competition with one open phase on a small synthetic test set, and its people."""
+
+    db: Database
+    settings: Settings
+    competition_id: int
+    phase_id: int
+    testset_id: int
+    organizer: User
+    admin: User
+
+    def user(self, username: str, *, role: Role = Role.PARTICIPANT, join: bool = True) -> User:
+        with self.db.transaction() as session:
+            user = accounts.register(
+                session, username=username, password=PASSWORD,
+                email=f"{username}@example.org", role=role,
+            )
+            if join:
+                competition = competitions.get_competition(session, self.competition_id)
+                competitions.join(session, competition, user)
+            return user
+
+    def token(self, user: User) -> str:
+        with self.db.transaction() as session:
+            _, secret = accounts.create_token(session, user)
+        return secret
+
+    def headers(self, user: User) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user)}"}
+
+    def update_phase(self, **fields: Any) -> None:
+        with self.db.transaction() as session:
+            phase = session.get(Phase, self.phase_id)
+            assert phase is not None
+            for key, value in fields.items():
+                setattr(phase, key, value)
+
+    def add_phase(self, **fields: Any) -> int:
+        with self.db.transaction() as session:
+            competition = session.get(Competition, self.competition_id)
+            assert competition is not None
+            defaults: dict[str, Any] = {
+                "name": "Another phase", "testset_id": self.testset_id,
+                "opens_at": utcnow() - timedelta(days=1),
+            }
+            return competitions.add_phase(session, competition, **(defaults | fields)).id
+
+    def truth(self) -> Any:
+        with self.db.sessionmaker() as session:
+            testset = session.get(TestSetVersion, self.testset_id)
+            assert testset is not None
+            return testsets.load_truth(self.settings, testset)
+
+
+@pytest.fixture
+def world(db: Database, settings: Settings, synthetic_source: Path) -> World:
+    with db.transaction() as session:
+        organizer = accounts.register(
+            session, username="lecturer", password=PASSWORD, email="l@example.org",
+            role=Role.ORGANIZER,
+        )
+        admin = accounts.register(
+            session, username="root", password=PASSWORD, email="r@example.org", role=Role.ADMIN
+        )
+        testset = testsets.import_into_store(
+            session, settings, synthetic_source, name="synthetic", created_by=organizer,
+            image_size=IMAGE_SIZE, is_synthetic=True,
+        )
+        competition = competitions.create_competition(
+            session, organizer, title="Age estimation", description="A *test* competition"
+        )
+        phase = competitions.add_phase(
+            session, competition, name="Task 1", testset_id=testset.id,
+            opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=30),
+            daily_limit=5, submission_kinds=["predictions", "model"],
+        )
+        return World(db, settings, competition.id, phase.id, testset.id, organizer, admin)
+
+
+def prediction_csv(ids: tuple[str, ...], values: Any) -> bytes:
+    return ("id,age\n" + "".join(f"{i},{float(v)!r}\n" for i, v in zip(ids, values, strict=True))).encode()
