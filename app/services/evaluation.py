@@ -193,6 +193,7 @@ def _fail(
 ) -> SubmissionStatus:
     with db.transaction() as session:
         submission = session.get(Submission, claim_.submission_id)
+        path = stored_file(settings, submission) if submission is not None else None
         owned = session.execute(
             update(Submission)
             .where(*_owned(claim_))
@@ -206,11 +207,9 @@ def _fail(
         )
         if owned.rowcount != 1:  # type: ignore[attr-defined]
             return SubmissionStatus.RUNNING
-        if drop_file and submission is not None:
+        if drop_file and path is not None:
             # A rejected file is not kept: only the failed record (with its message) remains.
-            path = stored_file(settings, submission)
-            if path is not None:
-                path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
     return SubmissionStatus.FAILED
 
 

@@ -69,8 +69,16 @@ def leaderboard_csv(board: leaderboard.Leaderboard) -> str:
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in board.rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.to_dict().items()})
+        writer.writerow({k: _csv_cell(k, v) for k, v in row.to_dict().items()})
     return out.getvalue()
+
+
+def _csv_cell(field: str, value: object) -> object:
+    if value is None:
+        return ""
+    if field.endswith("_rank") and isinstance(value, float):
+        return f"{value:g}"
+    return value
 
 
 @router.get("/{phase_id}/inputs", response_class=FileResponse)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter
 
-from app.deps import OptionalUser, SessionDep
-from app.routes.pages.render import render
-from app.services import competitions
+from app.routes.pages import accounts, competitions, leaderboards, submissions
 
 router = APIRouter(include_in_schema=False)
-
-
-@router.get("/", response_class=HTMLResponse)
-def index(request: Request, session: SessionDep, user: OptionalUser) -> HTMLResponse:
-    """The list of competitions."""
-    request.state.user = user
-    return render(request, "index.html", competitions=competitions.list_competitions(session))
+router.include_router(accounts.router)
+router.include_router(competitions.router)
+router.include_router(leaderboards.router)
+router.include_router(submissions.router)
+# Organizer pages (app/routes/pages/organizer.py) are registered here.

@@ -10,10 +10,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+FLASH_KEY = "flash"
 
 
 def score(value: float | None, digits: int = 6) -> str:
@@ -29,18 +32,38 @@ def when(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def markdown(text: str | None) -> Markup:
+    """Markdown with raw HTML disabled, so the output is safe to insert as is."""
+    return Markup(_markdown.render(text or ""))
+
+
 templates.env.filters["score"] = score
 templates.env.filters["rank"] = rank
 templates.env.filters["when"] = when
-templates.env.filters["markdown"] = lambda text: _markdown.render(text or "")
+templates.env.filters["markdown"] = markdown
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def flash(request: Request, message: str) -> None:
+    """A one-line notice shown on the next page rendered for this session."""
+    request.session[FLASH_KEY] = message
+
+
+def render(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    *,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
     from app.deps import csrf_token
 
     context.setdefault("current_user", getattr(request.state, "user", None))
+    context.setdefault("flash", request.session.pop(FLASH_KEY, None))
     context["csrf_token"] = csrf_token(request)
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
+    return templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers=headers
+    )
 
 
 def render_error(request: Request, status_code: int, message: str, *, code: str) -> HTMLResponse:

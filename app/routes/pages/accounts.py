@@ -1,0 +1,155 @@
+"""Sign-up, log-in, log-out and personal API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import HTMLResponse, Response
+
+from app.deps import OptionalUser, SessionDep
+from app.errors import AppError
+from app.models import User
+from app.routes.pages.forms import (
+    commit_and_redirect,
+    login_redirect,
+    require_csrf,
+    safe_next,
+    see_other,
+)
+from app.routes.pages.render import flash, render
+from app.security import new_csrf_token
+from app.services import accounts
+
+router = APIRouter()
+
+FormText = Annotated[str, Form()]
+
+
+def _log_in(request: Request, user: User) -> None:
+    """Start a fresh session for ``user``; a new CSRF token, so a token seen before is useless."""
+    request.session.clear()
+    request.session["user_id"] = user.id
+    request.session["csrf"] = new_csrf_token()
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(request: Request, user: OptionalUser, next: str = "/") -> HTMLResponse:
+    """The sign-up form."""
+    request.state.user = user
+    return render(request, "signup.html", next=safe_next(next), username="", email="")
+
+
+@router.post("/signup", response_class=HTMLResponse)
+def signup(
+    request: Request,
+    session: SessionDep,
+    username: FormText = "",
+    email: FormText = "",
+    password: FormText = "",
+    next: FormText = "/",
+    csrf_token: FormText = "",
+) -> Response:
+    """Create a participant account and log it in."""
+    require_csrf(request, csrf_token)
+    try:
+        user = accounts.register(session, username=username, password=password, email=email)
+    except AppError as error:
+        session.rollback()
+        return render(
+            request, "signup.html", error.status_code, error=error.message,
+            next=safe_next(next), username=username, email=email,
+        )
+    _log_in(request, user)
+    flash(request, f"Welcome, {user.username}! Your account is ready.")
+    return commit_and_redirect(session, safe_next(next))
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, user: OptionalUser, next: str = "/") -> HTMLResponse:
+    """The log-in form."""
+    request.state.user = user
+    return render(request, "login.html", next=safe_next(next), username="")
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: SessionDep,
+    username: FormText = "",
+    password: FormText = "",
+    next: FormText = "/",
+    csrf_token: FormText = "",
+) -> Response:
+    """Check the credentials; a failure is shown on the form."""
+    require_csrf(request, csrf_token)
+    try:
+        user = accounts.authenticate(session, username=username, password=password)
+    except AppError as error:
+        return render(
+            request, "login.html", error.status_code, error=error.message,
+            next=safe_next(next), username=username,
+        )
+    _log_in(request, user)
+    return commit_and_redirect(session, safe_next(next))
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: FormText = "") -> Response:
+    """End the session."""
+    require_csrf(request, csrf_token)
+    request.session.clear()
+    return see_other("/")
+
+
+@router.get("/account/tokens", response_class=HTMLResponse)
+def tokens_page(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+    """The caller's API tokens."""
+    if user is None:
+        return login_redirect(request)
+    request.state.user = user
+    return render(request, "tokens.html", tokens=accounts.list_tokens(session, user))
+
+
+@router.post("/account/tokens", response_class=HTMLResponse)
+def create_token(
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    name: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """Create a token and show its secret, once.
+
+    Answered with the page itself rather than a redirect, so the secret never travels in the
+    session cookie.
+    """
+    if user is None:
+        return login_redirect(request, back="/account/tokens")
+    request.state.user = user
+    require_csrf(request, csrf_token)
+    token, secret = accounts.create_token(session, user, name=name or "api")
+    session.commit()
+    return render(
+        request, "tokens.html", status.HTTP_201_CREATED,
+        tokens=accounts.list_tokens(session, user), new_token=token, new_secret=secret,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token(
+    token_id: int,
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    csrf_token: FormText = "",
+) -> Response:
+    """Revoke one of the caller's tokens."""
+    if user is None:
+        return login_redirect(request, back="/account/tokens")
+    request.state.user = user
+    require_csrf(request, csrf_token)
+    token = accounts.revoke_token(session, user, token_id)
+    flash(request, f"Token {token.name!r} ({token.prefix}…) revoked.")
+    return commit_and_redirect(session, "/account/tokens")

@@ -1,0 +1,95 @@
+"""The competitions list, a competition's overview and joining it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.deps import NowDep, OptionalUser, SessionDep
+from app.models import Phase, Split
+from app.routes.pages.forms import commit_and_redirect, login_redirect, require_csrf, safe_next
+from app.routes.pages.leaderboards import may_see
+from app.routes.pages.render import flash, render
+from app.services import competitions
+from app.services.competitions import Quota
+
+router = APIRouter()
+
+
+@dataclass(frozen=True)
+class PhaseView:
+    """A phase as its overview shows it: with the viewer's quota once they have joined."""
+
+    phase: Phase
+    is_open: bool
+    quota: Quota | None
+    leaderboard_visible: bool
+    private_visible: bool
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.phase.testset is not None and self.phase.testset.is_synthetic
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, session: SessionDep, user: OptionalUser, now: NowDep) -> HTMLResponse:
+    """The list of competitions."""
+    request.state.user = user
+    return render(
+        request, "index.html", competitions=competitions.list_competitions(session), now=now
+    )
+
+
+@router.get("/competitions/{competition_id}", response_class=HTMLResponse)
+def competition_page(
+    competition_id: int, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
+) -> HTMLResponse:
+    """A competition: its description, its phases, and the viewer's standing in each."""
+    request.state.user = user
+    competition = competitions.get_competition(session, competition_id)
+    organizer = competitions.is_organizer(session, competition.id, user)
+    joined = user is not None and (
+        competitions.get_participation(session, competition.id, user.id) is not None
+    )
+    phases = []
+    for summary in competition.phases:
+        phase = competitions.get_phase(session, summary.id)
+        phases.append(
+            PhaseView(
+                phase=phase,
+                is_open=phase.is_open(now),
+                quota=competitions.quota(session, phase, user.id, now) if user and joined else None,
+                leaderboard_visible=may_see(phase, Split.PUBLIC, organizer=organizer, now=now),
+                private_visible=phase.public_fraction is not None
+                and may_see(phase, Split.PRIVATE, organizer=organizer, now=now),
+            )
+        )
+    return render(
+        request, "competition.html", competition=competition, phases=phases, joined=joined,
+        organizer=organizer, now=now,
+    )
+
+
+@router.post("/competitions/{competition_id}/join")
+def join(
+    competition_id: int,
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Join a competition; joining again is harmless."""
+    back = safe_next(next, default=f"/competitions/{competition_id}")
+    if user is None:
+        return login_redirect(request, back=back)
+    request.state.user = user
+    require_csrf(request, csrf_token)
+    competition = competitions.get_competition(session, competition_id)
+    if competitions.get_participation(session, competition.id, user.id) is None:
+        competitions.join(session, competition, user)
+        flash(request, f"You joined {competition.title}.")
+    return commit_and_redirect(session, back)
