@@ -17,6 +17,7 @@ from app.models import Competition, EntrySelection, Role, User
 from app.services import accounts, competitions, testsets
 from app.services.evaluation import run_submission
 from app.services.submissions import Upload, create_submission
+from scoring.inference.builders import build_red_mean_model
 from scoring.synthetic import baseline_predictions, make_testset
 
 DEMO_TITLE = "Apparent age estimation: accuracy and bias"
@@ -105,7 +106,8 @@ def seed_demo(db: Database, settings: Settings, *, n_items: int = 1978) -> list[
 def _submit_baselines(
     db: Database, settings: Settings, phase_ids: list[int], testset_id: int
 ) -> None:
-    """Three participants with different accuracy/fairness trade-offs, scored for real."""
+    """Three participants with different accuracy/fairness trade-offs, and the organizer's ONNX
+    baseline model run on the hidden images, all scored for real."""
     with db.sessionmaker() as session:
         testset = testsets.get_testset(session, testset_id)
         truth = testsets.load_truth(settings, testset)
@@ -130,5 +132,15 @@ def _submit_baselines(
                     description=f"{username}'s demo baseline", now=utcnow(),
                 )
                 submitted.append(submission.id)
+    for phase_id in phase_ids:
+        with db.transaction() as session:
+            lecturer = session.scalar(select(User).where(User.username == "lecturer"))
+            assert lecturer is not None
+            model = create_submission(
+                session, settings, phase=competitions.get_phase(session, phase_id),
+                user=lecturer, upload=Upload("red-channel-baseline.onnx", io.BytesIO(build_red_mean_model())),
+                description="ONNX red-channel model", now=utcnow(), as_baseline=True,
+            )
+            submitted.append(model.id)
     for submission_id in submitted:
         run_submission(db, settings, submission_id)

@@ -123,41 +123,38 @@ def create_submission(
     preset: str = "raw",
     output_scale: float = 1.0,
     now: datetime,
+    as_baseline: bool = False,
 ) -> Submission:
     """Accept an upload as a queued submission, within the phase's rules and quotas.
 
     The file is streamed to disk before the participant's lock is taken, so the lock covers
-    only the quota count and the insert.
+    only the quota count and the insert. An organizer's baseline entry (``as_baseline``) is
+    outside the rules for participants: no joining, no quota, any time.
     """
     filename = safe_filename(upload.filename, default="predictions.csv")
     kind = kind_of_upload(filename)
-    _check_phase_accepts(phase, kind, now)
+    if as_baseline:
+        competitions.require_organizer(session, phase.competition_id, user)
+        if phase.testset_id is None:
+            raise PhaseClosed(PHASE_HAS_NO_TESTSET.format(phase=phase.name))
+    else:
+        _check_phase_accepts(phase, kind, now)
     if preset not in PRESETS:
         raise InvalidInput(UNKNOWN_PRESET.format(preset=preset), field="preset")
     if not (output_scale > 0 and output_scale < float("inf")):
         raise InvalidInput(BAD_OUTPUT_SCALE.format(value=output_scale), field="output_scale")
-    participation = competitions.require_participation(session, phase.competition_id, user)
-    if participation.disqualified_at is not None:
-        raise Disqualified(DISQUALIFIED.format(reason=participation.disqualified_reason or ""))
+    participation = None
+    if not as_baseline:
+        participation = competitions.require_participation(session, phase.competition_id, user)
+        if participation.disqualified_at is not None:
+            raise Disqualified(
+                DISQUALIFIED.format(reason=participation.disqualified_reason or "")
+            )
 
     staged = stage_upload(settings, upload, kind)
     try:
-        _lock_participation(session, participation)
-        quota = competitions.quota(session, phase, user.id, now)
-        if quota.exhausted_total:
-            raise SubmissionLimitReached(
-                TOTAL_LIMIT_REACHED.format(limit=phase.total_limit, phase=phase.name),
-                resets_at=None,
-            )
-        if quota.exhausted_today:
-            raise SubmissionLimitReached(
-                DAILY_LIMIT_REACHED.format(
-                    limit=phase.daily_limit,
-                    phase=phase.name,
-                    resets_at=quota.resets_at.strftime("%Y-%m-%d %H:%M"),
-                ),
-                resets_at=quota.resets_at,
-            )
+        if participation is not None:
+            _enforce_quota(session, phase, participation, user, now)
         submission = Submission(
             phase_id=phase.id,
             user_id=user.id,
@@ -171,6 +168,7 @@ def create_submission(
             output_scale=output_scale,
             created_at=now,
             testset_id=phase.testset_id,
+            is_baseline=as_baseline,
         )
         session.add(submission)
         session.flush()
@@ -183,6 +181,28 @@ def create_submission(
         staged.path.unlink(missing_ok=True)
         raise
     return submission
+
+
+def _enforce_quota(
+    session: Session, phase: Phase, participation: Participation, user: User, now: datetime
+) -> None:
+    """Refuse a submission over the phase's limits, counted under the participant's lock."""
+    _lock_participation(session, participation)
+    quota = competitions.quota(session, phase, user.id, now)
+    if quota.exhausted_total:
+        raise SubmissionLimitReached(
+            TOTAL_LIMIT_REACHED.format(limit=phase.total_limit, phase=phase.name),
+            resets_at=None,
+        )
+    if quota.exhausted_today:
+        raise SubmissionLimitReached(
+            DAILY_LIMIT_REACHED.format(
+                limit=phase.daily_limit,
+                phase=phase.name,
+                resets_at=quota.resets_at.strftime("%Y-%m-%d %H:%M"),
+            ),
+            resets_at=quota.resets_at,
+        )
 
 
 def get_submission(session: Session, submission_id: int) -> Submission:
