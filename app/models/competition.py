@@ -96,7 +96,9 @@ class Phase(Base):
     )
     opens_at: Mapped[datetime | None] = mapped_column(default=None)
     closes_at: Mapped[datetime | None] = mapped_column(default=None)
-    daily_limit: Mapped[int | None] = mapped_column(default=5)
+    daily_limit: Mapped[int | None] = mapped_column(default=None)
+    """None means unlimited. (No non-None default here: SQLAlchemy would apply it to an
+    explicit None on insert.)"""
     total_limit: Mapped[int | None] = mapped_column(default=None)
     public_fraction: Mapped[float | None] = mapped_column(default=None)
     """Share of the items scored on the public leaderboard; None means no private split."""

@@ -241,3 +241,16 @@ def test_test_inputs_are_refused_when_hidden_or_not_joined(client: TestClient, w
     world.update_phase(inputs_public=False)
     alice = world.user("alice")
     assert client.get(f"/api/v1/phases/{world.phase_id}/inputs", headers=world.headers(alice)).status_code == 403
+
+
+def test_a_phase_created_without_a_daily_limit_is_unlimited(client: TestClient, world: World) -> None:
+    phase_id = world.add_phase(name="Unlimited", daily_limit=None)
+    alice = world.user("alice")
+    truth = world.truth()
+    for _ in range(7):
+        response = client.post(
+            f"/api/v1/phases/{phase_id}/submissions",
+            files={"file": ("p.csv", prediction_csv(truth.ids, truth.age))},
+            headers=world.headers(alice),
+        )
+        assert response.status_code == 201, response.text

@@ -1,0 +1,210 @@
+"""Service benchmarks (issue 3), measured side by side in one run against a real server.
+
+1. End-to-end latency of a 1,978-row prediction-file submission — HTTP upload until the
+   leaderboard shows the new entry — against a no-op POST of the same file to the same server.
+2. The leaderboard (HTML page and JSON) of a phase with 1,000 participants and 10,000
+   submissions, against a trivial GET (/healthz) on the same server.
+
+Run: .venv/bin/python bench/bench_service.py [--rounds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+from sqlalchemy import insert
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.config import Settings  # noqa: E402
+from app.db import Database, utcnow  # noqa: E402
+from app.migrate import upgrade  # noqa: E402
+from app.models import (  # noqa: E402
+    Participation,
+    Role,
+    Split,
+    Submission,
+    SubmissionKind,
+    SubmissionScore,
+    SubmissionStatus,
+    User,
+)
+from app.services import accounts, competitions, testsets  # noqa: E402
+from scoring.synthetic import make_testset  # noqa: E402
+
+PASSWORD = "benchmark-password"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed(settings: Settings, source: Path) -> tuple[int, int, tuple[str, ...]]:
+    """Two phases on the 1,978-item synthetic set: one empty, one with 1,000 x 10 entries."""
+    db = Database(settings.database_url)
+    upgrade(db.engine)
+    now = utcnow()
+    with db.transaction() as session:
+        organizer = accounts.register(session, username="lecturer", password=PASSWORD,
+                                      email="l@example.org", role=Role.ORGANIZER)
+        testset = testsets.import_into_store(session, settings, source, name="bench",
+                                             created_by=organizer, is_synthetic=True)
+        competition = competitions.create_competition(session, organizer, title="Bench")
+        opens = now - timedelta(days=1)
+        live = competitions.add_phase(session, competition, name="Live", testset_id=testset.id,
+                                      opens_at=opens, daily_limit=None)
+        big = competitions.add_phase(session, competition, name="Big", testset_id=testset.id,
+                                     opens_at=opens, daily_limit=None)
+        bencher = accounts.register(session, username="bencher", password=PASSWORD,
+                                    email="b@example.org")
+        competitions.join(session, competition, bencher)
+        ids = testsets.load_truth(settings, testset).ids
+        live_id, big_id, competition_id = live.id, big.id, competition.id
+        password_hash = bencher.password_hash
+    _fill_big_phase(db, big_id, competition_id, password_hash)
+    db.dispose()
+    return live_id, big_id, ids
+
+
+def _fill_big_phase(db: Database, phase_id: int, competition_id: int, password_hash: str) -> None:
+    rng = np.random.default_rng(0)
+    now = utcnow()
+    with db.transaction() as session:
+        users = [
+            {"username": f"p{i:04d}", "email": f"p{i}@example.org", "password_hash": password_hash,
+             "role": Role.PARTICIPANT, "is_active": True, "created_at": now}
+            for i in range(1000)
+        ]
+        session.execute(insert(User), users)
+        user_ids = [u.id for u in session.query(User.id).filter(User.username.like("p%")).all()]
+        session.execute(insert(Participation), [
+            {"competition_id": competition_id, "user_id": uid, "joined_at": now,
+             "submission_counter": 0} for uid in user_ids
+        ])
+        submissions = []
+        for k in range(10):
+            for uid in user_ids:
+                submissions.append({
+                    "phase_id": phase_id, "user_id": uid, "kind": SubmissionKind.PREDICTIONS,
+                    "status": SubmissionStatus.FINISHED, "description": "", "filename": "p.csv",
+                    "created_at": now - timedelta(minutes=10 * (10 - k)) + timedelta(seconds=uid),
+                    "size_bytes": 1, "sha256": "", "preset": "raw", "output_scale": 1.0,
+                    "attempts": 1, "progress_done": 0, "progress_total": 0, "is_chosen": False,
+                    "is_hidden": False, "is_baseline": False,
+                })
+        session.execute(insert(Submission), submissions)
+        sub_ids = [s.id for s in session.query(Submission.id).filter(Submission.phase_id == phase_id)]
+        values = rng.uniform(0.5, 12.0, size=(len(sub_ids), 5))
+        session.execute(insert(SubmissionScore), [
+            {"submission_id": sid, "split": Split.PUBLIC, "mae": v[0], "age_bias": v[1],
+             "gender_bias": v[2], "ethnicity_bias": v[3], "expression_bias": v[4],
+             "report": {}, "created_at": now}
+            for sid, v in zip(sub_ids, values, strict=True)
+        ])
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="fairboard-bench-") as tmp:
+        root = Path(tmp)
+        print("generating the 1,978-item synthetic test set ...", flush=True)
+        source = make_testset(root / "source", n=1978, seed=0)
+        settings = Settings(database_url=f"sqlite:///{root}/bench.db", data_dir=root / "data",
+                            secret_key="bench")
+        live_id, big_id, ids = seed(settings, source)
+        port = free_port()
+        env = os.environ | {
+            "FAIRBOARD_DATABASE_URL": settings.database_url,
+            "FAIRBOARD_DATA_DIR": str(settings.data_dir),
+            "FAIRBOARD_SECRET_KEY": "bench",
+            "PYTHONPATH": str(ROOT),
+        }
+        server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_bench_server.py"), str(port)], env=env)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=base, timeout=60) as client:
+                for _ in range(200):
+                    try:
+                        if client.get("/healthz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        time.sleep(0.1)
+                token = client.post("/api/v1/auth/token", json={"username": "bencher", "password": PASSWORD}).json()["token"]
+                headers = {"Authorization": f"Bearer {token}"}
+                rng = np.random.default_rng(1)
+                files = []
+                for _ in range(args.rounds):
+                    values = rng.uniform(5, 80, len(ids))
+                    files.append(("id,age\n" + "".join(f"{i},{v:.4f}\n" for i, v in zip(ids, values, strict=True))).encode())
+                print(f"prediction file: {len(files[0]):,} bytes, {len(ids):,} rows", flush=True)
+                submit_times, noop_times = [], []
+                for round_, content in enumerate(files):
+                    start = time.perf_counter()
+                    client.post("/bench/noop", files={"file": ("predictions.csv", content)}, headers=headers).raise_for_status()
+                    noop_times.append(time.perf_counter() - start)
+
+                    start = time.perf_counter()
+                    response = client.post(f"/api/v1/phases/{live_id}/submissions",
+                                           files={"file": ("predictions.csv", content)}, headers=headers)
+                    response.raise_for_status()
+                    submission_id = response.json()["id"]
+                    while True:
+                        rows = client.get(f"/api/v1/phases/{live_id}/leaderboard").json()["rows"]
+                        if rows and rows[0]["submission_id"] == submission_id:
+                            break
+                    submit_times.append(time.perf_counter() - start)
+                    assert len(rows) == 1 and rows[0]["entries"] == round_ + 1
+
+                page_times, json_times, health_times = [], [], []
+                for _ in range(max(5, args.rounds // 3)):
+                    start = time.perf_counter()
+                    client.get("/healthz").raise_for_status()
+                    health_times.append(time.perf_counter() - start)
+                    start = time.perf_counter()
+                    page = client.get(f"/phases/{big_id}/leaderboard", headers={"accept": "text/html"})
+                    page.raise_for_status()
+                    page_times.append(time.perf_counter() - start)
+                    start = time.perf_counter()
+                    board = client.get(f"/api/v1/phases/{big_id}/leaderboard")
+                    board.raise_for_status()
+                    json_times.append(time.perf_counter() - start)
+                assert len(board.json()["rows"]) == 1000
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    print()
+    print("1) 1,978-row prediction file: upload -> scored -> leaderboard shows it")
+    print(f"   no-op POST of the same file   median {median_ms(noop_times):8.2f} ms")
+    print(f"   submission to leaderboard     median {median_ms(submit_times):8.2f} ms")
+    print(f"   ratio submission / no-op      {statistics.median(submit_times) / statistics.median(noop_times):8.2f}x")
+    print("2) leaderboard of 1,000 participants, 10,000 submissions")
+    print(f"   GET /healthz                  median {median_ms(health_times):8.2f} ms")
+    print(f"   JSON /api/v1/.../leaderboard  median {median_ms(json_times):8.2f} ms"
+          f"  ({statistics.median(json_times) / statistics.median(health_times):.1f}x healthz)")
+    print(f"   HTML /phases/.../leaderboard  median {median_ms(page_times):8.2f} ms"
+          f"  ({statistics.median(page_times) / statistics.median(health_times):.1f}x healthz)")
+
+
+if __name__ == "__main__":
+    main()
