@@ -61,7 +61,7 @@ def import_into_store(
             image_width=report.image_size[1],
             storage_key=storage_key,
             report=report.to_dict(),
-            is_synthetic=is_synthetic,
+            is_synthetic=is_synthetic or report.synthetic,
             created_by_id=created_by.id if created_by else None,
         )
         session.add(testset)
