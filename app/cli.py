@@ -10,7 +10,9 @@ from app.config import get_settings
 from app.db import Database
 from app.models import Role
 
-cli = typer.Typer(help="Fairboard: scoring and leaderboards for fair age estimation.", no_args_is_help=True)
+cli = typer.Typer(
+    help="Fairboard: scoring and leaderboards for fair age estimation.", no_args_is_help=True
+)
 
 
 def _database() -> Database:
@@ -94,8 +96,11 @@ def create_user(
     try:
         with db.transaction() as session:
             user = accounts.register(
-                session, username=username, password=password,
-                email=email or f"{username.lower()}@localhost.localdomain", role=role,
+                session,
+                username=username,
+                password=password,
+                email=email or f"{username.lower()}@localhost.localdomain",
+                role=role,
             )
             typer.echo(f"created {user.role.value} {user.username!r} (id {user.id})")
     except AppError as exc:
@@ -109,11 +114,35 @@ def create_user(
 def worker(
     queues: Annotated[str, typer.Option(help="comma-separated: cpu, gpu")] = "cpu,gpu",
     concurrency: Annotated[int, typer.Option(help="jobs at once")] = 1,
+    sweep: Annotated[
+        bool, typer.Option(help="take part in the sweep for stuck and undelivered jobs")
+    ] = True,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve this worker's Prometheus metrics on this port")
+    ] = None,
+    hostname: Annotated[
+        str | None, typer.Option(help="Celery node name (default fairboard-<pid>@<host>)")
+    ] = None,
 ) -> None:
-    """Start a Celery worker (needs FAIRBOARD_BROKER_URL)."""
+    """Start a Celery worker: it needs FAIRBOARD_BROKER_URL, _DATABASE_URL and _DATA_DIR."""
+    if metrics_port is not None:
+        import os
+        import tempfile
+
+        # Pool processes write their observations here; must be set before prometheus_client
+        # is first imported.
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="fairboard-metrics-")
+        )
     from app.worker import run_worker
 
-    run_worker(queues=[q.strip() for q in queues.split(",") if q.strip()], concurrency=concurrency)
+    run_worker(
+        queues=[q.strip() for q in queues.split(",") if q.strip()],
+        concurrency=concurrency,
+        sweep=sweep,
+        metrics_port=metrics_port,
+        hostname=hostname,
+    )
 
 
 def main() -> None:

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     inference_batch_size: int = Field(default=32, ge=1)
     inference_threads: int | None = None
     stuck_job_grace_seconds: int = 300
+    """How long past its expected end (a model's time limit; at once for a file) a running job
+    may go before the sweep of the scale-out mode takes it back and queues it again."""
+    sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    """Scale-out mode: how often one of the workers sweeps for stuck or undelivered jobs."""
+    broker_visibility_timeout_seconds: int = Field(default=6 * 3600, ge=60)
+    """Redis broker: a task not acknowledged this long is delivered again. Keep it above the
+    longest model time limit; the sweep, not this, recovers jobs of a worker that died."""
     log_json: bool = False
 
     @model_validator(mode="after")

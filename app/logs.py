@@ -18,7 +18,7 @@ current_submission: contextvars.ContextVar[int | None] = contextvars.ContextVar(
 
 class _SubmissionFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.submission_id = current_submission.get()
+        setattr(record, "submission_id", current_submission.get())  # noqa: B010
         return True
 
 
@@ -30,8 +30,9 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if getattr(record, "submission_id", None) is not None:
-            body["submission_id"] = record.submission_id
+        submission_id = getattr(record, "submission_id", None)
+        if submission_id is not None:
+            body["submission_id"] = submission_id
         if record.exc_info:
             body["exception"] = self.formatException(record.exc_info)
         return json.dumps(body)
@@ -47,17 +48,23 @@ class _TextFormatter(logging.Formatter):
 _configured = False
 
 
-def configure_logging(*, json_lines: bool = False, level: int = logging.INFO) -> None:
+def configure_logging(
+    *, json_lines: bool = False, level: int = logging.INFO, everything: bool = False
+) -> None:
+    """Log Fairboard's records to stderr; ``everything``: every library's too (Celery workers)."""
     global _configured
     if _configured:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_SubmissionFilter())
     handler.setFormatter(
-        _JsonFormatter() if json_lines else _TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        _JsonFormatter()
+        if json_lines
+        else _TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
-    logger = logging.getLogger("fairboard")
+    logger = logging.getLogger() if everything else logging.getLogger("fairboard")
     logger.addHandler(handler)
     logger.setLevel(level)
-    logger.propagate = False
+    if not everything:
+        logger.propagate = False
     _configured = True

@@ -95,9 +95,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             problems.append(f"{where}: {error.get('msg')}")
         message = "invalid request: " + "; ".join(problems)
         if _wants_json(request):
-            return JSONResponse(
-                {"code": "invalid_request", "message": message}, status_code=422
-            )
+            return JSONResponse({"code": "invalid_request", "message": message}, status_code=422)
         return render_error(request, 422, message, code="invalid_request")
 
     @app.exception_handler(StarletteHTTPException)

@@ -83,9 +83,7 @@ def submission_dict(
         "finished_at": submission.finished_at,
         "scores": _scores(public.report) if public else None,
         "groups": _groups(public.report) if public else None,
-        "split": (
-            None if public is None else ("public" if private is not None else "full")
-        ),
+        "split": (None if public is None else ("public" if private is not None else "full")),
         "private_scores": _scores(private.report) if show_private and private else None,
         "private_groups": _groups(private.report) if show_private and private else None,
         "progress": None,
@@ -108,9 +106,7 @@ def competition_dict(
     session: Session, competition_id: int, viewer_id: int | None, *, now: datetime
 ) -> dict[str, Any]:
     competition = competitions.get_competition(session, competition_id)
-    joined = bool(
-        viewer_id and competitions.get_participation(session, competition.id, viewer_id)
-    )
+    joined = bool(viewer_id and competitions.get_participation(session, competition.id, viewer_id))
     phases = []
     for phase_summary in competition.phases:
         phase = competitions.get_phase(session, phase_summary.id)

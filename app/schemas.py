@@ -152,3 +152,162 @@ class LeaderboardOut(BaseModel):
     entry_selection: str
     columns: list[str]
     rows: list[LeaderboardRowOut]
+
+
+# --- Organizers: competitions, phases, test sets, moderation ---------------------------------
+
+
+class CompetitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=100_000)
+
+
+class CompetitionPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=100_000)
+
+
+class PhasePatch(BaseModel):
+    """Phase settings; on PATCH only the fields sent change (null clears a limit or a date)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(default="", max_length=100)
+    description: str = Field(default="", max_length=100_000)
+    testset_id: int | None = None
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    daily_limit: int | None = None
+    total_limit: int | None = None
+    public_fraction: float | None = None
+    split_seed: int | None = None
+    inputs_public: bool = True
+    leaderboard_public: bool = True
+    entry_selection: str = "latest"
+    primary_column: str = "mae"
+    tie_policy: str = "dense"
+    submission_kinds: list[str] = Field(default_factory=lambda: ["predictions"])
+    execution_provider: str = "auto"
+    model_time_limit_seconds: int = 900
+    model_memory_limit_mb: int = 4096
+
+
+class PhaseIn(PhasePatch):
+    name: str = Field(max_length=100)
+    daily_limit: int | None = 5
+
+
+class OrganizerPhaseOut(PhaseOut):
+    """A phase with the settings only its organizers see."""
+
+    competition_id: int
+    primary_column: str
+    split_seed: int
+    private_revealed_at: datetime | None
+    execution_provider: str
+    model_time_limit_seconds: int
+    model_memory_limit_mb: int
+    testset_fingerprint: str | None
+
+
+class TestSetOut(BaseModel):
+    __test__ = False  # not a pytest test class
+    id: int
+    name: str
+    fingerprint: str
+    layout: str
+    n_items: int
+    image_size: list[int]
+    group_sizes: dict[str, dict[str, int]]
+    source_image_sizes: dict[str, int]
+    is_synthetic: bool
+    created_at: datetime
+
+
+class UsernameIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(max_length=64)
+
+
+class OrganizerOut(BaseModel):
+    username: str
+    role: str
+    added_at: datetime
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=2000)
+
+
+class ParticipantOut(BaseModel):
+    username: str
+    joined_at: datetime
+    submissions: int
+    disqualified: bool
+    disqualified_at: datetime | None
+    disqualified_reason: str | None
+
+
+class ModerationSubmissionOut(BaseModel):
+    id: int
+    phase_id: int
+    participant: str
+    user_id: int
+    kind: str
+    status: str
+    error: str | None
+    description: str
+    filename: str
+    has_file: bool
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+    finished_at: datetime | None
+    attempts: int
+    is_hidden: bool
+    is_baseline: bool
+    is_chosen: bool
+    disqualified: bool
+    testset_fingerprint: str | None
+    execution_provider: str | None
+    scores: dict[str, float | None] | None
+    private_scores: dict[str, float | None] | None
+
+
+class RescoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    testset_id: int | None = None
+    include_failed: bool = False
+
+
+class RescoreOut(BaseModel):
+    id: int
+    phase_id: int
+    created_at: datetime
+    actor: str | None
+    from_testset_id: int | None
+    to_testset_id: int | None
+    from_fingerprint: str | None
+    to_fingerprint: str | None
+    complete: bool
+    counts: dict[str, int]
+    changes: list[dict[str, Any]]
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    created_at: datetime
+    actor: str | None
+    action: str
+    target: str
+    details: dict[str, Any]
+
+
+class KitOut(BaseModel):
+    kind: str
+    filename: str
+    size_bytes: int
+    created_at: datetime
+    url: str

@@ -59,18 +59,37 @@ def seed(settings: Settings, source: Path) -> tuple[int, int, tuple[str, ...]]:
     upgrade(db.engine)
     now = utcnow()
     with db.transaction() as session:
-        organizer = accounts.register(session, username="lecturer", password=PASSWORD,
-                                      email="l@example.org", role=Role.ORGANIZER)
-        testset = testsets.import_into_store(session, settings, source, name="bench",
-                                             created_by=organizer, is_synthetic=True)
+        organizer = accounts.register(
+            session,
+            username="lecturer",
+            password=PASSWORD,
+            email="l@example.org",
+            role=Role.ORGANIZER,
+        )
+        testset = testsets.import_into_store(
+            session, settings, source, name="bench", created_by=organizer, is_synthetic=True
+        )
         competition = competitions.create_competition(session, organizer, title="Bench")
         opens = now - timedelta(days=1)
-        live = competitions.add_phase(session, competition, name="Live", testset_id=testset.id,
-                                      opens_at=opens, daily_limit=None)
-        big = competitions.add_phase(session, competition, name="Big", testset_id=testset.id,
-                                     opens_at=opens, daily_limit=None)
-        bencher = accounts.register(session, username="bencher", password=PASSWORD,
-                                    email="b@example.org")
+        live = competitions.add_phase(
+            session,
+            competition,
+            name="Live",
+            testset_id=testset.id,
+            opens_at=opens,
+            daily_limit=None,
+        )
+        big = competitions.add_phase(
+            session,
+            competition,
+            name="Big",
+            testset_id=testset.id,
+            opens_at=opens,
+            daily_limit=None,
+        )
+        bencher = accounts.register(
+            session, username="bencher", password=PASSWORD, email="b@example.org"
+        )
         competitions.join(session, competition, bencher)
         ids = testsets.load_truth(settings, testset).ids
         live_id, big_id, competition_id = live.id, big.id, competition.id
@@ -85,36 +104,78 @@ def _fill_big_phase(db: Database, phase_id: int, competition_id: int, password_h
     now = utcnow()
     with db.transaction() as session:
         users = [
-            {"username": f"p{i:04d}", "email": f"p{i}@example.org", "password_hash": password_hash,
-             "role": Role.PARTICIPANT, "is_active": True, "created_at": now}
+            {
+                "username": f"p{i:04d}",
+                "email": f"p{i}@example.org",
+                "password_hash": password_hash,
+                "role": Role.PARTICIPANT,
+                "is_active": True,
+                "created_at": now,
+            }
             for i in range(1000)
         ]
         session.execute(insert(User), users)
         user_ids = [u.id for u in session.query(User.id).filter(User.username.like("p%")).all()]
-        session.execute(insert(Participation), [
-            {"competition_id": competition_id, "user_id": uid, "joined_at": now,
-             "submission_counter": 0} for uid in user_ids
-        ])
+        session.execute(
+            insert(Participation),
+            [
+                {
+                    "competition_id": competition_id,
+                    "user_id": uid,
+                    "joined_at": now,
+                    "submission_counter": 0,
+                }
+                for uid in user_ids
+            ],
+        )
         submissions = []
         for k in range(10):
             for uid in user_ids:
-                submissions.append({
-                    "phase_id": phase_id, "user_id": uid, "kind": SubmissionKind.PREDICTIONS,
-                    "status": SubmissionStatus.FINISHED, "description": "", "filename": "p.csv",
-                    "created_at": now - timedelta(minutes=10 * (10 - k)) + timedelta(seconds=uid),
-                    "size_bytes": 1, "sha256": "", "preset": "raw", "output_scale": 1.0,
-                    "attempts": 1, "progress_done": 0, "progress_total": 0, "is_chosen": False,
-                    "is_hidden": False, "is_baseline": False,
-                })
+                submissions.append(
+                    {
+                        "phase_id": phase_id,
+                        "user_id": uid,
+                        "kind": SubmissionKind.PREDICTIONS,
+                        "status": SubmissionStatus.FINISHED,
+                        "description": "",
+                        "filename": "p.csv",
+                        "created_at": now
+                        - timedelta(minutes=10 * (10 - k))
+                        + timedelta(seconds=uid),
+                        "size_bytes": 1,
+                        "sha256": "",
+                        "preset": "raw",
+                        "output_scale": 1.0,
+                        "attempts": 1,
+                        "progress_done": 0,
+                        "progress_total": 0,
+                        "is_chosen": False,
+                        "is_hidden": False,
+                        "is_baseline": False,
+                    }
+                )
         session.execute(insert(Submission), submissions)
-        sub_ids = [s.id for s in session.query(Submission.id).filter(Submission.phase_id == phase_id)]
+        sub_ids = [
+            s.id for s in session.query(Submission.id).filter(Submission.phase_id == phase_id)
+        ]
         values = rng.uniform(0.5, 12.0, size=(len(sub_ids), 5))
-        session.execute(insert(SubmissionScore), [
-            {"submission_id": sid, "split": Split.PUBLIC, "mae": v[0], "age_bias": v[1],
-             "gender_bias": v[2], "ethnicity_bias": v[3], "expression_bias": v[4],
-             "report": {}, "created_at": now}
-            for sid, v in zip(sub_ids, values, strict=True)
-        ])
+        session.execute(
+            insert(SubmissionScore),
+            [
+                {
+                    "submission_id": sid,
+                    "split": Split.PUBLIC,
+                    "mae": v[0],
+                    "age_bias": v[1],
+                    "gender_bias": v[2],
+                    "ethnicity_bias": v[3],
+                    "expression_bias": v[4],
+                    "report": {},
+                    "created_at": now,
+                }
+                for sid, v in zip(sub_ids, values, strict=True)
+            ],
+        )
 
 
 def median_ms(samples: list[float]) -> float:
@@ -122,15 +183,18 @@ def median_ms(samples: list[float]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fairboard-bench-") as tmp:
         root = Path(tmp)
         print("generating the 1,978-item synthetic test set ...", flush=True)
         source = make_testset(root / "source", n=1978, seed=0)
-        settings = Settings(database_url=f"sqlite:///{root}/bench.db", data_dir=root / "data",
-                            secret_key="bench")
+        settings = Settings(
+            database_url=f"sqlite:///{root}/bench.db", data_dir=root / "data", secret_key="bench"
+        )
         live_id, big_id, ids = seed(settings, source)
         port = free_port()
         env = os.environ | {
@@ -139,7 +203,9 @@ def main() -> None:
             "FAIRBOARD_SECRET_KEY": "bench",
             "PYTHONPATH": str(ROOT),
         }
-        server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_bench_server.py"), str(port)], env=env)
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "_bench_server.py"), str(port)], env=env
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base, timeout=60) as client:
@@ -149,23 +215,35 @@ def main() -> None:
                             break
                     except httpx.TransportError:
                         time.sleep(0.1)
-                token = client.post("/api/v1/auth/token", json={"username": "bencher", "password": PASSWORD}).json()["token"]
+                token = client.post(
+                    "/api/v1/auth/token", json={"username": "bencher", "password": PASSWORD}
+                ).json()["token"]
                 headers = {"Authorization": f"Bearer {token}"}
                 rng = np.random.default_rng(1)
                 files = []
                 for _ in range(args.rounds):
                     values = rng.uniform(5, 80, len(ids))
-                    files.append(("id,age\n" + "".join(f"{i},{v:.4f}\n" for i, v in zip(ids, values, strict=True))).encode())
+                    files.append(
+                        (
+                            "id,age\n"
+                            + "".join(f"{i},{v:.4f}\n" for i, v in zip(ids, values, strict=True))
+                        ).encode()
+                    )
                 print(f"prediction file: {len(files[0]):,} bytes, {len(ids):,} rows", flush=True)
                 submit_times, noop_times = [], []
                 for round_, content in enumerate(files):
                     start = time.perf_counter()
-                    client.post("/bench/noop", files={"file": ("predictions.csv", content)}, headers=headers).raise_for_status()
+                    client.post(
+                        "/bench/noop", files={"file": ("predictions.csv", content)}, headers=headers
+                    ).raise_for_status()
                     noop_times.append(time.perf_counter() - start)
 
                     start = time.perf_counter()
-                    response = client.post(f"/api/v1/phases/{live_id}/submissions",
-                                           files={"file": ("predictions.csv", content)}, headers=headers)
+                    response = client.post(
+                        f"/api/v1/phases/{live_id}/submissions",
+                        files={"file": ("predictions.csv", content)},
+                        headers=headers,
+                    )
                     response.raise_for_status()
                     submission_id = response.json()["id"]
                     while True:
@@ -181,7 +259,9 @@ def main() -> None:
                     client.get("/healthz").raise_for_status()
                     health_times.append(time.perf_counter() - start)
                     start = time.perf_counter()
-                    page = client.get(f"/phases/{big_id}/leaderboard", headers={"accept": "text/html"})
+                    page = client.get(
+                        f"/phases/{big_id}/leaderboard", headers={"accept": "text/html"}
+                    )
                     page.raise_for_status()
                     page_times.append(time.perf_counter() - start)
                     start = time.perf_counter()
@@ -197,13 +277,18 @@ def main() -> None:
     print("1) 1,978-row prediction file: upload -> scored -> leaderboard shows it")
     print(f"   no-op POST of the same file   median {median_ms(noop_times):8.2f} ms")
     print(f"   submission to leaderboard     median {median_ms(submit_times):8.2f} ms")
-    print(f"   ratio submission / no-op      {statistics.median(submit_times) / statistics.median(noop_times):8.2f}x")
+    ratio = statistics.median(submit_times) / statistics.median(noop_times)
+    print(f"   ratio submission / no-op      {ratio:8.2f}x")
     print("2) leaderboard of 1,000 participants, 10,000 submissions")
     print(f"   GET /healthz                  median {median_ms(health_times):8.2f} ms")
-    print(f"   JSON /api/v1/.../leaderboard  median {median_ms(json_times):8.2f} ms"
-          f"  ({statistics.median(json_times) / statistics.median(health_times):.1f}x healthz)")
-    print(f"   HTML /phases/.../leaderboard  median {median_ms(page_times):8.2f} ms"
-          f"  ({statistics.median(page_times) / statistics.median(health_times):.1f}x healthz)")
+    print(
+        f"   JSON /api/v1/.../leaderboard  median {median_ms(json_times):8.2f} ms"
+        f"  ({statistics.median(json_times) / statistics.median(health_times):.1f}x healthz)"
+    )
+    print(
+        f"   HTML /phases/.../leaderboard  median {median_ms(page_times):8.2f} ms"
+        f"  ({statistics.median(page_times) / statistics.median(health_times):.1f}x healthz)"
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> str:
+def migrated_template(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> str:
     """A database migrated to head once per session, copied for every test."""
     from app.db import Database
     from app.migrate import upgrade
@@ -50,7 +52,9 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory, request: pytest.
 
 
 @pytest.fixture
-def database_url(migrated_template: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+def database_url(
+    migrated_template: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
     if TEST_DATABASE == "postgresql":
         server: PostgresServer = request.getfixturevalue("postgres_server")
         name = f"t_{uuid.uuid4().hex[:16]}"

@@ -74,14 +74,21 @@ def seed_demo(db: Database, settings: Settings, *, n_items: int = 1978) -> list[
         with db.transaction() as session:
             users = {
                 account.username: accounts.register(
-                    session, username=account.username, password=account.password,
-                    email=f"{account.username}@example.org", role=account.role,
+                    session,
+                    username=account.username,
+                    password=account.password,
+                    email=f"{account.username}@example.org",
+                    role=account.role,
                 )
                 for account in DEMO_ACCOUNTS
             }
             testset = testsets.import_into_store(
-                session, settings, source, name="Synthetic APPA-REAL-like test set (seed 0)",
-                created_by=users["lecturer"], is_synthetic=True,
+                session,
+                settings,
+                source,
+                name="Synthetic APPA-REAL-like test set (seed 0)",
+                created_by=users["lecturer"],
+                is_synthetic=True,
             )
             competition = competitions.create_competition(
                 session, users["lecturer"], title=DEMO_TITLE, description=DEMO_DESCRIPTION
@@ -89,10 +96,16 @@ def seed_demo(db: Database, settings: Settings, *, n_items: int = 1978) -> list[
             phase_ids = []
             for index, (name, description) in enumerate(DEMO_PHASES):
                 phase = competitions.add_phase(
-                    session, competition, name=name, description=description,
-                    testset_id=testset.id, opens_at=now - timedelta(days=1),
-                    closes_at=now + timedelta(days=60), daily_limit=5,
-                    inputs_public=True, submission_kinds=["predictions", "model"],
+                    session,
+                    competition,
+                    name=name,
+                    description=description,
+                    testset_id=testset.id,
+                    opens_at=now - timedelta(days=1),
+                    closes_at=now + timedelta(days=60),
+                    daily_limit=5,
+                    inputs_public=True,
+                    submission_kinds=["predictions", "model"],
                     entry_selection=EntrySelection.LATEST if index < 2 else EntrySelection.BEST,
                 )
                 phase_ids.append(phase.id)
@@ -127,9 +140,15 @@ def _submit_baselines(
                 assert user is not None
                 phase = competitions.get_phase(session, phase_id)
                 submission = create_submission(
-                    session, settings, phase=phase, user=user,
-                    upload=Upload("predictions.csv", io.BytesIO(_prediction_file(truth.ids, values))),
-                    description=f"{username}'s demo baseline", now=utcnow(),
+                    session,
+                    settings,
+                    phase=phase,
+                    user=user,
+                    upload=Upload(
+                        "predictions.csv", io.BytesIO(_prediction_file(truth.ids, values))
+                    ),
+                    description=f"{username}'s demo baseline",
+                    now=utcnow(),
                 )
                 submitted.append(submission.id)
     for phase_id in phase_ids:
@@ -137,9 +156,14 @@ def _submit_baselines(
             lecturer = session.scalar(select(User).where(User.username == "lecturer"))
             assert lecturer is not None
             model = create_submission(
-                session, settings, phase=competitions.get_phase(session, phase_id),
-                user=lecturer, upload=Upload("red-channel-baseline.onnx", io.BytesIO(build_red_mean_model())),
-                description="ONNX red-channel model", now=utcnow(), as_baseline=True,
+                session,
+                settings,
+                phase=competitions.get_phase(session, phase_id),
+                user=lecturer,
+                upload=Upload("red-channel-baseline.onnx", io.BytesIO(build_red_mean_model())),
+                description="ONNX red-channel model",
+                now=utcnow(),
+                as_baseline=True,
             )
             submitted.append(model.id)
     for submission_id in submitted:

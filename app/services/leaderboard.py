@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
@@ -144,13 +144,29 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
     candidates: dict[int, list[_Candidate]] = defaultdict(list)
     baselines: list[tuple[int, str, _Candidate]] = []
     for row in rows:
-        (sid, user_id, created_at, status, chosen, hidden, baseline, description, username,
-         primary, *score_values, has_score) = row
+        (
+            sid,
+            user_id,
+            created_at,
+            status,
+            chosen,
+            hidden,
+            baseline,
+            description,
+            username,
+            primary,
+            *score_values,
+            has_score,
+        ) = row
         candidate = None
         if status == SubmissionStatus.FINISHED and not hidden and has_score:
             candidate = _Candidate(
-                sid, created_at, chosen, dict(zip(SCORE_NAMES, score_values, strict=True)),
-                primary, description,
+                sid,
+                created_at,
+                chosen,
+                dict(zip(SCORE_NAMES, score_values, strict=True)),
+                primary,
+                description,
             )
         if baseline:
             if candidate is not None:
@@ -165,7 +181,9 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
 
     selected: list[tuple[int, str, _Candidate, bool]] = []
     for user_id, options in candidates.items():
-        selected.append((user_id, usernames[user_id], _select(options, phase.entry_selection), False))
+        selected.append(
+            (user_id, usernames[user_id], _select(options, phase.entry_selection), False)
+        )
     for user_id, username, candidate in baselines:
         label = f"Baseline: {candidate.description or username}"
         selected.append((user_id, label, candidate, True))
@@ -180,7 +198,7 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
     )
     board_rows = []
     for entry in ranked:
-        user_id, label, candidate, is_baseline = by_key[entry.key]
+        user_id, label, candidate, is_baseline = by_key[cast(int, entry.key)]
         board_rows.append(
             LeaderboardRow(
                 position=entry.position,

@@ -15,7 +15,13 @@ from app.config import Settings
 from app.db import Database
 from app.models import Phase, Submission, TestSetVersion
 from app.services.submissions import stored_file
-from scoring.inference import InferenceLimits, InferenceResult, ModelRejected, check_model, run_model
+from scoring.inference import (
+    InferenceLimits,
+    InferenceResult,
+    ModelRejected,
+    check_model,
+    run_model,
+)
 
 if TYPE_CHECKING:
     from app.services.evaluation import Claim
@@ -27,7 +33,9 @@ PROGRESS_INTERVAL_SECONDS = 0.5
 MIB = 1024 * 1024
 
 
-def inference_limits(settings: Settings, phase: Phase, *, wall_seconds: float | None = None) -> InferenceLimits:
+def inference_limits(
+    settings: Settings, phase: Phase, *, wall_seconds: float | None = None
+) -> InferenceLimits:
     """The phase's limits for one inference child."""
     return InferenceLimits(
         wall_seconds=float(wall_seconds or phase.model_time_limit_seconds),
@@ -50,7 +58,8 @@ def check_uploaded_model(settings: Settings, submission: Submission, phase: Phas
             input_size=(testset.image_height, testset.image_width),
             preset=submission.preset,
             limits=inference_limits(
-                settings, phase,
+                settings,
+                phase,
                 wall_seconds=min(UPLOAD_CHECK_SECONDS, phase.model_time_limit_seconds),
             ),
             workdir=settings.jobs_dir,
@@ -96,6 +105,8 @@ def run_model_submission(
     )
     log.info(
         "model ran on %s: %.1f images/s over %.2f s",
-        result.execution_provider, result.images_per_second, result.seconds,
+        result.execution_provider,
+        result.images_per_second,
+        result.seconds,
     )
     return result

@@ -55,7 +55,9 @@ CHOOSE_NOT_FINISHED = "only a finished submission can be chosen as the leaderboa
 
 def kind_of_upload(filename: str) -> SubmissionKind:
     """ONNX models are recognised by their extension; everything else is a prediction file."""
-    return SubmissionKind.MODEL if filename.lower().endswith(".onnx") else SubmissionKind.PREDICTIONS
+    return (
+        SubmissionKind.MODEL if filename.lower().endswith(".onnx") else SubmissionKind.PREDICTIONS
+    )
 
 
 @dataclass(frozen=True)
@@ -147,9 +149,7 @@ def create_submission(
     if not as_baseline:
         participation = competitions.require_participation(session, phase.competition_id, user)
         if participation.disqualified_at is not None:
-            raise Disqualified(
-                DISQUALIFIED.format(reason=participation.disqualified_reason or "")
-            )
+            raise Disqualified(DISQUALIFIED.format(reason=participation.disqualified_reason or ""))
 
     staged = stage_upload(settings, upload, kind)
     try:

@@ -90,13 +90,13 @@ def _load_labels(labels_path: str, fingerprint: str) -> TestSet:
 def load_truth(settings: Settings, testset: TestSetVersion) -> TestSet:
     """The hidden labels of a stored test set, cached per process."""
     with _cache_lock:
-        return _load_labels(
-            str(testset_dir(settings, testset) / "labels.csv"), testset.fingerprint
-        )
+        return _load_labels(str(testset_dir(settings, testset) / "labels.csv"), testset.fingerprint)
 
 
 @lru_cache(maxsize=64)
-def _public_mask(labels_path: str, fingerprint: str, fraction: float, seed: int) -> npt.NDArray[np.bool_]:
+def _public_mask(
+    labels_path: str, fingerprint: str, fraction: float, seed: int
+) -> npt.NDArray[np.bool_]:
     truth = _load_labels(labels_path, fingerprint)
     mask = public_mask({a.name: truth.group_codes(a.name) for a in ATTRIBUTES}, fraction, seed=seed)
     mask.setflags(write=False)

@@ -26,8 +26,9 @@ IMAGE_SIZE = (32, 32)
 def synthetic_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from scoring.synthetic import make_testset
 
-    return make_testset(tmp_path_factory.mktemp("synthetic") / "set", n=N_ITEMS, seed=0,
-                        image_size=IMAGE_SIZE)
+    return make_testset(
+        tmp_path_factory.mktemp("synthetic") / "set", n=N_ITEMS, seed=0, image_size=IMAGE_SIZE
+    )
 
 
 @pytest.fixture
@@ -75,8 +76,11 @@ class World:
     def user(self, username: str, *, role: Role = Role.PARTICIPANT, join: bool = True) -> User:
         with self.db.transaction() as session:
             user = accounts.register(
-                session, username=username, password=PASSWORD,
-                email=f"{username}@example.org", role=role,
+                session,
+                username=username,
+                password=PASSWORD,
+                email=f"{username}@example.org",
+                role=role,
             )
             if join:
                 competition = competitions.get_competition(session, self.competition_id)
@@ -103,7 +107,8 @@ class World:
             competition = session.get(Competition, self.competition_id)
             assert competition is not None
             defaults: dict[str, Any] = {
-                "name": "Another phase", "testset_id": self.testset_id,
+                "name": "Another phase",
+                "testset_id": self.testset_id,
                 "opens_at": utcnow() - timedelta(days=1),
             }
             return competitions.add_phase(session, competition, **(defaults | fields)).id
@@ -119,26 +124,41 @@ class World:
 def world(db: Database, settings: Settings, synthetic_source: Path) -> World:
     with db.transaction() as session:
         organizer = accounts.register(
-            session, username="lecturer", password=PASSWORD, email="l@example.org",
+            session,
+            username="lecturer",
+            password=PASSWORD,
+            email="l@example.org",
             role=Role.ORGANIZER,
         )
         admin = accounts.register(
             session, username="root", password=PASSWORD, email="r@example.org", role=Role.ADMIN
         )
         testset = testsets.import_into_store(
-            session, settings, synthetic_source, name="synthetic", created_by=organizer,
-            image_size=IMAGE_SIZE, is_synthetic=True,
+            session,
+            settings,
+            synthetic_source,
+            name="synthetic",
+            created_by=organizer,
+            image_size=IMAGE_SIZE,
+            is_synthetic=True,
         )
         competition = competitions.create_competition(
             session, organizer, title="Age estimation", description="A *test* competition"
         )
         phase = competitions.add_phase(
-            session, competition, name="Task 1", testset_id=testset.id,
-            opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=30),
-            daily_limit=5, submission_kinds=["predictions", "model"],
+            session,
+            competition,
+            name="Task 1",
+            testset_id=testset.id,
+            opens_at=utcnow() - timedelta(days=1),
+            closes_at=utcnow() + timedelta(days=30),
+            daily_limit=5,
+            submission_kinds=["predictions", "model"],
         )
         return World(db, settings, competition.id, phase.id, testset.id, organizer, admin)
 
 
 def prediction_csv(ids: tuple[str, ...], values: Any) -> bytes:
-    return ("id,age\n" + "".join(f"{i},{float(v)!r}\n" for i, v in zip(ids, values, strict=True))).encode()
+    return (
+        "id,age\n" + "".join(f"{i},{float(v)!r}\n" for i, v in zip(ids, values, strict=True))
+    ).encode()

@@ -46,7 +46,9 @@ def test_short_password_is_refused_with_its_message(client: TestClient) -> None:
 
 def test_wrong_password_gets_no_token(client: TestClient) -> None:
     register(client)
-    response = client.post("/api/v1/auth/token", json={"username": "alice", "password": "nope-nope"})
+    response = client.post(
+        "/api/v1/auth/token", json={"username": "alice", "password": "nope-nope"}
+    )
     assert response.status_code == 401
     assert response.json() == {"code": "invalid_credentials", "message": accounts.LOGIN_FAILED}
 
@@ -64,7 +66,9 @@ def test_revoked_token_no_longer_authenticates(client: TestClient, world: World)
     tokens = client.get("/api/v1/auth/tokens", headers=headers).json()
     assert [t["prefix"] for t in tokens] == [token[:10]]
     assert "token" not in tokens[0]
-    assert client.delete(f"/api/v1/auth/tokens/{tokens[0]['id']}", headers=headers).status_code == 200
+    assert (
+        client.delete(f"/api/v1/auth/tokens/{tokens[0]['id']}", headers=headers).status_code == 200
+    )
     after = client.get("/api/v1/auth/me", headers=headers)
     assert after.status_code == 401
     assert after.json()["message"] == accounts.TOKEN_INVALID

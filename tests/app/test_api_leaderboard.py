@@ -18,7 +18,9 @@ from tests.app.test_api_submissions import post_file
 
 
 def submit(client: TestClient, world: World, user: Any, values: Any) -> dict[str, Any]:
-    response = post_file(client, world, world.headers(user), prediction_csv(world.truth().ids, values))
+    response = post_file(
+        client, world, world.headers(user), prediction_csv(world.truth().ids, values)
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -27,18 +29,24 @@ def board(client: TestClient, world: World, **params: str) -> Any:
     return client.get(f"/api/v1/phases/{world.phase_id}/leaderboard", params=params)
 
 
-def test_leaderboard_ranks_participants_as_the_scoring_engine_does(client: TestClient, world: World) -> None:
+def test_leaderboard_ranks_participants_as_the_scoring_engine_does(
+    client: TestClient, world: World
+) -> None:
     truth = world.truth()
     rng = np.random.default_rng(1)
-    predictions = {name: truth.age + rng.normal(0, sd, len(truth)) for name, sd in
-                   (("alice", 2.0), ("bob", 5.0), ("carol", 9.0))}
+    predictions = {
+        name: truth.age + rng.normal(0, sd, len(truth))
+        for name, sd in (("alice", 2.0), ("bob", 5.0), ("carol", 9.0))
+    }
     for name, values in predictions.items():
         submit(client, world, world.user(name), values)
     rows = board(client, world).json()["rows"]
-    expected = rank_entries([
-        RankEntry(key=name, scores=score(truth, values).scores(), order=index)
-        for index, (name, values) in enumerate(predictions.items())
-    ])
+    expected = rank_entries(
+        [
+            RankEntry(key=name, scores=score(truth, values).scores(), order=index)
+            for index, (name, values) in enumerate(predictions.items())
+        ]
+    )
     assert [r["participant"] for r in rows] == [e.key for e in expected]
     assert [r["position"] for r in rows] == [1, 2, 3]
     for row, entry in zip(rows, expected, strict=True):
@@ -52,7 +60,13 @@ def test_leaderboard_is_public_without_logging_in(client: TestClient, world: Wor
     submit(client, world, world.user("alice"), world.truth().age)
     response = board(client, world)
     assert response.status_code == 200
-    assert response.json()["columns"] == ["gender_bias", "expression_bias", "ethnicity_bias", "age_bias", "mae"]
+    assert response.json()["columns"] == [
+        "gender_bias",
+        "expression_bias",
+        "ethnicity_bias",
+        "age_bias",
+        "mae",
+    ]
 
 
 def test_hidden_leaderboard_is_for_organizers_only(client: TestClient, world: World) -> None:
@@ -60,8 +74,15 @@ def test_hidden_leaderboard_is_for_organizers_only(client: TestClient, world: Wo
     alice = world.user("alice")
     submit(client, world, alice, world.truth().age)
     assert board(client, world).status_code == 403
-    assert client.get(f"/api/v1/phases/{world.phase_id}/leaderboard", headers=world.headers(alice)).status_code == 403
-    organizer = client.get(f"/api/v1/phases/{world.phase_id}/leaderboard", headers=world.headers(world.organizer))
+    assert (
+        client.get(
+            f"/api/v1/phases/{world.phase_id}/leaderboard", headers=world.headers(alice)
+        ).status_code
+        == 403
+    )
+    organizer = client.get(
+        f"/api/v1/phases/{world.phase_id}/leaderboard", headers=world.headers(world.organizer)
+    )
     assert organizer.status_code == 200
     assert len(organizer.json()["rows"]) == 1
 
@@ -96,7 +117,9 @@ def test_chosen_entry_replaces_the_latest(client: TestClient, world: World) -> N
     assert board(client, world).json()["rows"][0]["mae"] == pytest.approx(2.0)
 
 
-def test_nobody_can_choose_another_participants_submission(client: TestClient, world: World) -> None:
+def test_nobody_can_choose_another_participants_submission(
+    client: TestClient, world: World
+) -> None:
     alice, bob = world.user("alice"), world.user("bob")
     first = submit(client, world, alice, world.truth().age)
     response = client.post(f"/api/v1/submissions/{first['id']}/choose", headers=world.headers(bob))
@@ -115,7 +138,9 @@ def test_leaderboard_csv_has_the_scores_and_ranks(client: TestClient, world: Wor
     assert list(rows[0])[:5] == ["position", "participant", "entries", "last_entry_at", "ranking"]
 
 
-def test_failed_submissions_count_as_entries_but_never_rank(client: TestClient, world: World) -> None:
+def test_failed_submissions_count_as_entries_but_never_rank(
+    client: TestClient, world: World
+) -> None:
     alice = world.user("alice")
     assert post_file(client, world, world.headers(alice), b"garbage").status_code == 422
     assert board(client, world).json()["rows"] == []
@@ -127,7 +152,9 @@ def test_failed_submissions_count_as_entries_but_never_rank(client: TestClient, 
 def test_competition_shows_phases_and_the_callers_quota(client: TestClient, world: World) -> None:
     alice = world.user("alice")
     submit(client, world, alice, world.truth().age)
-    body = client.get(f"/api/v1/competitions/{world.competition_id}", headers=world.headers(alice)).json()
+    body = client.get(
+        f"/api/v1/competitions/{world.competition_id}", headers=world.headers(alice)
+    ).json()
     assert body["joined"] is True
     phase = body["phases"][0]
     assert phase["name"] == "Task 1"
@@ -143,7 +170,12 @@ def test_competition_shows_phases_and_the_callers_quota(client: TestClient, worl
 def test_joining_twice_is_a_conflict(client: TestClient, world: World) -> None:
     newcomer = world.user("newcomer", join=False)
     headers = world.headers(newcomer)
-    assert client.post(f"/api/v1/competitions/{world.competition_id}/join", headers=headers).status_code == 201
+    assert (
+        client.post(
+            f"/api/v1/competitions/{world.competition_id}/join", headers=headers
+        ).status_code
+        == 201
+    )
     again = client.post(f"/api/v1/competitions/{world.competition_id}/join", headers=headers)
     assert again.status_code == 409
 

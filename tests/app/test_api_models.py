@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.db import utcnow
+from app.jobs import fair_queue_order
 from app.models import SubmissionKind, SubmissionStatus
 from app.services import submissions as submission_service
 from app.services.competitions import get_phase
 from app.services.testsets import images_path
-from app.jobs import fair_queue_order
 from scoring.inference import errors as inference_errors
 from scoring.inference.builders import build_red_mean_model
 from scoring.metrics import score
@@ -24,7 +24,9 @@ from tests.app.test_api_submissions import wait_until_done
 from tests.scoring.inference.models import constant_shift_model, log_model, runtime_error_model
 
 
-def post_model(client: TestClient, world: World, headers: dict[str, str], model: bytes, **form: Any) -> Any:
+def post_model(
+    client: TestClient, world: World, headers: dict[str, str], model: bytes, **form: Any
+) -> Any:
     return client.post(
         f"/api/v1/phases/{world.phase_id}/submissions",
         files={"file": ("model.onnx", model, "application/octet-stream")},
@@ -33,7 +35,9 @@ def post_model(client: TestClient, world: World, headers: dict[str, str], model:
     )
 
 
-def test_model_submission_runs_on_the_hidden_images_and_is_scored(client: TestClient, world: World) -> None:
+def test_model_submission_runs_on_the_hidden_images_and_is_scored(
+    client: TestClient, world: World
+) -> None:
     alice = world.user("alice")
     headers = world.headers(alice)
     response = post_model(client, world, headers, build_red_mean_model())
@@ -68,16 +72,22 @@ def test_output_scale_multiplies_the_model_outputs(client: TestClient, world: Wo
     assert done["output_scale"] == 100.0
 
 
-def test_wrong_signature_is_rejected_at_upload_with_the_contract_message(client: TestClient, world: World) -> None:
+def test_wrong_signature_is_rejected_at_upload_with_the_contract_message(
+    client: TestClient, world: World
+) -> None:
     alice = world.user("alice")
-    response = post_model(client, world, world.headers(alice), build_red_mean_model(input_size=(64, 64)))
+    response = post_model(
+        client, world, world.headers(alice), build_red_mean_model(input_size=(64, 64))
+    )
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "invalid_submission_file"
     assert body["message"] == inference_errors.INPUT_SIZE.format(
         name="image", shape="[N,64,64,3]", height=32, width=32
     )
-    record = client.get(f"/api/v1/submissions/{body['details']['submission_id']}", headers=world.headers(alice))
+    record = client.get(
+        f"/api/v1/submissions/{body['details']['submission_id']}", headers=world.headers(alice)
+    )
     assert record.json()["status"] == "failed"
 
 
@@ -100,16 +110,22 @@ def test_a_model_that_fails_at_run_time_fails_alone(client: TestClient, world: W
     assert wait_until_done(client, good.json()["id"], headers)["status"] == "finished"
 
 
-def test_non_finite_outputs_are_caught_at_upload(client: TestClient, world: World) -> None:
+def test_non_finite_outputs_fail_the_run_with_the_count_and_first_image(
+    client: TestClient, world: World
+) -> None:
     alice = world.user("alice")
-    response = post_model(client, world, world.headers(alice), log_model(threshold=1e9))
-    assert response.status_code == 422
-    assert response.json()["message"] == inference_errors.NON_FINITE.format(
-        count=1, total=1, index=0
-    )
+    headers = world.headers(alice)
+    response = post_model(client, world, headers, log_model(threshold=1e9))
+    assert response.status_code == 201, response.text
+    failed = wait_until_done(client, response.json()["id"], headers)
+    n = len(world.truth())
+    assert failed["status"] == "failed"
+    assert failed["error"] == inference_errors.NON_FINITE.format(count=n, total=n, index=0)
 
 
-def test_phase_that_takes_only_prediction_files_refuses_models(client: TestClient, world: World) -> None:
+def test_phase_that_takes_only_prediction_files_refuses_models(
+    client: TestClient, world: World
+) -> None:
     world.update_phase(submission_kinds=["predictions"])
     alice = world.user("alice")
     response = post_model(client, world, world.headers(alice), build_red_mean_model())
@@ -131,8 +147,12 @@ def test_queue_is_arrival_order_but_fair_across_participants(world: World) -> No
     for user in (alice, alice, alice, bob):
         with world.db.transaction() as session:
             submission = submission_service.create_submission(
-                session, world.settings, phase=get_phase(session, world.phase_id), user=user,
-                upload=submission_service.Upload("model.onnx", io.BytesIO(model)), now=utcnow(),
+                session,
+                world.settings,
+                phase=get_phase(session, world.phase_id),
+                user=user,
+                upload=submission_service.Upload("model.onnx", io.BytesIO(model)),
+                now=utcnow(),
             )
             ids.append(submission.id)
     a1, a2, a3, b1 = ids

@@ -21,8 +21,12 @@ from tests.app.conftest import World, prediction_csv
 
 
 def post_file(
-    client: TestClient, world: World, headers: dict[str, str], content: bytes,
-    filename: str = "predictions.csv", **form: Any,
+    client: TestClient,
+    world: World,
+    headers: dict[str, str],
+    content: bytes,
+    filename: str = "predictions.csv",
+    **form: Any,
 ) -> Any:
     return client.post(
         f"/api/v1/phases/{world.phase_id}/submissions",
@@ -37,18 +41,31 @@ def noisy(world: World, sd: float, seed: int = 0) -> Any:
     return truth.age + np.random.default_rng(seed).normal(0, sd, len(truth))
 
 
-def test_valid_prediction_file_is_scored_within_the_request(client: TestClient, world: World) -> None:
+def test_valid_prediction_file_is_scored_within_the_request(
+    client: TestClient, world: World
+) -> None:
     alice = world.user("alice")
     truth = world.truth()
     values = noisy(world, 3.0)
-    response = post_file(client, world, world.headers(alice), prediction_csv(truth.ids, values),
-                         description="first try")
+    response = post_file(
+        client,
+        world,
+        world.headers(alice),
+        prediction_csv(truth.ids, values),
+        description="first try",
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["status"] == "finished"
     expected = score(truth, values).scores()
     assert body["scores"] == pytest.approx(expected)
-    assert set(body["scores"]) == {"mae", "age_bias", "gender_bias", "ethnicity_bias", "expression_bias"}
+    assert set(body["scores"]) == {
+        "mae",
+        "age_bias",
+        "gender_bias",
+        "ethnicity_bias",
+        "expression_bias",
+    }
     assert set(body["groups"]) == {"age", "gender", "ethnicity", "expression"}
     assert sum(g["size"] for g in body["groups"]["gender"]) == len(truth)
     assert body["description"] == "first try"
@@ -56,7 +73,9 @@ def test_valid_prediction_file_is_scored_within_the_request(client: TestClient, 
     assert body["testset_fingerprint"] == truth.fingerprint()
 
 
-def test_legacy_headerless_file_in_canonical_order_is_accepted(client: TestClient, world: World) -> None:
+def test_legacy_headerless_file_in_canonical_order_is_accepted(
+    client: TestClient, world: World
+) -> None:
     alice = world.user("alice")
     values = noisy(world, 2.0)
     legacy = "\r\n".join(f"{v:.3f}" for v in values).encode() + b"\r\n"
@@ -89,13 +108,17 @@ def test_rejected_file_surfaces_the_scoring_message_and_keeps_only_a_failed_reco
     assert not list((world.settings.submissions_dir / str(submission_id)).glob("*"))
 
 
-def test_failed_submissions_do_not_count_against_the_daily_limit(client: TestClient, world: World) -> None:
+def test_failed_submissions_do_not_count_against_the_daily_limit(
+    client: TestClient, world: World
+) -> None:
     world.update_phase(daily_limit=1)
     alice = world.user("alice")
     headers = world.headers(alice)
     assert post_file(client, world, headers, b"not,a,valid\nfile\n").status_code == 422
     truth = world.truth()
-    assert post_file(client, world, headers, prediction_csv(truth.ids, truth.age)).status_code == 201
+    assert (
+        post_file(client, world, headers, prediction_csv(truth.ids, truth.age)).status_code == 201
+    )
 
 
 def test_daily_limit_refuses_with_the_reset_time(client: TestClient, world: World) -> None:
@@ -104,7 +127,10 @@ def test_daily_limit_refuses_with_the_reset_time(client: TestClient, world: Worl
     headers = world.headers(alice)
     truth = world.truth()
     for _ in range(2):
-        assert post_file(client, world, headers, prediction_csv(truth.ids, truth.age)).status_code == 201
+        assert (
+            post_file(client, world, headers, prediction_csv(truth.ids, truth.age)).status_code
+            == 201
+        )
     refused = post_file(client, world, headers, prediction_csv(truth.ids, truth.age))
     assert refused.status_code == 429
     body = refused.json()
@@ -122,10 +148,17 @@ def test_total_limit_refuses_further_submissions(client: TestClient, world: Worl
     world.update_phase(daily_limit=None, total_limit=1)
     alice = world.user("alice")
     truth = world.truth()
-    assert post_file(client, world, world.headers(alice), prediction_csv(truth.ids, truth.age)).status_code == 201
+    assert (
+        post_file(
+            client, world, world.headers(alice), prediction_csv(truth.ids, truth.age)
+        ).status_code
+        == 201
+    )
     refused = post_file(client, world, world.headers(alice), prediction_csv(truth.ids, truth.age))
     assert refused.status_code == 429
-    assert refused.json()["message"] == submission_service.TOTAL_LIMIT_REACHED.format(limit=1, phase="Task 1")
+    assert refused.json()["message"] == submission_service.TOTAL_LIMIT_REACHED.format(
+        limit=1, phase="Task 1"
+    )
 
 
 def test_anonymous_users_cannot_submit(client: TestClient, world: World) -> None:
@@ -148,7 +181,9 @@ def test_closed_phase_refuses_submissions(client: TestClient, world: World) -> N
     assert response.json()["message"] == submission_service.PHASE_NOT_OPEN.format(phase="Task 1")
 
 
-def test_phase_with_hidden_inputs_accepts_no_prediction_files(client: TestClient, world: World) -> None:
+def test_phase_with_hidden_inputs_accepts_no_prediction_files(
+    client: TestClient, world: World
+) -> None:
     world.update_phase(inputs_public=False)
     alice = world.user("alice")
     response = post_file(client, world, world.headers(alice), b"1\n")
@@ -156,17 +191,26 @@ def test_phase_with_hidden_inputs_accepts_no_prediction_files(client: TestClient
     assert response.json()["code"] == "submission_kind_not_allowed"
 
 
-def test_participants_cannot_see_each_others_submissions_or_files(client: TestClient, world: World) -> None:
+def test_participants_cannot_see_each_others_submissions_or_files(
+    client: TestClient, world: World
+) -> None:
     alice, bob = world.user("alice"), world.user("bob")
     truth = world.truth()
-    submission_id = post_file(client, world, world.headers(alice), prediction_csv(truth.ids, truth.age)).json()["id"]
-    for path in (f"/api/v1/submissions/{submission_id}", f"/api/v1/submissions/{submission_id}/file"):
+    submission_id = post_file(
+        client, world, world.headers(alice), prediction_csv(truth.ids, truth.age)
+    ).json()["id"]
+    for path in (
+        f"/api/v1/submissions/{submission_id}",
+        f"/api/v1/submissions/{submission_id}/file",
+    ):
         assert client.get(path, headers=world.headers(bob)).status_code == 404
         assert client.get(path).status_code == 401
     own = client.get(f"/api/v1/submissions/{submission_id}/file", headers=world.headers(alice))
     assert own.status_code == 200
     assert own.content == prediction_csv(truth.ids, truth.age)
-    organizer = client.get(f"/api/v1/submissions/{submission_id}", headers=world.headers(world.organizer))
+    organizer = client.get(
+        f"/api/v1/submissions/{submission_id}", headers=world.headers(world.organizer)
+    )
     assert organizer.status_code == 200
 
 
@@ -186,7 +230,9 @@ def test_large_files_are_queued_and_scored_by_the_job_runner(
     assert body["scores"]["mae"] == pytest.approx(1.0)
 
 
-def wait_until_done(client: TestClient, submission_id: int, headers: dict[str, str], timeout: float = 30) -> Any:
+def wait_until_done(
+    client: TestClient, submission_id: int, headers: dict[str, str], timeout: float = 30
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = client.get(f"/api/v1/submissions/{submission_id}", headers=headers).json()
@@ -203,8 +249,13 @@ def test_submission_left_running_by_a_crash_is_picked_up_on_start(world: World, 
         from app.services.competitions import get_phase
 
         submission = submission_service.create_submission(
-            session, world.settings, phase=get_phase(session, world.phase_id), user=alice,
-            upload=submission_service.Upload("p.csv", io.BytesIO(prediction_csv(truth.ids, truth.age))),
+            session,
+            world.settings,
+            phase=get_phase(session, world.phase_id),
+            user=alice,
+            upload=submission_service.Upload(
+                "p.csv", io.BytesIO(prediction_csv(truth.ids, truth.age))
+            ),
             now=utcnow(),
         )
         submission.status = SubmissionStatus.RUNNING
@@ -216,7 +267,9 @@ def test_submission_left_running_by_a_crash_is_picked_up_on_start(world: World, 
     assert body["scores"]["mae"] == pytest.approx(0.0)
 
 
-def test_test_inputs_download_has_images_and_ids_but_no_labels(client: TestClient, world: World) -> None:
+def test_test_inputs_download_has_images_and_ids_but_no_labels(
+    client: TestClient, world: World
+) -> None:
     alice = world.user("alice")
     response = client.get(f"/api/v1/phases/{world.phase_id}/inputs", headers=world.headers(alice))
     assert response.status_code == 200
@@ -228,22 +281,40 @@ def test_test_inputs_download_has_images_and_ids_but_no_labels(client: TestClien
     ids_csv = archive.read("ids.csv").decode()
     assert ids_csv.splitlines()[0] == "id,image"
     assert [line.split(",")[0] for line in ids_csv.splitlines()[1:]] == list(truth.ids)
-    assert {n for n in names if not n.startswith("images/")} == {"ids.csv", "images.npy", "README.txt"}
+    assert {n for n in names if not n.startswith("images/")} == {
+        "ids.csv",
+        "images.npy",
+        "README.txt",
+    }
     assert all(len(line.split(",")) == 2 for line in ids_csv.splitlines())
     images = np.load(io.BytesIO(archive.read("images.npy")))
     assert images.shape == (len(truth), 32, 32, 3)
 
 
-def test_test_inputs_are_refused_when_hidden_or_not_joined(client: TestClient, world: World) -> None:
+def test_test_inputs_are_refused_when_hidden_or_not_joined(
+    client: TestClient, world: World
+) -> None:
     outsider = world.user("outsider", join=False)
     assert client.get(f"/api/v1/phases/{world.phase_id}/inputs").status_code == 401
-    assert client.get(f"/api/v1/phases/{world.phase_id}/inputs", headers=world.headers(outsider)).status_code == 403
+    assert (
+        client.get(
+            f"/api/v1/phases/{world.phase_id}/inputs", headers=world.headers(outsider)
+        ).status_code
+        == 403
+    )
     world.update_phase(inputs_public=False)
     alice = world.user("alice")
-    assert client.get(f"/api/v1/phases/{world.phase_id}/inputs", headers=world.headers(alice)).status_code == 403
+    assert (
+        client.get(
+            f"/api/v1/phases/{world.phase_id}/inputs", headers=world.headers(alice)
+        ).status_code
+        == 403
+    )
 
 
-def test_a_phase_created_without_a_daily_limit_is_unlimited(client: TestClient, world: World) -> None:
+def test_a_phase_created_without_a_daily_limit_is_unlimited(
+    client: TestClient, world: World
+) -> None:
     phase_id = world.add_phase(name="Unlimited", daily_limit=None)
     alice = world.user("alice")
     truth = world.truth()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -40,10 +41,10 @@ class PostgresServer:
         subprocess.run(command, check=True, capture_output=True, timeout=120)
 
     def stop(self) -> None:
-        try:
-            self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop")
-        except subprocess.SubprocessError:
-            pass
+        with contextlib.suppress(subprocess.SubprocessError):
+            self._run(
+                str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"
+            )
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -57,14 +58,35 @@ def start_postgres() -> PostgresServer:
         shutil.chown(root, user=process_user)
     server = PostgresServer(root=root, port=free_port(), process_user=process_user)
     data = root / "data"
-    server._run(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                "-E", "UTF8", "--no-sync")
+    server._run(
+        str(PG_BIN / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--no-sync",
+    )
     options = (
         f"-c listen_addresses=127.0.0.1 -c port={server.port} -c unix_socket_directories={root} "
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
     )
-    server._run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                str(root / "log"), "-w", "-t", "60", "start")
+    server._run(
+        str(PG_BIN / "pg_ctl"),
+        "-D",
+        str(data),
+        "-o",
+        options,
+        "-l",
+        str(root / "log"),
+        "-w",
+        "-t",
+        "60",
+        "start",
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with socket.socket() as sock:

@@ -49,15 +49,15 @@ def get_leaderboard(
     leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
     board = leaderboard.build_leaderboard(session, phase, split=chosen)
     if format == "csv":
+        filename = f"leaderboard-phase{phase.id}-{split}.csv"
         return Response(
             leaderboard_csv(board),
             media_type="text/csv",
-            headers={
-                "Content-Disposition": f'attachment; filename="leaderboard-phase{phase.id}-{split}.csv"'
-            },
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
     return Response(
-        LeaderboardOut.model_validate(board.to_dict()).model_dump_json(), media_type="application/json"
+        LeaderboardOut.model_validate(board.to_dict()).model_dump_json(),
+        media_type="application/json",
     )
 
 

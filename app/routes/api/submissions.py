@@ -38,16 +38,25 @@ def create_submission(
 ) -> JSONResponse:
     """Submit a prediction file (scored at once when small) or an ONNX model (queued)."""
     submission_id = submit_and_dispatch(
-        session, db, settings, jobs,
-        phase_id=phase_id, user=user, now=now,
+        session,
+        db,
+        settings,
+        jobs,
+        phase_id=phase_id,
+        user=user,
+        now=now,
         upload=submissions.Upload(file.filename or "predictions.csv", file.file),
-        description=description, preset=preset, output_scale=output_scale,
+        description=description,
+        preset=preset,
+        output_scale=output_scale,
     )
     body = _submission_body(session, submission_id, user, now)
     return JSONResponse(SubmissionOut.model_validate(body).model_dump(mode="json"), status_code=201)
 
 
-def _submission_body(session: SessionDep, submission_id: int, user: CurrentUser, now: NowDep) -> dict[str, object]:
+def _submission_body(
+    session: SessionDep, submission_id: int, user: CurrentUser, now: NowDep
+) -> dict[str, object]:
     submission, phase, organizer = submissions.get_visible_submission(session, submission_id, user)
     return submission_dict(session, submission, phase, organizer=organizer, now=now)
 
@@ -76,7 +85,9 @@ def my_submissions(
 
 
 @router.post("/submissions/{submission_id}/choose", response_model=SubmissionOut)
-def choose(submission_id: int, session: SessionDep, user: CurrentUser, now: NowDep) -> SubmissionOut:
+def choose(
+    submission_id: int, session: SessionDep, user: CurrentUser, now: NowDep
+) -> SubmissionOut:
     """Make this finished submission the caller's leaderboard entry (`chosen` phases)."""
     submission, _phase, _ = submissions.get_visible_submission(session, submission_id, user)
     submissions.choose_entry(session, submission, user)
