@@ -11,6 +11,7 @@ from app.models.competition import (
     SubmissionKind,
     TiePolicy,
 )
+from app.models.rescore import Rescore
 from app.models.submission import Split, Submission, SubmissionScore, SubmissionStatus
 from app.models.testset import TestSetVersion
 from app.models.user import ApiToken, Role, User
@@ -24,6 +25,7 @@ __all__ = [
     "Participation",
     "Phase",
     "PhaseFile",
+    "Rescore",
     "Role",
     "Split",
     "Submission",

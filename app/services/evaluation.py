@@ -138,7 +138,10 @@ def evaluate(db: Database, settings: Settings, claim_: Claim) -> SubmissionStatu
         reports = _score_splits(settings, phase, testset, truth, predictions)
     except ScoringError as exc:
         log.info("submission %s rejected: %s", submission.id, exc)
-        return _fail(db, settings, claim_, str(exc), drop_file=True)
+        # A file rejected on its first evaluation is not kept; one that was scored before and
+        # fails on a re-run (e.g. against a new test-set version) is kept for the next re-run.
+        first_evaluation = submission.testset_fingerprint is None
+        return _fail(db, settings, claim_, str(exc), drop_file=first_evaluation)
     except Exception:
         log.exception("submission %s: evaluation crashed", submission.id)
         return _fail(db, settings, claim_, INTERNAL_ERROR, drop_file=False)

@@ -28,17 +28,27 @@ def submit_and_dispatch(
     description: str = "",
     preset: str = "raw",
     output_scale: float = 1.0,
+    as_baseline: bool = False,
 ) -> int:
     """Accept a submission, then score it inline when it is a small prediction file.
 
     The accepted submission is committed before evaluation starts, so the participant's lock
-    is held only for the quota check and the insert. A file rejected inline raises
+    is held only for the quota check and the insert (an organizer's baseline, ``as_baseline``,
+    takes no lock and counts in no quota). A file rejected inline raises
     ``InvalidSubmissionFile`` after its failed record has been stored.
     """
     phase = competitions.get_phase(session, phase_id)
     submission = submissions.create_submission(
-        session, settings, phase=phase, user=user, upload=upload, description=description,
-        preset=preset, output_scale=output_scale, now=now,
+        session,
+        settings,
+        phase=phase,
+        user=user,
+        upload=upload,
+        description=description,
+        preset=preset,
+        output_scale=output_scale,
+        now=now,
+        as_baseline=as_baseline,
     )
     if submission.kind is SubmissionKind.MODEL:
         from app.services.models import check_uploaded_model
@@ -50,7 +60,10 @@ def submit_and_dispatch(
             raise InvalidSubmissionFile(problem, submission_id=submission.id)
     session.commit()
     submission_id, kind = submission.id, submission.kind
-    if kind is SubmissionKind.PREDICTIONS and submission.size_bytes <= settings.inline_scoring_max_bytes:
+    if (
+        kind is SubmissionKind.PREDICTIONS
+        and submission.size_bytes <= settings.inline_scoring_max_bytes
+    ):
         outcome = run_submission(db, settings, submission_id)
         if outcome is SubmissionStatus.FAILED:
             session.refresh(submission)

@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter
 
-from app.routes.api import auth, competitions, phases, submissions
+from app.routes.api import auth, competitions, moderation, organizer, phases, submissions
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(auth.router)
 router.include_router(competitions.router)
 router.include_router(phases.router)
 router.include_router(submissions.router)
+router.include_router(organizer.router)
+router.include_router(moderation.router)

@@ -1,0 +1,213 @@
+"""Moderation and exports: every submission of a phase, re-runs, hiding, disqualification,
+baseline entries, and the leaderboard and scores as CSV, Markdown and LaTeX."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi.responses import JSONResponse, Response
+
+from app.deps import (
+    CurrentUser,
+    DatabaseDep,
+    JobsDep,
+    NowDep,
+    OptionalUser,
+    SessionDep,
+    SettingsDep,
+)
+from app.models import Split
+from app.presenters import submission_dict
+from app.schemas import ModerationSubmissionOut, ParticipantOut, ReasonIn, SubmissionOut
+from app.services import competitions, exports, leaderboard, moderation, rescore, submissions
+
+router = APIRouter(tags=["moderation"])
+
+
+@router.get("/phases/{phase_id}/submissions", response_model=list[ModerationSubmissionOut])
+def list_submissions(
+    phase_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    participant: Annotated[str | None, Query(max_length=64)] = None,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    kind: Annotated[str | None, Query()] = None,
+    hidden: Annotated[bool | None, Query()] = None,
+    baseline: Annotated[bool | None, Query()] = None,
+) -> list[ModerationSubmissionOut]:
+    """Every submission of the phase, newest first, with both splits' scores (organizers)."""
+    rows = moderation.list_submissions(
+        session, phase_id, user, participant=participant, status=status_, kind=kind,
+        hidden=hidden, baseline=baseline,
+    )
+    return [ModerationSubmissionOut.model_validate(row.to_dict()) for row in rows]
+
+
+def _moderation_out(
+    session: SessionDep, submission_id: int, user: CurrentUser
+) -> ModerationSubmissionOut:
+    return ModerationSubmissionOut.model_validate(
+        moderation.moderation_row(session, submission_id, user).to_dict()
+    )
+
+
+@router.post(
+    "/submissions/{submission_id}/rerun",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ModerationSubmissionOut,
+)
+def rerun(
+    submission_id: int, session: SessionDep, jobs: JobsDep, user: CurrentUser, now: NowDep
+) -> ModerationSubmissionOut:
+    """Queue a submission again, to be evaluated on the phase's current test set."""
+    _, pending = rescore.rerun_submission(session, submission_id, user, now=now)
+    session.commit()
+    rescore.dispatch(jobs, pending)
+    return _moderation_out(session, submission_id, user)
+
+
+@router.post("/submissions/{submission_id}/hide", response_model=ModerationSubmissionOut)
+def hide(
+    submission_id: int, body: ReasonIn, session: SessionDep, user: CurrentUser, now: NowDep
+) -> ModerationSubmissionOut:
+    """Take an entry off the leaderboard; the reason is kept in the audit log."""
+    moderation.set_hidden(session, submission_id, user, hidden=True, reason=body.reason, now=now)
+    return _moderation_out(session, submission_id, user)
+
+
+@router.post("/submissions/{submission_id}/unhide", response_model=ModerationSubmissionOut)
+def unhide(
+    submission_id: int, session: SessionDep, user: CurrentUser, now: NowDep,
+    body: ReasonIn | None = None,
+) -> ModerationSubmissionOut:
+    """Put a hidden entry back on the leaderboard."""
+    moderation.set_hidden(
+        session, submission_id, user, hidden=False, reason=(body or ReasonIn()).reason, now=now
+    )
+    return _moderation_out(session, submission_id, user)
+
+
+@router.get("/competitions/{competition_id}/participants", response_model=list[ParticipantOut])
+def list_participants(
+    competition_id: int, session: SessionDep, user: CurrentUser
+) -> list[ParticipantOut]:
+    """Everyone who joined, with their submission counts and disqualifications."""
+    return [
+        ParticipantOut.model_validate(p.to_dict())
+        for p in moderation.list_participants(session, competition_id, user)
+    ]
+
+
+def _participant_out(
+    session: SessionDep, competition_id: int, username: str, user: CurrentUser
+) -> ParticipantOut:
+    rows = moderation.list_participants(session, competition_id, user)
+    found = next(p for p in rows if p.username == username.strip().lower())
+    return ParticipantOut.model_validate(found.to_dict())
+
+
+@router.post(
+    "/competitions/{competition_id}/participants/{username}/disqualify",
+    response_model=ParticipantOut,
+)
+def disqualify(
+    competition_id: int, username: str, body: ReasonIn, session: SessionDep, user: CurrentUser,
+    now: NowDep,
+) -> ParticipantOut:
+    """Disqualify a participant, with a reason: their entries leave every leaderboard."""
+    moderation.disqualify(session, competition_id, user, username, reason=body.reason, now=now)
+    return _participant_out(session, competition_id, username, user)
+
+
+@router.post(
+    "/competitions/{competition_id}/participants/{username}/requalify",
+    response_model=ParticipantOut,
+)
+def requalify(
+    competition_id: int, username: str, session: SessionDep, user: CurrentUser, now: NowDep,
+    body: ReasonIn | None = None,
+) -> ParticipantOut:
+    """Lift a disqualification."""
+    moderation.requalify(
+        session, competition_id, user, username, reason=(body or ReasonIn()).reason, now=now
+    )
+    return _participant_out(session, competition_id, username, user)
+
+
+@router.post(
+    "/phases/{phase_id}/baselines",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubmissionOut,
+)
+def add_baseline(
+    phase_id: int,
+    file: Annotated[UploadFile, File(description="prediction file (.csv/.txt/.zip) or .onnx")],
+    description: Annotated[str, Form(max_length=2000)],
+    session: SessionDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    jobs: JobsDep,
+    user: CurrentUser,
+    now: NowDep,
+    preset: Annotated[str, Form()] = "raw",
+    output_scale: Annotated[float, Form()] = 1.0,
+) -> JSONResponse:
+    """Add an organizer baseline entry, shown as "Baseline: <description>" and in no quota."""
+    submission_id = moderation.add_baseline(
+        session, db, settings, jobs, phase_id=phase_id, actor=user,
+        upload=submissions.Upload(file.filename or "predictions.csv", file.file),
+        description=description, preset=preset, output_scale=output_scale, now=now,
+    )
+    submission, phase, _ = submissions.get_visible_submission(session, submission_id, user)
+    body = submission_dict(session, submission, phase, organizer=True, now=now)
+    return JSONResponse(SubmissionOut.model_validate(body).model_dump(mode="json"), status_code=201)
+
+
+# --- Exports --------------------------------------------------------------------------------
+
+EXPORT_MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+    "tex": "application/x-tex; charset=utf-8",
+}
+
+
+def _attachment(content: str, media_type: str, filename: str) -> Response:
+    return Response(
+        content, media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/phases/{phase_id}/exports/leaderboard.{fmt}")
+def export_leaderboard(
+    phase_id: int,
+    fmt: Literal["csv", "md", "tex"],
+    session: SessionDep,
+    user: OptionalUser,
+    now: NowDep,
+    split: Annotated[Literal["public", "private"], Query()] = "public",
+) -> Response:
+    """The leaderboard as CSV, Markdown or LaTeX (best values in bold); same visibility as the
+    leaderboard itself, so the private one only for organizers until the reveal."""
+    phase = competitions.get_phase(session, phase_id)
+    is_organizer = competitions.is_organizer(session, phase.competition_id, user)
+    chosen = Split(split)
+    leaderboard.check_visible(phase, chosen, organizer=is_organizer, now=now)
+    board = leaderboard.build_leaderboard(session, phase, split=chosen)
+    content = exports.leaderboard_export(board, phase, fmt)
+    return _attachment(
+        content, EXPORT_MEDIA_TYPES[fmt], f"leaderboard-phase{phase.id}-{board.split.value}.{fmt}"
+    )
+
+
+@router.get("/phases/{phase_id}/exports/submissions.csv")
+def export_submissions(phase_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    """Every submission's scores on each split with per-group MAEs and sizes (organizers)."""
+    phase = competitions.get_phase(session, phase_id)
+    competitions.require_organizer(session, phase.competition_id, user)
+    return _attachment(
+        exports.submissions_csv(session, phase), EXPORT_MEDIA_TYPES["csv"],
+        f"submissions-phase{phase.id}.csv",
+    )

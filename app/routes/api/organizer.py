@@ -1,0 +1,301 @@
+"""Organizers: test sets, competitions and phases, co-organizers, reveal, re-scoring, audit log,
+starting kits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi.responses import FileResponse, Response
+
+from app.deps import CurrentUser, JobsDep, NowDep, SessionDep, SettingsDep
+from app.presenters import competition_dict
+from app.schemas import (
+    AuditEntryOut,
+    CompetitionIn,
+    CompetitionOut,
+    CompetitionPatch,
+    KitOut,
+    OrganizerOut,
+    OrganizerPhaseOut,
+    PhaseIn,
+    PhasePatch,
+    RescoreIn,
+    RescoreOut,
+    TestSetOut,
+    UsernameIn,
+)
+from app.services import audit, competitions, kits, organizer, rescore
+from app.services.submissions import Upload
+
+router = APIRouter(tags=["organizers"])
+
+
+# --- Test sets ------------------------------------------------------------------------------
+
+
+@router.post("/testsets", status_code=status.HTTP_201_CREATED, response_model=TestSetOut)
+def upload_testset(
+    file: Annotated[UploadFile, File(description="a .zip in any layout of SPEC §2")],
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    now: NowDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    image_height: Annotated[int, Form()] = 224,
+    image_width: Annotated[int, Form()] = 224,
+) -> TestSetOut:
+    """Upload a hidden test set; it is validated completely and the import report returned."""
+    testset = organizer.upload_testset(
+        session, settings, user, Upload(file.filename or "testset.zip", file.file),
+        name=name, image_height=image_height, image_width=image_width, now=now,
+    )
+    return TestSetOut.model_validate(organizer.testset_dict(testset))
+
+
+@router.get("/testsets", response_model=list[TestSetOut])
+def list_testsets(session: SessionDep, user: CurrentUser) -> list[TestSetOut]:
+    """The test sets the caller uploaded (admins: all)."""
+    return [
+        TestSetOut.model_validate(organizer.testset_dict(t))
+        for t in organizer.list_testsets(session, user)
+    ]
+
+
+@router.get("/testsets/{testset_id}", response_model=TestSetOut)
+def get_testset(testset_id: int, session: SessionDep, user: CurrentUser) -> TestSetOut:
+    """A test set's import report: layout, size, fingerprint, counts per group, image sizes."""
+    return TestSetOut.model_validate(
+        organizer.testset_dict(organizer.get_testset(session, testset_id, user))
+    )
+
+
+# --- Competitions ---------------------------------------------------------------------------
+
+
+def _competition_out(
+    session: SessionDep, competition_id: int, user: CurrentUser, now: NowDep
+) -> CompetitionOut:
+    body = competition_dict(session, competition_id, user.id, now=now)
+    body["is_organizer"] = competitions.is_organizer(session, competition_id, user)
+    return CompetitionOut.model_validate(body)
+
+
+@router.post("/competitions", status_code=status.HTTP_201_CREATED, response_model=CompetitionOut)
+def create_competition(
+    body: CompetitionIn, session: SessionDep, user: CurrentUser, now: NowDep
+) -> CompetitionOut:
+    """Create a competition (organizer or admin role); the caller becomes its organizer."""
+    competition = organizer.create_competition(
+        session, user, title=body.title, description=body.description, now=now
+    )
+    return _competition_out(session, competition.id, user, now)
+
+
+@router.patch("/competitions/{competition_id}", response_model=CompetitionOut)
+def update_competition(
+    competition_id: int, body: CompetitionPatch, session: SessionDep, user: CurrentUser,
+    now: NowDep,
+) -> CompetitionOut:
+    """Change the title or the Markdown description (the competition's organizers)."""
+    organizer.update_competition(
+        session, competition_id, user, body.model_dump(exclude_unset=True), now=now
+    )
+    return _competition_out(session, competition_id, user, now)
+
+
+@router.get("/competitions/{competition_id}/organizers", response_model=list[OrganizerOut])
+def list_organizers(
+    competition_id: int, session: SessionDep, user: CurrentUser
+) -> list[OrganizerOut]:
+    """Who organizes this competition."""
+    return [
+        OrganizerOut.model_validate(o.to_dict())
+        for o in organizer.list_organizers(session, competition_id, user)
+    ]
+
+
+@router.post(
+    "/competitions/{competition_id}/organizers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=list[OrganizerOut],
+)
+def add_organizer(
+    competition_id: int, body: UsernameIn, session: SessionDep, user: CurrentUser, now: NowDep
+) -> list[OrganizerOut]:
+    """Add a co-organizer by username."""
+    organizer.add_organizer(session, competition_id, user, body.username, now=now)
+    return list_organizers(competition_id, session, user)
+
+
+@router.delete(
+    "/competitions/{competition_id}/organizers/{username}", response_model=list[OrganizerOut]
+)
+def remove_organizer(
+    competition_id: int, username: str, session: SessionDep, user: CurrentUser, now: NowDep
+) -> list[OrganizerOut]:
+    """Remove a co-organizer (never the last one)."""
+    organizer.remove_organizer(session, competition_id, user, username, now=now)
+    return list_organizers(competition_id, session, user)
+
+
+@router.get("/competitions/{competition_id}/audit", response_model=list[AuditEntryOut])
+def audit_log(
+    competition_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AuditEntryOut]:
+    """Every organizer action in this competition, newest first (organizers only)."""
+    competitions.get_competition(session, competition_id)
+    competitions.require_organizer(session, competition_id, user)
+    return [
+        AuditEntryOut.model_validate(entry.to_dict())
+        for entry in audit.entries(
+            session, competition_id, action=action, limit=limit, offset=offset
+        )
+    ]
+
+
+# --- Phases ---------------------------------------------------------------------------------
+
+
+def _phase_out(phase: Any, now: NowDep) -> OrganizerPhaseOut:
+    return OrganizerPhaseOut.model_validate(organizer.phase_settings_dict(phase, now=now))
+
+
+@router.post(
+    "/competitions/{competition_id}/phases",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrganizerPhaseOut,
+)
+def create_phase(
+    competition_id: int, body: PhaseIn, session: SessionDep, user: CurrentUser, now: NowDep
+) -> OrganizerPhaseOut:
+    """Add a phase with its test set, dates, limits, split and leaderboard settings."""
+    phase = organizer.create_phase(
+        session, competition_id, user, body.model_dump(exclude_unset=True), now=now
+    )
+    return _phase_out(phase, now)
+
+
+@router.get("/phases/{phase_id}/settings", response_model=OrganizerPhaseOut)
+def phase_settings(
+    phase_id: int, session: SessionDep, user: CurrentUser, now: NowDep
+) -> OrganizerPhaseOut:
+    """Every setting of a phase, as its organizers see them."""
+    phase = competitions.get_phase(session, phase_id)
+    competitions.require_organizer(session, phase.competition_id, user)
+    return _phase_out(phase, now)
+
+
+@router.patch("/phases/{phase_id}", response_model=OrganizerPhaseOut)
+def update_phase(
+    phase_id: int, body: PhasePatch, session: SessionDep, user: CurrentUser, now: NowDep
+) -> OrganizerPhaseOut:
+    """Change some settings of a phase; setting testset_id re-points it to another version."""
+    phase = organizer.update_phase(
+        session, phase_id, user, body.model_dump(exclude_unset=True), now=now
+    )
+    return _phase_out(phase, now)
+
+
+@router.post("/phases/{phase_id}/reveal", response_model=OrganizerPhaseOut)
+def reveal(phase_id: int, session: SessionDep, user: CurrentUser, now: NowDep) -> OrganizerPhaseOut:
+    """Publish the private leaderboard and everyone's private-split scores."""
+    return _phase_out(organizer.reveal_private(session, phase_id, user, now=now), now)
+
+
+@router.post(
+    "/phases/{phase_id}/rescore", status_code=status.HTTP_202_ACCEPTED, response_model=RescoreOut
+)
+def rescore_phase(
+    phase_id: int, session: SessionDep, jobs: JobsDep, user: CurrentUser, now: NowDep,
+    body: RescoreIn | None = None,
+) -> RescoreOut:
+    """Re-run every finished submission (optionally on another test set); returns the report."""
+    body = body or RescoreIn()
+    run, pending = rescore.rescore_phase(
+        session, phase_id, user, now=now, testset_id=body.testset_id,
+        include_failed=body.include_failed,
+    )
+    session.commit()
+    rescore.dispatch(jobs, pending)
+    return RescoreOut.model_validate(rescore.report(session, run).to_dict())
+
+
+@router.get("/phases/{phase_id}/rescores", response_model=list[RescoreOut])
+def list_rescores(phase_id: int, session: SessionDep, user: CurrentUser) -> list[RescoreOut]:
+    """A phase's re-scorings with their reports, newest first."""
+    return [
+        RescoreOut.model_validate(rescore.report(session, run).to_dict())
+        for run in rescore.list_rescores(session, phase_id, user)
+    ]
+
+
+@router.get("/rescores/{rescore_id}", response_model=RescoreOut)
+def get_rescore(rescore_id: int, session: SessionDep, user: CurrentUser) -> RescoreOut:
+    """What a re-scoring changed: per submission, old and new scores and leaderboard positions."""
+    run = rescore.get_rescore(session, rescore_id, user)
+    return RescoreOut.model_validate(rescore.report(session, run).to_dict())
+
+
+# --- Starting kits and sample submissions -----------------------------------------------------
+
+KitKind = Literal["starting_kit", "sample_submission"]
+
+
+def _kit_out(phase_file: Any) -> KitOut:
+    return KitOut(
+        kind=phase_file.kind, filename=phase_file.filename, size_bytes=phase_file.size_bytes,
+        created_at=phase_file.created_at,
+        url=f"/api/v1/phases/{phase_file.phase_id}/files/{phase_file.kind}",
+    )
+
+
+@router.get("/phases/{phase_id}/files", response_model=list[KitOut])
+def list_kits(phase_id: int, session: SessionDep) -> list[KitOut]:
+    """The phase's starting kit and sample submission, when uploaded."""
+    return [_kit_out(f) for f in kits.list_kits(session, phase_id)]
+
+
+@router.get("/phases/{phase_id}/files/{kind}", response_class=FileResponse)
+def download_kit(
+    phase_id: int, kind: KitKind, session: SessionDep, settings: SettingsDep
+) -> FileResponse:
+    """Download the starting kit or the sample submission."""
+    phase_file = kits.get_kit(session, phase_id, kind)
+    return FileResponse(kits.kit_path(settings, phase_file), filename=phase_file.filename)
+
+
+@router.put(
+    "/phases/{phase_id}/files/{kind}", status_code=status.HTTP_201_CREATED, response_model=KitOut
+)
+def upload_kit(
+    phase_id: int,
+    kind: KitKind,
+    file: Annotated[UploadFile, File()],
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    now: NowDep,
+) -> KitOut:
+    """Upload (or replace) the starting kit or the sample submission."""
+    phase_file = kits.upload_kit(
+        session, settings, phase_id, user, kind=kind,
+        upload=Upload(file.filename or f"{kind}.zip", file.file), now=now,
+    )
+    return _kit_out(phase_file)
+
+
+@router.delete("/phases/{phase_id}/files/{kind}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_kit(
+    phase_id: int, kind: KitKind, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+    now: NowDep,
+) -> Response:
+    """Withdraw the starting kit or the sample submission."""
+    kits.delete_kit(session, settings, phase_id, user, kind=kind, now=now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+

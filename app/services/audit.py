@@ -1,0 +1,105 @@
+"""The audit log: every organizer action, with who did it, when, and the details."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.models import AuditLogEntry, User
+
+
+def _json_safe(value: Any) -> Any:
+    """Details are stored as JSON: datetimes as ISO strings, enums as their values."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def record(
+    session: Session,
+    actor: User | None,
+    action: str,
+    *,
+    competition_id: int | None,
+    target: str = "",
+    now: datetime | None = None,
+    **details: Any,
+) -> AuditLogEntry:
+    """Append one entry to the audit log."""
+    entry = AuditLogEntry(
+        competition_id=competition_id,
+        actor_id=actor.id if actor else None,
+        action=action,
+        target=target[:200],
+        details=_json_safe(details),
+        created_at=now or utcnow(),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """An audit entry with its actor's name."""
+
+    id: int
+    created_at: datetime
+    actor: str | None
+    action: str
+    target: str
+    details: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created_at": self.created_at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "details": self.details,
+        }
+
+
+def entries(
+    session: Session,
+    competition_id: int,
+    *,
+    action: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[AuditView]:
+    """A competition's audit log, newest first, optionally of one kind of action."""
+    query = (
+        select(AuditLogEntry, User.username)
+        .outerjoin(User, User.id == AuditLogEntry.actor_id)
+        .where(AuditLogEntry.competition_id == competition_id)
+        .order_by(AuditLogEntry.created_at.desc(), AuditLogEntry.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if action:
+        query = query.where(AuditLogEntry.action == action)
+    return [
+        AuditView(
+            id=entry.id,
+            created_at=entry.created_at,
+            actor=username,
+            action=entry.action,
+            target=entry.target,
+            details=dict(entry.details or {}),
+        )
+        for entry, username in session.execute(query)
+    ]
