@@ -17,7 +17,7 @@ from app.routes.pages.forms import (
     safe_next,
     see_other,
 )
-from app.routes.pages.render import flash, render
+from app.routes.pages.render import flash, render, show_viewer
 from app.security import new_csrf_token
 from app.services import accounts
 
@@ -36,8 +36,8 @@ def _log_in(request: Request, user: User) -> None:
 @router.get("/signup", response_class=HTMLResponse)
 def signup_form(request: Request, user: OptionalUser, next: str = "/") -> HTMLResponse:
     """The sign-up form."""
-    request.state.user = user
-    return render(request, "signup.html", next=safe_next(next), username="", email="")
+    show_viewer(request, user)
+    return render(request, "pages/signup.html", next=safe_next(next), username="", email="")
 
 
 @router.post("/signup", response_class=HTMLResponse)
@@ -57,7 +57,7 @@ def signup(
     except AppError as error:
         session.rollback()
         return render(
-            request, "signup.html", error.status_code, error=error.message,
+            request, "pages/signup.html", error.status_code, error=error.message,
             next=safe_next(next), username=username, email=email,
         )
     _log_in(request, user)
@@ -68,8 +68,8 @@ def signup(
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, user: OptionalUser, next: str = "/") -> HTMLResponse:
     """The log-in form."""
-    request.state.user = user
-    return render(request, "login.html", next=safe_next(next), username="")
+    show_viewer(request, user)
+    return render(request, "pages/login.html", next=safe_next(next), username="")
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -87,7 +87,7 @@ def login(
         user = accounts.authenticate(session, username=username, password=password)
     except AppError as error:
         return render(
-            request, "login.html", error.status_code, error=error.message,
+            request, "pages/login.html", error.status_code, error=error.message,
             next=safe_next(next), username=username,
         )
     _log_in(request, user)
@@ -107,8 +107,8 @@ def tokens_page(request: Request, session: SessionDep, user: OptionalUser) -> Re
     """The caller's API tokens."""
     if user is None:
         return login_redirect(request)
-    request.state.user = user
-    return render(request, "tokens.html", tokens=accounts.list_tokens(session, user))
+    show_viewer(request, user)
+    return render(request, "pages/tokens.html", tokens=accounts.list_tokens(session, user))
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
@@ -126,12 +126,12 @@ def create_token(
     """
     if user is None:
         return login_redirect(request, back="/account/tokens")
-    request.state.user = user
+    show_viewer(request, user)
     require_csrf(request, csrf_token)
     token, secret = accounts.create_token(session, user, name=name or "api")
     session.commit()
     return render(
-        request, "tokens.html", status.HTTP_201_CREATED,
+        request, "pages/tokens.html", status.HTTP_201_CREATED,
         tokens=accounts.list_tokens(session, user), new_token=token, new_secret=secret,
         headers={"Cache-Control": "no-store"},
     )
@@ -148,7 +148,7 @@ def revoke_token(
     """Revoke one of the caller's tokens."""
     if user is None:
         return login_redirect(request, back="/account/tokens")
-    request.state.user = user
+    show_viewer(request, user)
     require_csrf(request, csrf_token)
     token = accounts.revoke_token(session, user, token_id)
     flash(request, f"Token {token.name!r} ({token.prefix}…) revoked.")

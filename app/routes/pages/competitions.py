@@ -12,7 +12,7 @@ from app.deps import NowDep, OptionalUser, SessionDep
 from app.models import Phase, Split
 from app.routes.pages.forms import commit_and_redirect, login_redirect, require_csrf, safe_next
 from app.routes.pages.leaderboards import may_see
-from app.routes.pages.render import flash, render
+from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions
 from app.services.competitions import Quota
 
@@ -37,9 +37,9 @@ class PhaseView:
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, session: SessionDep, user: OptionalUser, now: NowDep) -> HTMLResponse:
     """The list of competitions."""
-    request.state.user = user
+    show_viewer(request, user)
     return render(
-        request, "index.html", competitions=competitions.list_competitions(session), now=now
+        request, "pages/index.html", competitions=competitions.list_competitions(session), now=now
     )
 
 
@@ -48,7 +48,7 @@ def competition_page(
     competition_id: int, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
 ) -> HTMLResponse:
     """A competition: its description, its phases, and the viewer's standing in each."""
-    request.state.user = user
+    show_viewer(request, user)
     competition = competitions.get_competition(session, competition_id)
     organizer = competitions.is_organizer(session, competition.id, user)
     joined = user is not None and (
@@ -68,7 +68,7 @@ def competition_page(
             )
         )
     return render(
-        request, "competition.html", competition=competition, phases=phases, joined=joined,
+        request, "pages/competition.html", competition=competition, phases=phases, joined=joined,
         organizer=organizer, now=now,
     )
 
@@ -86,7 +86,7 @@ def join(
     back = safe_next(next, default=f"/competitions/{competition_id}")
     if user is None:
         return login_redirect(request, back=back)
-    request.state.user = user
+    show_viewer(request, user)
     require_csrf(request, csrf_token)
     competition = competitions.get_competition(session, competition_id)
     if competitions.get_participation(session, competition.id, user.id) is None:

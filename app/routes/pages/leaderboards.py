@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from app.deps import NowDep, OptionalUser, SessionDep
 from app.errors import Forbidden
 from app.models import Phase, Split
-from app.routes.pages.render import render
+from app.routes.pages.render import render, show_viewer
 from app.services import competitions, leaderboard
 from app.services.leaderboard import Leaderboard, LeaderboardRow
 from scoring.ranking import DEFAULT_TOLERANCE
@@ -87,14 +87,14 @@ def leaderboard_page(
     split: Annotated[Literal["public", "private"], Query()] = "public",
 ) -> HTMLResponse:
     """One entry per participant, ranked by the mean of the five column ranks."""
-    request.state.user = user
+    show_viewer(request, user)
     phase = competitions.get_phase(session, phase_id)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
     chosen = Split(split)
     leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
     board = leaderboard.build_leaderboard(session, phase, split=chosen)
     return render(
-        request, "leaderboard.html",
+        request, "pages/leaderboard.html",
         phase=phase,
         competition=phase.competition,
         board=board,

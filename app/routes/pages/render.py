@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,35 @@ from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from app.models import User
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 FLASH_KEY = "flash"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, as the page frame shows it.
+
+    A plain copy rather than the ORM user: error pages render after the request's database
+    session has been rolled back and closed, when the user object can no longer load.
+    """
+
+    id: int
+    username: str
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(id=user.id, username=user.username, role=user.role.value)
+
+
+def show_viewer(request: Request, user: User | None) -> None:
+    """Let every page rendered for this request, error pages included, show who is logged in."""
+    request.state.user = Viewer.of(user) if user is not None else None
 
 
 def score(value: float | None, digits: int = 6) -> str:

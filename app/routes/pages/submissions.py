@@ -17,7 +17,7 @@ from app.models import EntrySelection, Split, SubmissionKind, User
 from app.presenters import submission_dict
 from app.routes.pages.forms import commit_and_redirect, login_redirect, require_csrf
 from app.routes.pages.leaderboards import COLUMN_LABELS
-from app.routes.pages.render import flash, render
+from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions, leaderboard, submissions
 from app.services.submit import submit_and_dispatch
 from scoring.groups import ATTRIBUTES
@@ -94,7 +94,7 @@ def _submit_form(
     phase = competitions.get_phase(session, phase_id)
     participation = competitions.get_participation(session, phase.competition_id, user.id)
     return render(
-        request, "submit.html", status_code,
+        request, "pages/submit.html", status_code,
         headers=error.headers() if error else None,
         phase=phase,
         competition=phase.competition,
@@ -128,7 +128,7 @@ def submit_form(
     """The upload form, with the viewer's remaining quota."""
     if user is None:
         return login_redirect(request)
-    request.state.user = user
+    show_viewer(request, user)
     return _submit_form(request, session, phase_id, user, now)
 
 
@@ -151,7 +151,7 @@ def submit(
     """Accept an upload; a rejection is shown on the form with its status code."""
     if user is None:
         return login_redirect(request, back=f"/phases/{phase_id}/submit")
-    request.state.user = user
+    show_viewer(request, user)
     require_csrf(request, csrf_token)
     form = {"description": description, "preset": preset, "output_scale": output_scale}
     try:
@@ -181,7 +181,7 @@ def my_submissions(
     """The viewer's submissions in a phase, newest first."""
     if user is None:
         return login_redirect(request)
-    request.state.user = user
+    show_viewer(request, user)
     phase = competitions.get_phase(session, phase_id)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
     board = leaderboard.build_leaderboard(session, phase, split=Split.PUBLIC)
@@ -189,7 +189,7 @@ def my_submissions(
         (r.submission_id for r in board.rows if r.user_id == user.id and not r.is_baseline), None
     )
     return render(
-        request, "my_submissions.html",
+        request, "pages/my_submissions.html",
         phase=phase,
         competition=phase.competition,
         submissions=[
@@ -213,7 +213,7 @@ def choose(
     """Make a finished submission the viewer's leaderboard entry."""
     if user is None:
         return login_redirect(request, back=f"/submissions/{submission_id}")
-    request.state.user = user
+    show_viewer(request, user)
     require_csrf(request, csrf_token)
     submission, phase, _ = submissions.get_visible_submission(session, submission_id, user)
     submissions.choose_entry(session, submission, user)
@@ -228,7 +228,7 @@ def submission_page(
     """One submission: state, scores, per-group MAEs and provenance (owner and organizers)."""
     if user is None:
         return login_redirect(request)
-    request.state.user = user
+    show_viewer(request, user)
     submission, phase, organizer = submissions.get_visible_submission(
         session, submission_id, user
     )
@@ -239,7 +239,7 @@ def submission_page(
     )
     progress = body["progress"]
     return render(
-        request, "submission.html",
+        request, "pages/submission.html",
         submission=body,
         phase=phase,
         competition=phase.competition,
