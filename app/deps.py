@@ -54,7 +54,9 @@ def get_now() -> datetime:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so a client never sees a success whose
+# commit then fails, nor reads its own write before it is committed.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 JobsDep = Annotated[JobDispatcher, Depends(get_jobs)]
 NowDep = Annotated[datetime, Depends(get_now)]
 

@@ -73,9 +73,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
-        "accept", ""
-    )
+    """The API answers errors in JSON; everything else is a page."""
+    return request.url.path.startswith("/api/")
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -78,6 +78,7 @@ class PhaseOut(BaseModel):
     submission_kinds: list[str]
     testset_id: int | None
     n_items: int | None
+    testset_is_synthetic: bool | None = None
     input_size: list[int] | None
     quota: QuotaOut | None = None
 

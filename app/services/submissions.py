@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import (
-    AppError,
+    Conflict,
     Disqualified,
     Forbidden,
     InvalidInput,
@@ -91,12 +91,17 @@ def stage_upload(settings: Settings, upload: Upload, kind: SubmissionKind) -> St
     return stored
 
 
+def accepted_kinds(phase: Phase) -> list[str]:
+    """The kinds a phase accepts: prediction files only when its test inputs are public."""
+    return [k for k in phase.submission_kinds if k != "predictions" or phase.inputs_public]
+
+
 def _check_phase_accepts(phase: Phase, kind: SubmissionKind, now: datetime) -> None:
     if phase.testset_id is None:
         raise PhaseClosed(PHASE_HAS_NO_TESTSET.format(phase=phase.name))
     if not phase.is_open(now):
         raise PhaseClosed(PHASE_NOT_OPEN.format(phase=phase.name))
-    allowed = [k for k in phase.submission_kinds if k != "predictions" or phase.inputs_public]
+    allowed = accepted_kinds(phase)
     if kind.value not in allowed:
         raise SubmissionKindNotAllowed(
             KIND_NOT_ALLOWED.format(
@@ -253,7 +258,7 @@ def choose_entry(session: Session, submission: Submission, user: User) -> None:
     if submission.user_id != user.id:
         raise Forbidden(NOT_YOUR_SUBMISSION.format(id=submission.id))
     if submission.status != SubmissionStatus.FINISHED:
-        raise AppError(CHOOSE_NOT_FINISHED)
+        raise Conflict(CHOOSE_NOT_FINISHED)
     session.execute(
         update(Submission)
         .where(Submission.phase_id == submission.phase_id, Submission.user_id == user.id)

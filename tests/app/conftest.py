@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from app import security
 from app.config import Settings
 from app.db import Database, utcnow
 from app.main import create_app
@@ -20,6 +22,12 @@ from app.services import accounts, competitions, testsets
 PASSWORD = "correct-horse-battery"
 N_ITEMS = 60
 IMAGE_SIZE = (32, 32)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at production cost takes ~0.5 s a hash here; the tests need correctness only."""
+    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @pytest.fixture(scope="session")
