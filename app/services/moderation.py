@@ -261,13 +261,14 @@ def list_participants(session: Session, competition_id: int, actor: User) -> lis
     competition = competitions.get_competition(session, competition_id)
     competitions.require_organizer(session, competition.id, actor)
     phase_ids = [phase.id for phase in competition.phases]
-    counts = dict(
-        session.execute(
+    counts: dict[int, int] = {}
+    if phase_ids:
+        for user_id, count in session.execute(
             select(Submission.user_id, func.count())
             .where(Submission.phase_id.in_(phase_ids), Submission.is_baseline.is_(False))
             .group_by(Submission.user_id)
-        ).tuples().all()
-    ) if phase_ids else {}
+        ):
+            counts[user_id] = int(count)
     rows = session.execute(
         select(Participation, User.username)
         .join(User, User.id == Participation.user_id)
