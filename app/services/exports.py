@@ -24,7 +24,11 @@ COLUMN_LABELS: dict[str, str] = {
     "mae": "MAE",
 }
 TABLE_HEADER: tuple[str, ...] = (
-    "#", "Participant", "Entries", "Date of last entry", "Ranking",
+    "#",
+    "Participant",
+    "Entries",
+    "Date of last entry",
+    "Ranking",
     *(COLUMN_LABELS[name] for name in COLUMN_ORDER),
 )
 SPLIT_ORDER = (Split.PUBLIC, Split.PRIVATE)
@@ -62,7 +66,9 @@ def _ranking(value: float) -> str:
 
 
 def _table_cells(
-    board: Leaderboard, row: LeaderboardRow, escape: Callable[[str], str],
+    board: Leaderboard,
+    row: LeaderboardRow,
+    escape: Callable[[str], str],
     bold: Callable[[str], str],
 ) -> list[str]:
     best_ranking = min((r.ranking for r in board.rows), default=None)
@@ -163,8 +169,19 @@ def _group_fields() -> list[str]:
 
 
 SUBMISSION_FIELDS: tuple[str, ...] = (
-    "submission_id", "participant", "kind", "status", "created_at", "is_baseline", "is_hidden",
-    "disqualified", "testset_fingerprint", "scorer_version", "split", "n_items", *SCORE_NAMES,
+    "submission_id",
+    "participant",
+    "kind",
+    "status",
+    "created_at",
+    "is_baseline",
+    "is_hidden",
+    "disqualified",
+    "testset_fingerprint",
+    "scorer_version",
+    "split",
+    "n_items",
+    *SCORE_NAMES,
     *_group_fields(),
 )
 
@@ -203,8 +220,9 @@ def submissions_csv(session: Session, phase: Phase) -> str:
     scores: dict[int, list[SubmissionScore]] = {}
     if found:
         for score_row in session.scalars(
-            select(SubmissionScore)
-            .where(SubmissionScore.submission_id.in_([s.id for s, _ in found]))
+            select(SubmissionScore).where(
+                SubmissionScore.submission_id.in_([s.id for s, _ in found])
+            )
         ):
             scores.setdefault(score_row.submission_id, []).append(score_row)
         for rows in scores.values():

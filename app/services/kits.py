@@ -68,7 +68,7 @@ def list_kits(session: Session, phase_id: int) -> list[PhaseFile]:
     """A phase's files, starting kit first."""
     competitions.get_phase(session, phase_id)
     files = session.scalars(select(PhaseFile).where(PhaseFile.phase_id == phase_id))
-    return sorted(files, key=lambda f: (KIT_KINDS.index(f.kind) if f.kind in KIT_KINDS else 9))
+    return sorted(files, key=lambda f: KIT_KINDS.index(f.kind) if f.kind in KIT_KINDS else 9)
 
 
 def get_kit(session: Session, phase_id: int, kind: str) -> PhaseFile:
@@ -86,8 +86,14 @@ def get_kit(session: Session, phase_id: int, kind: str) -> PhaseFile:
 
 
 def upload_kit(
-    session: Session, settings: Settings, phase_id: int, actor: User, *, kind: str,
-    upload: Upload, now: datetime,
+    session: Session,
+    settings: Settings,
+    phase_id: int,
+    actor: User,
+    *,
+    kind: str,
+    upload: Upload,
+    now: datetime,
 ) -> PhaseFile:
     """Store a phase's starting kit or sample submission, replacing the previous one."""
     phase = competitions.get_phase(session, phase_id)
@@ -96,8 +102,10 @@ def upload_kit(
     filename = safe_filename(upload.filename, default=f"{kind}.zip")
     folder = settings.kits_dir / str(phase.id)
     stored = save_stream(
-        upload.stream, folder / f"{uuid.uuid4().hex[:12]}-{filename}",
-        limit=settings.max_kit_file_bytes, what=f"the {KIT_LABELS[kind].lower()}",
+        upload.stream,
+        folder / f"{uuid.uuid4().hex[:12]}-{filename}",
+        limit=settings.max_kit_file_bytes,
+        what=f"the {KIT_LABELS[kind].lower()}",
     )
     if stored.size_bytes == 0:
         stored.path.unlink(missing_ok=True)
@@ -121,9 +129,16 @@ def upload_kit(
     session.add(phase_file)
     session.flush()
     audit.record(
-        session, actor, "kit.upload", competition_id=phase.competition_id,
-        target=f"phase {phase.id}", now=now, kind=kind, filename=filename,
-        size_bytes=stored.size_bytes, sha256=stored.sha256,
+        session,
+        actor,
+        "kit.upload",
+        competition_id=phase.competition_id,
+        target=f"phase {phase.id}",
+        now=now,
+        kind=kind,
+        filename=filename,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
     )
     return phase_file
 
@@ -139,6 +154,12 @@ def delete_kit(
     session.delete(phase_file)
     session.flush()
     audit.record(
-        session, actor, "kit.delete", competition_id=phase.competition_id,
-        target=f"phase {phase.id}", now=now, kind=kind, filename=phase_file.filename,
+        session,
+        actor,
+        "kit.delete",
+        competition_id=phase.competition_id,
+        target=f"phase {phase.id}",
+        now=now,
+        kind=kind,
+        filename=phase_file.filename,
     )

@@ -31,7 +31,7 @@ NOT_A_PARTICIPANT = "{username!r} does not participate in this competition"
 ALREADY_DISQUALIFIED = "{username!r} is already disqualified"
 NOT_DISQUALIFIED = "{username!r} is not disqualified"
 BASELINE_NEEDS_DESCRIPTION = (
-    "describe the baseline; the leaderboard shows it as \"Baseline: <description>\""
+    'describe the baseline; the leaderboard shows it as "Baseline: <description>"'
 )
 UNKNOWN_FILTER = "{field} must be one of: {choices} (got {value!r})"
 
@@ -127,7 +127,8 @@ def list_submissions(
         ModerationRow(
             submission=submission,
             participant=f"Baseline: {submission.description or username}"
-            if submission.is_baseline else username,
+            if submission.is_baseline
+            else username,
             scores=scores.get(submission.id, {}),
             disqualified=bool(is_disqualified),
         )
@@ -145,7 +146,8 @@ def moderation_row(session: Session, submission_id: int, actor: User) -> Moderat
     return ModerationRow(
         submission=submission,
         participant=f"Baseline: {submission.description or username}"
-        if submission.is_baseline else username,
+        if submission.is_baseline
+        else username,
         scores=scores_by_submission(session, [submission.id]).get(submission.id, {}),
         disqualified=participation is not None and participation.disqualified_at is not None,
     )
@@ -163,7 +165,12 @@ def _organized_submission(
 
 
 def set_hidden(
-    session: Session, submission_id: int, actor: User, *, hidden: bool, reason: str = "",
+    session: Session,
+    submission_id: int,
+    actor: User,
+    *,
+    hidden: bool,
+    reason: str = "",
     now: datetime,
 ) -> Submission:
     """Hide an entry from the leaderboard (or show it again); the reason goes to the audit log."""
@@ -175,9 +182,14 @@ def set_hidden(
         submission.is_hidden = hidden
         session.flush()
         audit.record(
-            session, actor, "submission.hide" if hidden else "submission.unhide",
-            competition_id=phase.competition_id, target=f"submission {submission.id}",
-            now=now, reason=reason, participant_id=submission.user_id,
+            session,
+            actor,
+            "submission.hide" if hidden else "submission.unhide",
+            competition_id=phase.competition_id,
+            target=f"submission {submission.id}",
+            now=now,
+            reason=reason,
+            participant_id=submission.user_id,
         )
     return submission
 
@@ -195,7 +207,12 @@ def _participation_of(
 
 
 def disqualify(
-    session: Session, competition_id: int, actor: User, username: str, *, reason: str,
+    session: Session,
+    competition_id: int,
+    actor: User,
+    username: str,
+    *,
+    reason: str,
     now: datetime,
 ) -> Participation:
     """Disqualify a participant: their entries leave every leaderboard and they cannot submit."""
@@ -210,14 +227,24 @@ def disqualify(
     participation.disqualified_reason = reason[:2000]
     session.flush()
     audit.record(
-        session, actor, "participant.disqualify", competition_id=competition_id,
-        target=f"user {user.username}", now=now, reason=participation.disqualified_reason,
+        session,
+        actor,
+        "participant.disqualify",
+        competition_id=competition_id,
+        target=f"user {user.username}",
+        now=now,
+        reason=participation.disqualified_reason,
     )
     return participation
 
 
 def requalify(
-    session: Session, competition_id: int, actor: User, username: str, *, reason: str = "",
+    session: Session,
+    competition_id: int,
+    actor: User,
+    username: str,
+    *,
+    reason: str = "",
     now: datetime,
 ) -> Participation:
     """Lift a disqualification."""
@@ -230,8 +257,13 @@ def requalify(
     participation.disqualified_reason = None
     session.flush()
     audit.record(
-        session, actor, "participant.requalify", competition_id=competition_id,
-        target=f"user {user.username}", now=now, reason=(reason or "").strip(),
+        session,
+        actor,
+        "participant.requalify",
+        competition_id=competition_id,
+        target=f"user {user.username}",
+        now=now,
+        reason=(reason or "").strip(),
         previous_reason=previous,
     )
     return participation
@@ -308,12 +340,27 @@ def add_baseline(
     if not description:
         raise InvalidInput(BASELINE_NEEDS_DESCRIPTION, field="description")
     submission_id = submit_and_dispatch(
-        session, db, settings, jobs, phase_id=phase.id, user=actor, upload=upload, now=now,
-        description=description, preset=preset, output_scale=output_scale, as_baseline=True,
+        session,
+        db,
+        settings,
+        jobs,
+        phase_id=phase.id,
+        user=actor,
+        upload=upload,
+        now=now,
+        description=description,
+        preset=preset,
+        output_scale=output_scale,
+        as_baseline=True,
     )
     audit.record(
-        session, actor, "baseline.add", competition_id=phase.competition_id,
-        target=f"submission {submission_id}", now=now, phase_id=phase.id,
+        session,
+        actor,
+        "baseline.add",
+        competition_id=phase.competition_id,
+        target=f"submission {submission_id}",
+        now=now,
+        phase_id=phase.id,
         description=description,
     )
     return submission_id

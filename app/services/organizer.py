@@ -140,14 +140,23 @@ def create_competition(
         session, actor, title=_clean_title(title), description=description or ""
     )
     audit.record(
-        session, actor, "competition.create", competition_id=competition.id,
-        target=f"competition {competition.id}", now=now, title=competition.title,
+        session,
+        actor,
+        "competition.create",
+        competition_id=competition.id,
+        target=f"competition {competition.id}",
+        now=now,
+        title=competition.title,
     )
     return competition
 
 
 def update_competition(
-    session: Session, competition_id: int, actor: User, changes: Mapping[str, Any], *,
+    session: Session,
+    competition_id: int,
+    actor: User,
+    changes: Mapping[str, Any],
+    *,
     now: datetime,
 ) -> Competition:
     """Change a competition's title or description (its organizers only)."""
@@ -167,8 +176,13 @@ def update_competition(
     session.flush()
     if changed:
         audit.record(
-            session, actor, "competition.update", competition_id=competition.id,
-            target=f"competition {competition.id}", now=now, changes=changed,
+            session,
+            actor,
+            "competition.update",
+            competition_id=competition.id,
+            target=f"competition {competition.id}",
+            now=now,
+            changes=changed,
         )
     return competition
 
@@ -344,7 +358,11 @@ def _require_usable_testset(
 
 
 def create_phase(
-    session: Session, competition_id: int, actor: User, settings: Mapping[str, Any], *,
+    session: Session,
+    competition_id: int,
+    actor: User,
+    settings: Mapping[str, Any],
+    *,
     now: datetime,
 ) -> Phase:
     """Append a phase with validated settings; its split seed is random unless given."""
@@ -357,8 +375,12 @@ def create_phase(
     cleaned.setdefault("split_seed", secrets.randbelow(2**31))
     phase = competitions.add_phase(session, competition, **cleaned)
     audit.record(
-        session, actor, "phase.create", competition_id=competition.id,
-        target=f"phase {phase.id}", now=now,
+        session,
+        actor,
+        "phase.create",
+        competition_id=competition.id,
+        target=f"phase {phase.id}",
+        now=now,
         settings={k: v for k, v in cleaned.items() if k not in ("description", "split_seed")},
     )
     return competitions.get_phase(session, phase.id)
@@ -397,8 +419,13 @@ def update_phase(
             diff["split_seed"] = {"changed": True}
         action = "phase.repoint" if set(diff) == {"testset_id"} else "phase.update"
         audit.record(
-            session, actor, action, competition_id=phase.competition_id,
-            target=f"phase {phase.id}", now=now, changes=diff,
+            session,
+            actor,
+            action,
+            competition_id=phase.competition_id,
+            target=f"phase {phase.id}",
+            now=now,
+            changes=diff,
         )
     session.expire(phase)
     return competitions.get_phase(session, phase.id)
@@ -414,8 +441,12 @@ def reveal_private(session: Session, phase_id: int, actor: User, *, now: datetim
         phase.private_revealed_at = now
         session.flush()
         audit.record(
-            session, actor, "phase.reveal", competition_id=phase.competition_id,
-            target=f"phase {phase.id}", now=now,
+            session,
+            actor,
+            "phase.reveal",
+            competition_id=phase.competition_id,
+            target=f"phase {phase.id}",
+            now=now,
         )
     return phase
 
@@ -472,8 +503,12 @@ def add_organizer(
     session.add(CompetitionOrganizer(competition_id=competition.id, user_id=user.id, added_at=now))
     session.flush()
     audit.record(
-        session, actor, "organizer.add", competition_id=competition.id,
-        target=f"user {user.username}", now=now,
+        session,
+        actor,
+        "organizer.add",
+        competition_id=competition.id,
+        target=f"user {user.username}",
+        now=now,
     )
     return user
 
@@ -500,8 +535,12 @@ def remove_organizer(
     session.delete(link)
     session.flush()
     audit.record(
-        session, actor, "organizer.remove", competition_id=competition_id,
-        target=f"user {user.username}", now=now,
+        session,
+        actor,
+        "organizer.remove",
+        competition_id=competition_id,
+        target=f"user {user.username}",
+        now=now,
     )
 
 
@@ -526,8 +565,9 @@ def _image_side(value: Any, field: str) -> int:
     number = _whole(value)
     if number is None or not MIN_IMAGE_SIDE <= number <= MAX_IMAGE_SIDE:
         raise InvalidInput(
-            IMAGE_SIZE_OUT_OF_RANGE.format(field=field, low=MIN_IMAGE_SIDE, high=MAX_IMAGE_SIDE,
-                                           value=value),
+            IMAGE_SIZE_OUT_OF_RANGE.format(
+                field=field, low=MIN_IMAGE_SIDE, high=MAX_IMAGE_SIDE, value=value
+            ),
             field=field,
         )
     return number
@@ -556,20 +596,34 @@ def upload_testset(
     folder = settings.uploads_dir / f"testset-{uuid.uuid4().hex}"
     try:
         stored = save_stream(
-            upload.stream, folder / filename, limit=settings.max_testset_upload_bytes,
+            upload.stream,
+            folder / filename,
+            limit=settings.max_testset_upload_bytes,
             what="the test set upload",
         )
         default_name = filename.rsplit(".", 1)[0] if "." in filename else filename
         testset = testsets.import_into_store(
-            session, settings, stored.path, name=name.strip() or default_name,
-            created_by=actor, image_size=size,
+            session,
+            settings,
+            stored.path,
+            name=name.strip() or default_name,
+            created_by=actor,
+            image_size=size,
         )
     finally:
         remove_tree(folder)
     audit.record(
-        session, actor, "testset.upload", competition_id=None, target=f"test set {testset.id}",
-        now=now, fingerprint=testset.fingerprint, n_items=testset.n_items,
-        layout=testset.layout, sha256=stored.sha256, size_bytes=stored.size_bytes,
+        session,
+        actor,
+        "testset.upload",
+        competition_id=None,
+        target=f"test set {testset.id}",
+        now=now,
+        fingerprint=testset.fingerprint,
+        n_items=testset.n_items,
+        layout=testset.layout,
+        sha256=stored.sha256,
+        size_bytes=stored.size_bytes,
     )
     return testset
 

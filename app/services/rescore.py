@@ -81,8 +81,13 @@ def rerun_submission(
     _requeue(submission, phase)
     session.flush()
     audit.record(
-        session, actor, "submission.rerun", competition_id=phase.competition_id,
-        target=f"submission {submission.id}", now=now, previous_status=previous,
+        session,
+        actor,
+        "submission.rerun",
+        competition_id=phase.competition_id,
+        target=f"submission {submission.id}",
+        now=now,
+        previous_status=previous,
         testset_id=phase.testset_id,
     )
     return submission, [(submission.id, submission.kind)]
@@ -178,9 +183,16 @@ def rescore_phase(
     session.add(run)
     session.flush()
     audit.record(
-        session, actor, "phase.rescore", competition_id=phase.competition_id,
-        target=f"phase {phase.id}", now=now, rescore_id=run.id, submissions=len(ids),
-        from_fingerprint=run.from_fingerprint, to_fingerprint=run.to_fingerprint,
+        session,
+        actor,
+        "phase.rescore",
+        competition_id=phase.competition_id,
+        target=f"phase {phase.id}",
+        now=now,
+        rescore_id=run.id,
+        submissions=len(ids),
+        from_fingerprint=run.from_fingerprint,
+        to_fingerprint=run.to_fingerprint,
     )
     return run, [(s.id, s.kind) for s in chosen]
 
@@ -223,7 +235,8 @@ class SubmissionChange:
             new = self.after.get(split, {})
             result[split] = {
                 name: (
-                    None if old.get(name) is None or new.get(name) is None
+                    None
+                    if old.get(name) is None or new.get(name) is None
                     else float(new[name]) - float(old[name])  # type: ignore[arg-type]
                 )
                 for name in SCORE_NAMES
@@ -336,14 +349,18 @@ def report(session: Session, run: Rescore) -> RescoreReport:
     """Compare what a re-scoring noted before with the submissions as they are now."""
     phase = competitions.get_phase(session, run.phase_id)
     ids = [int(i) for i in run.submission_ids]
-    rows = {
-        submission.id: (submission, username)
-        for submission, username in session.execute(
-            select(Submission, User.username)
-            .join(User, User.id == Submission.user_id)
-            .where(Submission.id.in_(ids))
-        )
-    } if ids else {}
+    rows = (
+        {
+            submission.id: (submission, username)
+            for submission, username in session.execute(
+                select(Submission, User.username)
+                .join(User, User.id == Submission.user_id)
+                .where(Submission.id.in_(ids))
+            )
+        }
+        if ids
+        else {}
+    )
     now_scores = scores_by_submission(session, ids)
     now_positions = _positions(session, phase)
     before_positions: dict[str, dict[str, int]] = run.before.get("positions", {})
@@ -360,7 +377,8 @@ def report(session: Session, run: Rescore) -> RescoreReport:
                 submission_id=submission_id,
                 participant=(
                     f"Baseline: {submission.description or username}"
-                    if submission.is_baseline else username
+                    if submission.is_baseline
+                    else username
                 ),
                 kind=submission.kind.value,
                 is_baseline=submission.is_baseline,

@@ -38,8 +38,14 @@ def list_submissions(
 ) -> list[ModerationSubmissionOut]:
     """Every submission of the phase, newest first, with both splits' scores (organizers)."""
     rows = moderation.list_submissions(
-        session, phase_id, user, participant=participant, status=status_, kind=kind,
-        hidden=hidden, baseline=baseline,
+        session,
+        phase_id,
+        user,
+        participant=participant,
+        status=status_,
+        kind=kind,
+        hidden=hidden,
+        baseline=baseline,
     )
     return [ModerationSubmissionOut.model_validate(row.to_dict()) for row in rows]
 
@@ -78,7 +84,10 @@ def hide(
 
 @router.post("/submissions/{submission_id}/unhide", response_model=ModerationSubmissionOut)
 def unhide(
-    submission_id: int, session: SessionDep, user: CurrentUser, now: NowDep,
+    submission_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
     body: ReasonIn | None = None,
 ) -> ModerationSubmissionOut:
     """Put a hidden entry back on the leaderboard."""
@@ -112,7 +121,11 @@ def _participant_out(
     response_model=ParticipantOut,
 )
 def disqualify(
-    competition_id: int, username: str, body: ReasonIn, session: SessionDep, user: CurrentUser,
+    competition_id: int,
+    username: str,
+    body: ReasonIn,
+    session: SessionDep,
+    user: CurrentUser,
     now: NowDep,
 ) -> ParticipantOut:
     """Disqualify a participant, with a reason: their entries leave every leaderboard."""
@@ -125,7 +138,11 @@ def disqualify(
     response_model=ParticipantOut,
 )
 def requalify(
-    competition_id: int, username: str, session: SessionDep, user: CurrentUser, now: NowDep,
+    competition_id: int,
+    username: str,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
     body: ReasonIn | None = None,
 ) -> ParticipantOut:
     """Lift a disqualification."""
@@ -155,9 +172,17 @@ def add_baseline(
 ) -> JSONResponse:
     """Add an organizer baseline entry, shown as "Baseline: <description>" and in no quota."""
     submission_id = moderation.add_baseline(
-        session, db, settings, jobs, phase_id=phase_id, actor=user,
+        session,
+        db,
+        settings,
+        jobs,
+        phase_id=phase_id,
+        actor=user,
         upload=submissions.Upload(file.filename or "predictions.csv", file.file),
-        description=description, preset=preset, output_scale=output_scale, now=now,
+        description=description,
+        preset=preset,
+        output_scale=output_scale,
+        now=now,
     )
     submission, phase, _ = submissions.get_visible_submission(session, submission_id, user)
     body = submission_dict(session, submission, phase, organizer=True, now=now)
@@ -175,7 +200,8 @@ EXPORT_MEDIA_TYPES = {
 
 def _attachment(content: str, media_type: str, filename: str) -> Response:
     return Response(
-        content, media_type=media_type,
+        content,
+        media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
@@ -208,6 +234,7 @@ def export_submissions(phase_id: int, session: SessionDep, user: CurrentUser) ->
     phase = competitions.get_phase(session, phase_id)
     competitions.require_organizer(session, phase.competition_id, user)
     return _attachment(
-        exports.submissions_csv(session, phase), EXPORT_MEDIA_TYPES["csv"],
+        exports.submissions_csv(session, phase),
+        EXPORT_MEDIA_TYPES["csv"],
         f"submissions-phase{phase.id}.csv",
     )

@@ -47,8 +47,14 @@ def upload_testset(
 ) -> TestSetOut:
     """Upload a hidden test set; it is validated completely and the import report returned."""
     testset = organizer.upload_testset(
-        session, settings, user, Upload(file.filename or "testset.zip", file.file),
-        name=name, image_height=image_height, image_width=image_width, now=now,
+        session,
+        settings,
+        user,
+        Upload(file.filename or "testset.zip", file.file),
+        name=name,
+        image_height=image_height,
+        image_width=image_width,
+        now=now,
     )
     return TestSetOut.model_validate(organizer.testset_dict(testset))
 
@@ -94,7 +100,10 @@ def create_competition(
 
 @router.patch("/competitions/{competition_id}", response_model=CompetitionOut)
 def update_competition(
-    competition_id: int, body: CompetitionPatch, session: SessionDep, user: CurrentUser,
+    competition_id: int,
+    body: CompetitionPatch,
+    session: SessionDep,
+    user: CurrentUser,
     now: NowDep,
 ) -> CompetitionOut:
     """Change the title or the Markdown description (the competition's organizers)."""
@@ -212,13 +221,21 @@ def reveal(phase_id: int, session: SessionDep, user: CurrentUser, now: NowDep) -
     "/phases/{phase_id}/rescore", status_code=status.HTTP_202_ACCEPTED, response_model=RescoreOut
 )
 def rescore_phase(
-    phase_id: int, session: SessionDep, jobs: JobsDep, user: CurrentUser, now: NowDep,
+    phase_id: int,
+    session: SessionDep,
+    jobs: JobsDep,
+    user: CurrentUser,
+    now: NowDep,
     body: RescoreIn | None = None,
 ) -> RescoreOut:
     """Re-run every finished submission (optionally on another test set); returns the report."""
     body = body or RescoreIn()
     run, pending = rescore.rescore_phase(
-        session, phase_id, user, now=now, testset_id=body.testset_id,
+        session,
+        phase_id,
+        user,
+        now=now,
+        testset_id=body.testset_id,
         include_failed=body.include_failed,
     )
     session.commit()
@@ -249,7 +266,9 @@ KitKind = Literal["starting_kit", "sample_submission"]
 
 def _kit_out(phase_file: Any) -> KitOut:
     return KitOut(
-        kind=phase_file.kind, filename=phase_file.filename, size_bytes=phase_file.size_bytes,
+        kind=phase_file.kind,
+        filename=phase_file.filename,
+        size_bytes=phase_file.size_bytes,
         created_at=phase_file.created_at,
         url=f"/api/v1/phases/{phase_file.phase_id}/files/{phase_file.kind}",
     )
@@ -284,18 +303,26 @@ def upload_kit(
 ) -> KitOut:
     """Upload (or replace) the starting kit or the sample submission."""
     phase_file = kits.upload_kit(
-        session, settings, phase_id, user, kind=kind,
-        upload=Upload(file.filename or f"{kind}.zip", file.file), now=now,
+        session,
+        settings,
+        phase_id,
+        user,
+        kind=kind,
+        upload=Upload(file.filename or f"{kind}.zip", file.file),
+        now=now,
     )
     return _kit_out(phase_file)
 
 
 @router.delete("/phases/{phase_id}/files/{kind}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_kit(
-    phase_id: int, kind: KitKind, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+    phase_id: int,
+    kind: KitKind,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
     now: NowDep,
 ) -> Response:
     """Withdraw the starting kit or the sample submission."""
     kits.delete_kit(session, settings, phase_id, user, kind=kind, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-

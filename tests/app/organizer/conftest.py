@@ -37,8 +37,9 @@ def folder_files(folder: Path) -> ZipFiles:
     }
 
 
-def zip_bytes(files: Mapping[str, bytes | str], *, root: str = "",
-              compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+def zip_bytes(
+    files: Mapping[str, bytes | str], *, root: str = "", compression: int = zipfile.ZIP_DEFLATED
+) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
         for name, content in files.items():
@@ -74,8 +75,17 @@ def appa_real_files(source: Path) -> ZipFiles:
     categories = write_csv(
         ["file", "gender", "race", "makeup", "time", "happiness"],
         # Reversed order and upper case: the import must match rows by file name, any case.
-        [[r["id"], r["gender"].upper(), r["ethnicity"], "nomakeup", "modernphoto", r["expression"]]
-         for r in reversed(rows)],
+        [
+            [
+                r["id"],
+                r["gender"].upper(),
+                r["ethnicity"],
+                "nomakeup",
+                "modernphoto",
+                r["expression"],
+            ]
+            for r in reversed(rows)
+        ],
     )
     out: ZipFiles = {"gt_avg_test.csv": gt, "allcategories_test.csv": categories}
     for row in rows:
@@ -89,30 +99,46 @@ def array_files(source: Path) -> ZipFiles:
     """The synthetic set in the course's array layout: images.npy plus labels.csv."""
     files = folder_files(source)
     rows = read_labels_rows(files)
-    images = np.stack([
-        np.asarray(Image.open(io.BytesIO(files[f"images/{r['id']}"])).convert("RGB"))
-        for r in rows
-    ]).astype(np.uint8)
+    images = np.stack(
+        [
+            np.asarray(Image.open(io.BytesIO(files[f"images/{r['id']}"])).convert("RGB"))
+            for r in rows
+        ]
+    ).astype(np.uint8)
     buffer = io.BytesIO()
     np.save(buffer, images)
     return {"labels.csv": files["labels.csv"], "images.npy": buffer.getvalue()}
 
 
-def upload_testset(client: TestClient, headers: dict[str, str], content: bytes,
-                   filename: str = "testset.zip", **form: Any) -> Any:
+def upload_testset(
+    client: TestClient,
+    headers: dict[str, str],
+    content: bytes,
+    filename: str = "testset.zip",
+    **form: Any,
+) -> Any:
     data = {"image_height": "32", "image_width": "32"} | {k: str(v) for k, v in form.items()}
     return client.post(
-        "/api/v1/testsets", files={"file": (filename, content, "application/zip")},
-        data=data, headers=headers,
+        "/api/v1/testsets",
+        files={"file": (filename, content, "application/zip")},
+        data=data,
+        headers=headers,
     )
 
 
-def submit(client: TestClient, world: World, headers: dict[str, str], values: Any,
-           phase_id: int | None = None, ids: tuple[str, ...] | None = None) -> Any:
+def submit(
+    client: TestClient,
+    world: World,
+    headers: dict[str, str],
+    values: Any,
+    phase_id: int | None = None,
+    ids: tuple[str, ...] | None = None,
+) -> Any:
     content = prediction_csv(ids or world.truth().ids, values)
     return client.post(
         f"/api/v1/phases/{phase_id or world.phase_id}/submissions",
-        files={"file": ("predictions.csv", content, "text/csv")}, headers=headers,
+        files={"file": ("predictions.csv", content, "text/csv")},
+        headers=headers,
     )
 
 

@@ -17,16 +17,19 @@ from tests.app.organizer.conftest import submit
 
 def new_competition(client: TestClient, headers: dict[str, str], **body: Any) -> Any:
     return client.post(
-        "/api/v1/competitions", json={"title": "Fair ages", "description": "# Rules"} | body,
+        "/api/v1/competitions",
+        json={"title": "Fair ages", "description": "# Rules"} | body,
         headers=headers,
     )
 
 
-def new_phase(client: TestClient, world: World, headers: dict[str, str], competition_id: int,
-              **body: Any) -> Any:
+def new_phase(
+    client: TestClient, world: World, headers: dict[str, str], competition_id: int, **body: Any
+) -> Any:
     return client.post(
         f"/api/v1/competitions/{competition_id}/phases",
-        json={"name": "Task 2", "testset_id": world.testset_id} | body, headers=headers,
+        json={"name": "Task 2", "testset_id": world.testset_id} | body,
+        headers=headers,
     )
 
 
@@ -39,8 +42,9 @@ def test_organizer_creates_a_competition_and_becomes_its_organizer(
     assert body["title"] == "Fair ages"
     assert body["description"] == "# Rules"
     assert body["is_organizer"] is True
-    organizers = client.get(f"/api/v1/competitions/{body['id']}/organizers",
-                            headers=organizer_headers).json()
+    organizers = client.get(
+        f"/api/v1/competitions/{body['id']}/organizers", headers=organizer_headers
+    ).json()
     assert [o["username"] for o in organizers] == ["lecturer"]
 
 
@@ -51,8 +55,9 @@ def test_participants_cannot_create_competitions(client: TestClient, world: Worl
     assert response.json()["message"] == competitions.CANNOT_CREATE
 
 
-def test_an_empty_title_is_refused(client: TestClient, world: World,
-                                   organizer_headers: dict[str, str]) -> None:
+def test_an_empty_title_is_refused(
+    client: TestClient, world: World, organizer_headers: dict[str, str]
+) -> None:
     response = new_competition(client, organizer_headers, title="   ")
     assert response.status_code == 422
     assert response.json()["message"] == organizer.TITLE_REQUIRED
@@ -64,12 +69,17 @@ def test_only_the_competitions_organizers_change_it(client: TestClient, world: W
     refused = client.patch(url, json={"title": "Mine now"}, headers=world.headers(other))
     assert refused.status_code == 403
     assert refused.json()["message"] == competitions.NOT_ORGANIZER
-    changed = client.patch(url, json={"title": "Age estimation 2026", "description": "New *rules*"},
-                           headers=world.headers(world.organizer))
+    changed = client.patch(
+        url,
+        json={"title": "Age estimation 2026", "description": "New *rules*"},
+        headers=world.headers(world.organizer),
+    )
     assert changed.status_code == 200
     assert changed.json()["title"] == "Age estimation 2026"
     assert changed.json()["description"] == "New *rules*"
-    admin = client.patch(url, json={"description": "admins may"}, headers=world.headers(world.admin))
+    admin = client.patch(
+        url, json={"description": "admins may"}, headers=world.headers(world.admin)
+    )
     assert admin.status_code == 200
 
 
@@ -78,10 +88,21 @@ def test_phase_is_created_with_all_its_settings(
 ) -> None:
     opens, closes = utcnow() - timedelta(hours=1), utcnow() + timedelta(days=7)
     response = new_phase(
-        client, world, organizer_headers, world.competition_id,
-        opens_at=opens.isoformat(), closes_at=closes.isoformat(), daily_limit=3, total_limit=20,
-        public_fraction=0.4, inputs_public=False, entry_selection="best", tie_policy="min",
-        submission_kinds=["model"], model_time_limit_seconds=120, model_memory_limit_mb=2048,
+        client,
+        world,
+        organizer_headers,
+        world.competition_id,
+        opens_at=opens.isoformat(),
+        closes_at=closes.isoformat(),
+        daily_limit=3,
+        total_limit=20,
+        public_fraction=0.4,
+        inputs_public=False,
+        entry_selection="best",
+        tie_policy="min",
+        submission_kinds=["model"],
+        model_time_limit_seconds=120,
+        model_memory_limit_mb=2048,
         description="Reduce the *bias*",
     )
     assert response.status_code == 201, response.text
@@ -105,8 +126,9 @@ def test_phase_is_created_with_all_its_settings(
 def test_a_phase_without_limits_is_unlimited(
     client: TestClient, world: World, organizer_headers: dict[str, str]
 ) -> None:
-    response = new_phase(client, world, organizer_headers, world.competition_id,
-                         daily_limit=None, total_limit=None)
+    response = new_phase(
+        client, world, organizer_headers, world.competition_id, daily_limit=None, total_limit=None
+    )
     assert response.status_code == 201, response.text
     assert response.json()["daily_limit"] is None
     assert response.json()["total_limit"] is None
@@ -121,19 +143,37 @@ def test_a_phase_without_limits_is_unlimited(
         ({"public_fraction": 1.0}, organizer.FRACTION_OUT_OF_RANGE.format(value=1.0)),
         ({"public_fraction": 0.0}, organizer.FRACTION_OUT_OF_RANGE.format(value=0.0)),
         ({"submission_kinds": []}, organizer.KINDS_EMPTY),
-        ({"submission_kinds": ["predictions", "video"]}, organizer.UNKNOWN_KIND.format(kind="video")),
-        ({"entry_selection": "worst"}, organizer.UNKNOWN_CHOICE.format(
-            field="entry_selection", choices="latest, best, chosen", value="worst")),
-        ({"tie_policy": "max"}, organizer.UNKNOWN_CHOICE.format(
-            field="tie_policy", choices="dense, min, average", value="max")),
-        ({"model_time_limit_seconds": 0}, organizer.POSITIVE_REQUIRED.format(
-            field="model_time_limit_seconds", value=0)),
-        ({"inputs_public": False, "submission_kinds": ["predictions"]},
-         organizer.PREDICTIONS_NEED_INPUTS),
+        (
+            {"submission_kinds": ["predictions", "video"]},
+            organizer.UNKNOWN_KIND.format(kind="video"),
+        ),
+        (
+            {"entry_selection": "worst"},
+            organizer.UNKNOWN_CHOICE.format(
+                field="entry_selection", choices="latest, best, chosen", value="worst"
+            ),
+        ),
+        (
+            {"tie_policy": "max"},
+            organizer.UNKNOWN_CHOICE.format(
+                field="tie_policy", choices="dense, min, average", value="max"
+            ),
+        ),
+        (
+            {"model_time_limit_seconds": 0},
+            organizer.POSITIVE_REQUIRED.format(field="model_time_limit_seconds", value=0),
+        ),
+        (
+            {"inputs_public": False, "submission_kinds": ["predictions"]},
+            organizer.PREDICTIONS_NEED_INPUTS,
+        ),
     ],
 )
 def test_invalid_phase_settings_are_refused_with_a_clear_message(
-    client: TestClient, world: World, organizer_headers: dict[str, str], body: dict[str, Any],
+    client: TestClient,
+    world: World,
+    organizer_headers: dict[str, str],
+    body: dict[str, Any],
     message: str,
 ) -> None:
     response = new_phase(client, world, organizer_headers, world.competition_id, **body)
@@ -146,29 +186,41 @@ def test_closing_before_opening_is_refused(
 ) -> None:
     opens = utcnow().replace(microsecond=0)
     closes = opens - timedelta(days=1)
-    response = new_phase(client, world, organizer_headers, world.competition_id,
-                         opens_at=opens.isoformat(), closes_at=closes.isoformat())
+    response = new_phase(
+        client,
+        world,
+        organizer_headers,
+        world.competition_id,
+        opens_at=opens.isoformat(),
+        closes_at=closes.isoformat(),
+    )
     assert response.status_code == 422
     assert response.json()["message"] == organizer.CLOSES_BEFORE_OPENS.format(
-        closes=closes.isoformat(), opens=opens.isoformat())
+        closes=closes.isoformat(), opens=opens.isoformat()
+    )
 
 
 def test_patch_changes_only_the_fields_sent_and_validates_the_result(
     client: TestClient, world: World, organizer_headers: dict[str, str]
 ) -> None:
     url = f"/api/v1/phases/{world.phase_id}"
-    changed = client.patch(url, json={"daily_limit": 2, "tie_policy": "average"},
-                           headers=organizer_headers)
+    changed = client.patch(
+        url, json={"daily_limit": 2, "tie_policy": "average"}, headers=organizer_headers
+    )
     assert changed.status_code == 200, changed.text
     assert changed.json()["daily_limit"] == 2
     assert changed.json()["tie_policy"] == "average"
     assert changed.json()["name"] == "Task 1"
     # The phase opened yesterday: closing it before that is refused as a whole.
-    refused = client.patch(url, json={"closes_at": (utcnow() - timedelta(days=2)).isoformat()},
-                           headers=organizer_headers)
+    refused = client.patch(
+        url,
+        json={"closes_at": (utcnow() - timedelta(days=2)).isoformat()},
+        headers=organizer_headers,
+    )
     assert refused.status_code == 422
-    cleared = client.patch(url, json={"daily_limit": None, "closes_at": None},
-                           headers=organizer_headers)
+    cleared = client.patch(
+        url, json={"daily_limit": None, "closes_at": None}, headers=organizer_headers
+    )
     assert cleared.json()["daily_limit"] is None
     assert cleared.json()["closes_at"] is None
 
@@ -177,7 +229,10 @@ def test_the_split_is_fixed_once_the_phase_has_submissions(
     client: TestClient, world: World, organizer_headers: dict[str, str]
 ) -> None:
     url = f"/api/v1/phases/{world.phase_id}"
-    assert client.patch(url, json={"public_fraction": 0.5}, headers=organizer_headers).status_code == 200
+    assert (
+        client.patch(url, json={"public_fraction": 0.5}, headers=organizer_headers).status_code
+        == 200
+    )
     alice = world.user("alice")
     assert submit(client, world, world.headers(alice), world.truth().age).status_code == 201
     refused = client.patch(url, json={"public_fraction": 0.3}, headers=organizer_headers)
@@ -187,8 +242,9 @@ def test_the_split_is_fixed_once_the_phase_has_submissions(
 
 def test_only_organizers_change_phases(client: TestClient, world: World) -> None:
     alice = world.user("alice")
-    response = client.patch(f"/api/v1/phases/{world.phase_id}", json={"daily_limit": 100},
-                            headers=world.headers(alice))
+    response = client.patch(
+        f"/api/v1/phases/{world.phase_id}", json={"daily_limit": 100}, headers=world.headers(alice)
+    )
     assert response.status_code == 403
     settings = client.get(f"/api/v1/phases/{world.phase_id}/settings", headers=world.headers(alice))
     assert settings.status_code == 403
@@ -202,8 +258,11 @@ def test_co_organizers_are_added_by_username_and_may_then_organize(
     added = client.post(url, json={"username": "Assistant"}, headers=organizer_headers)
     assert added.status_code == 201, added.text
     assert [o["username"] for o in added.json()] == ["lecturer", "assistant"]
-    patched = client.patch(f"/api/v1/phases/{world.phase_id}", json={"daily_limit": 9},
-                           headers=world.headers(assistant))
+    patched = client.patch(
+        f"/api/v1/phases/{world.phase_id}",
+        json={"daily_limit": 9},
+        headers=world.headers(assistant),
+    )
     assert patched.status_code == 200
     again = client.post(url, json={"username": "assistant"}, headers=organizer_headers)
     assert again.status_code == 409
@@ -222,16 +281,22 @@ def test_a_participant_cannot_become_a_co_organizer(
     client: TestClient, world: World, organizer_headers: dict[str, str]
 ) -> None:
     world.user("alice")
-    response = client.post(f"/api/v1/competitions/{world.competition_id}/organizers",
-                           json={"username": "alice"}, headers=organizer_headers)
+    response = client.post(
+        f"/api/v1/competitions/{world.competition_id}/organizers",
+        json={"username": "alice"},
+        headers=organizer_headers,
+    )
     assert response.status_code == 409
-    assert response.json()["message"] == organizer.PARTICIPANT_CANNOT_ORGANIZE.format(username="alice")
+    assert response.json()["message"] == organizer.PARTICIPANT_CANNOT_ORGANIZE.format(
+        username="alice"
+    )
 
 
 def test_another_organizers_test_set_cannot_be_attached(client: TestClient, world: World) -> None:
     stranger = world.user("stranger", role=Role.ORGANIZER, join=False)
-    competition = client.post("/api/v1/competitions", json={"title": "Theirs"},
-                              headers=world.headers(stranger)).json()
+    competition = client.post(
+        "/api/v1/competitions", json={"title": "Theirs"}, headers=world.headers(stranger)
+    ).json()
     response = new_phase(client, world, world.headers(stranger), competition["id"])
     assert response.status_code == 403
     assert response.json()["message"] == organizer.TESTSET_NOT_AVAILABLE.format(id=world.testset_id)

@@ -55,13 +55,15 @@ def page_session(client: TestClient, username: str) -> None:
     form = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token is not None
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": token.group(1)})
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)}
+    )
     assert response.status_code in (200, 303), response.text
 
 
-def every_participant_route(client: TestClient, world: World, submission_id: int,
-                            headers: dict[str, str]) -> dict[str, Any]:
+def every_participant_route(
+    client: TestClient, world: World, submission_id: int, headers: dict[str, str]
+) -> dict[str, Any]:
     """Every route a participant could try, API and pages, keyed by a name for the messages."""
     phase, competition = world.phase_id, world.competition_id
     api = {
@@ -131,8 +133,10 @@ def test_no_private_score_reaches_a_participant_before_the_reveal(
 
     responses = {"submit": created}
     responses |= every_participant_route(client, world, submission_id, headers)
-    responses |= {f"anonymous {n}": r for n, r in every_participant_route(
-        client, world, submission_id, {}).items()}
+    responses |= {
+        f"anonymous {n}": r
+        for n, r in every_participant_route(client, world, submission_id, {}).items()
+    }
     page_session(client, "alice")
     responses |= every_page(client, world, submission_id)
     client.cookies.clear()
@@ -142,12 +146,27 @@ def test_no_private_score_reaches_a_participant_before_the_reveal(
         assert not leaked, f"{name} shows private-split scores {leaked}"
     assert responses["leaderboard private"].status_code == 403
     assert responses["leaderboard private"].json()["message"] == (
-        leaderboard.PRIVATE_NOT_REVEALED.format(phase="Task 1"))
-    for name in ("leaderboard private csv", "export private csv", "export private md",
-                 "export private tex", "page private leaderboard"):
+        leaderboard.PRIVATE_NOT_REVEALED.format(phase="Task 1")
+    )
+    for name in (
+        "leaderboard private csv",
+        "export private csv",
+        "export private md",
+        "export private tex",
+        "page private leaderboard",
+    ):
         assert responses[name].status_code == 403, name
-    for name in ("export submissions", "moderation", "phase settings", "rescores", "audit",
-                 "participants", "rerun", "rescore", "reveal"):
+    for name in (
+        "export submissions",
+        "moderation",
+        "phase settings",
+        "rescores",
+        "audit",
+        "participants",
+        "rerun",
+        "rescore",
+        "reveal",
+    ):
         assert responses[name].status_code == 403, name
     # The public split is shown: the test would prove nothing if nothing were shown.
     assert any(form in responses["leaderboard"].text for form in public_forms)
@@ -155,11 +174,14 @@ def test_no_private_score_reaches_a_participant_before_the_reveal(
     assert responses["submission"].json()["split"] == "public"
 
     # The organizers see both splits all along.
-    organizer_view = client.get(f"/api/v1/submissions/{submission_id}",
-                                headers=world.headers(world.organizer)).json()
+    organizer_view = client.get(
+        f"/api/v1/submissions/{submission_id}", headers=world.headers(world.organizer)
+    ).json()
     assert organizer_view["private_scores"] is not None
-    private_board = client.get(f"/api/v1/phases/{world.phase_id}/leaderboard?split=private",
-                               headers=world.headers(world.organizer))
+    private_board = client.get(
+        f"/api/v1/phases/{world.phase_id}/leaderboard?split=private",
+        headers=world.headers(world.organizer),
+    )
     assert any(form in private_board.text for form in private_forms)
 
 
@@ -172,8 +194,9 @@ def test_the_reveal_publishes_the_private_split(client: TestClient, split_world:
     submission_id = submit(client, world, headers, values).json()["id"]
     private_forms, _ = private_numbers(world, values)
 
-    revealed = client.post(f"/api/v1/phases/{world.phase_id}/reveal",
-                           headers=world.headers(world.organizer))
+    revealed = client.post(
+        f"/api/v1/phases/{world.phase_id}/reveal", headers=world.headers(world.organizer)
+    )
     assert revealed.status_code == 200, revealed.text
     assert revealed.json()["private_revealed"] is True
     for url in (
@@ -186,8 +209,10 @@ def test_the_reveal_publishes_the_private_split(client: TestClient, split_world:
         response = client.get(url, headers=headers)
         assert response.status_code == 200, url
         assert any(form in response.text for form in private_forms), url
-    audit = client.get(f"/api/v1/competitions/{world.competition_id}/audit?action=phase.reveal",
-                       headers=world.headers(world.organizer)).json()
+    audit = client.get(
+        f"/api/v1/competitions/{world.competition_id}/audit?action=phase.reveal",
+        headers=world.headers(world.organizer),
+    ).json()
     assert [e["actor"] for e in audit] == ["lecturer"]
 
 
@@ -206,7 +231,8 @@ def test_the_private_split_is_revealed_automatically_at_closing(
 def test_a_phase_without_a_private_split_cannot_be_revealed(
     client: TestClient, world: World
 ) -> None:
-    response = client.post(f"/api/v1/phases/{world.phase_id}/reveal",
-                           headers=world.headers(world.organizer))
+    response = client.post(
+        f"/api/v1/phases/{world.phase_id}/reveal", headers=world.headers(world.organizer)
+    )
     assert response.status_code == 409
     assert response.json()["message"] == organizer.NO_PRIVATE_SPLIT.format(phase="Task 1")

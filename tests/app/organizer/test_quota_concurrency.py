@@ -32,7 +32,8 @@ def test_twenty_simultaneous_submissions_against_a_limit_of_five_leave_five(
             start.wait()
             response = client.post(
                 f"/api/v1/phases/{world.phase_id}/submissions",
-                files={"file": (f"p{index}.csv", content, "text/csv")}, headers=headers,
+                files={"file": (f"p{index}.csv", content, "text/csv")},
+                headers=headers,
             )
             return response.status_code
 
@@ -42,7 +43,8 @@ def test_twenty_simultaneous_submissions_against_a_limit_of_five_leave_five(
     assert sorted(statuses) == [201] * DAILY_LIMIT + [429] * (ATTEMPTS - DAILY_LIMIT)
     with world.db.sessionmaker() as session:
         kept = session.scalar(
-            select(func.count()).where(Submission.user_id == alice.id,
-                                       Submission.status != SubmissionStatus.FAILED)
+            select(func.count()).where(
+                Submission.user_id == alice.id, Submission.status != SubmissionStatus.FAILED
+            )
         )
     assert kept == DAILY_LIMIT

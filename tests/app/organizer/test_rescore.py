@@ -60,8 +60,13 @@ def wait_for(client: TestClient, url: str, headers: dict[str, str], done: Any) -
 
 
 @pytest.fixture
-def new_version(client: TestClient, world: World, organizer_headers: dict[str, str],
-                synthetic_source: Path, tmp_path: Path) -> dict[str, Any]:
+def new_version(
+    client: TestClient,
+    world: World,
+    organizer_headers: dict[str, str],
+    synthetic_source: Path,
+    tmp_path: Path,
+) -> dict[str, Any]:
     files = relabelled(synthetic_source, shift=6.0, rows_changed=15)
     content = zip_bytes(files)
     (tmp_path / "v2.zip").write_bytes(content)
@@ -71,7 +76,9 @@ def new_version(client: TestClient, world: World, organizer_headers: dict[str, s
 
 
 def test_rescoring_on_a_new_version_reports_old_and_new_scores_and_ranks(
-    client: TestClient, world: World, organizer_headers: dict[str, str],
+    client: TestClient,
+    world: World,
+    organizer_headers: dict[str, str],
     new_version: dict[str, Any],
 ) -> None:
     truth = world.truth()
@@ -86,16 +93,20 @@ def test_rescoring_on_a_new_version_reports_old_and_new_scores_and_ranks(
         ids[name] = response.json()["id"]
     old_fingerprint = truth.fingerprint()
 
-    started = client.post(f"/api/v1/phases/{world.phase_id}/rescore",
-                          json={"testset_id": new_version["id"]}, headers=organizer_headers)
+    started = client.post(
+        f"/api/v1/phases/{world.phase_id}/rescore",
+        json={"testset_id": new_version["id"]},
+        headers=organizer_headers,
+    )
     assert started.status_code == 202, started.text
     run = started.json()
     assert run["from_fingerprint"] == old_fingerprint
     assert run["to_fingerprint"] == new_version["fingerprint"]
     assert run["counts"]["submissions"] == 2
 
-    report = wait_for(client, f"/api/v1/rescores/{run['id']}", organizer_headers,
-                      lambda body: body["complete"])
+    report = wait_for(
+        client, f"/api/v1/rescores/{run['id']}", organizer_headers, lambda body: body["complete"]
+    )
     assert report["counts"] == report["counts"] | {"submissions": 2, "finished": 2, "pending": 0}
     new_truth = new_version["truth"]
     by_participant = {c["participant"]: c for c in report["changes"]}
@@ -111,26 +122,34 @@ def test_rescoring_on_a_new_version_reports_old_and_new_scores_and_ranks(
         assert change["scores_changed"] is True
         assert change["before_position"]["public"] in (1, 2)
         assert change["after_position"]["public"] in (1, 2)
-        detail = client.get(f"/api/v1/submissions/{ids[name]}",
-                            headers=organizer_headers).json()
+        detail = client.get(f"/api/v1/submissions/{ids[name]}", headers=organizer_headers).json()
         assert detail["testset_fingerprint"] == new_version["fingerprint"]
     phase = client.get(f"/api/v1/phases/{world.phase_id}/settings", headers=organizer_headers)
     assert phase.json()["testset_id"] == new_version["id"]
-    actions = [e["action"] for e in client.get(
-        f"/api/v1/competitions/{world.competition_id}/audit", headers=organizer_headers).json()]
+    actions = [
+        e["action"]
+        for e in client.get(
+            f"/api/v1/competitions/{world.competition_id}/audit", headers=organizer_headers
+        ).json()
+    ]
     assert actions[:2] == ["phase.rescore", "phase.repoint"]
     listed = client.get(f"/api/v1/phases/{world.phase_id}/rescores", headers=organizer_headers)
     assert [r["id"] for r in listed.json()] == [run["id"]]
 
 
 def test_re_pointing_alone_keeps_every_submissions_fingerprint(
-    client: TestClient, world: World, organizer_headers: dict[str, str],
+    client: TestClient,
+    world: World,
+    organizer_headers: dict[str, str],
     new_version: dict[str, Any],
 ) -> None:
     alice = world.user("alice")
     submission = submit(client, world, world.headers(alice), world.truth().age).json()
-    response = client.patch(f"/api/v1/phases/{world.phase_id}",
-                            json={"testset_id": new_version["id"]}, headers=organizer_headers)
+    response = client.patch(
+        f"/api/v1/phases/{world.phase_id}",
+        json={"testset_id": new_version["id"]},
+        headers=organizer_headers,
+    )
     assert response.status_code == 200
     assert response.json()["testset_fingerprint"] == new_version["fingerprint"]
     detail = client.get(f"/api/v1/submissions/{submission['id']}", headers=world.headers(alice))
@@ -138,26 +157,39 @@ def test_re_pointing_alone_keeps_every_submissions_fingerprint(
 
 
 def test_a_re_run_that_fails_on_the_new_version_keeps_the_file(
-    client: TestClient, world: World, organizer_headers: dict[str, str], synthetic_source: Path,
+    client: TestClient,
+    world: World,
+    organizer_headers: dict[str, str],
+    synthetic_source: Path,
 ) -> None:
     other = upload_testset(client, organizer_headers, zip_bytes(renamed(synthetic_source))).json()
     alice = world.user("alice")
     submission = submit(client, world, world.headers(alice), world.truth().age).json()
-    run = client.post(f"/api/v1/phases/{world.phase_id}/rescore", json={"testset_id": other["id"]},
-                      headers=organizer_headers).json()
-    report = wait_for(client, f"/api/v1/rescores/{run['id']}", organizer_headers,
-                      lambda body: body["complete"])
+    run = client.post(
+        f"/api/v1/phases/{world.phase_id}/rescore",
+        json={"testset_id": other["id"]},
+        headers=organizer_headers,
+    ).json()
+    report = wait_for(
+        client, f"/api/v1/rescores/{run['id']}", organizer_headers, lambda body: body["complete"]
+    )
     change = report["changes"][0]
     assert change["status"] == "failed"
     assert "renamed.png" in change["error"]
     assert change["after"] == {}
     # Back to the first version: the kept file scores again.
-    back = client.post(f"/api/v1/phases/{world.phase_id}/rescore",
-                       json={"testset_id": world.testset_id, "include_failed": True},
-                       headers=organizer_headers).json()
+    back = client.post(
+        f"/api/v1/phases/{world.phase_id}/rescore",
+        json={"testset_id": world.testset_id, "include_failed": True},
+        headers=organizer_headers,
+    ).json()
     assert back["counts"]["submissions"] == 1
-    wait_for(client, f"/api/v1/submissions/{submission['id']}", organizer_headers,
-             lambda body: body["status"] == "finished")
+    wait_for(
+        client,
+        f"/api/v1/submissions/{submission['id']}",
+        organizer_headers,
+        lambda body: body["status"] == "finished",
+    )
     board = client.get(f"/api/v1/phases/{world.phase_id}/leaderboard").json()
     assert board["rows"][0]["mae"] == pytest.approx(0.0)
 
@@ -167,15 +199,21 @@ def test_an_organizer_re_runs_one_submission(
 ) -> None:
     alice = world.user("alice")
     submission = submit(client, world, world.headers(alice), world.truth().age + 1.5).json()
-    response = client.post(f"/api/v1/submissions/{submission['id']}/rerun",
-                           headers=organizer_headers)
+    response = client.post(
+        f"/api/v1/submissions/{submission['id']}/rerun", headers=organizer_headers
+    )
     assert response.status_code == 202, response.text
     assert response.json()["status"] in ("queued", "running", "finished")
-    done = wait_for(client, f"/api/v1/submissions/{submission['id']}", organizer_headers,
-                    lambda body: body["status"] == "finished")
+    done = wait_for(
+        client,
+        f"/api/v1/submissions/{submission['id']}",
+        organizer_headers,
+        lambda body: body["status"] == "finished",
+    )
     assert done["scores"]["mae"] == pytest.approx(1.5)
-    refused = client.post(f"/api/v1/submissions/{submission['id']}/rerun",
-                          headers=world.headers(alice))
+    refused = client.post(
+        f"/api/v1/submissions/{submission['id']}/rerun", headers=world.headers(alice)
+    )
     assert refused.status_code == 403
 
 

@@ -7,6 +7,7 @@ import io
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -33,8 +34,9 @@ from tests.app.organizer.conftest import (
 def summary(problems: list[str], where: str) -> str:
     """The message of a TestSetError with these problems (fewer than the listing limit)."""
     noun = "problem" if len(problems) == 1 else "problems"
-    return ts.PROBLEMS.format(count=len(problems), noun=noun, where=where,
-                              listed="; ".join(problems))
+    return ts.PROBLEMS.format(
+        count=len(problems), noun=noun, where=where, listed="; ".join(problems)
+    )
 
 
 def stored_testsets(world: World) -> int:
@@ -65,12 +67,18 @@ def leftovers(world: World) -> list[str]:
     ],
 )
 def test_each_layout_is_imported_with_its_report(
-    client: TestClient, world: World, organizer_headers: dict[str, str], synthetic_source: Path,
-    layout: str, build: Callable[[Path], ZipFiles], root: str,
+    client: TestClient,
+    world: World,
+    organizer_headers: dict[str, str],
+    synthetic_source: Path,
+    layout: str,
+    build: Callable[[Path], ZipFiles],
+    root: str,
 ) -> None:
     expected = read_labels(synthetic_source)
-    response = upload_testset(client, organizer_headers, zip_bytes(build(synthetic_source), root=root),
-                              name="hidden v1")
+    response = upload_testset(
+        client, organizer_headers, zip_bytes(build(synthetic_source), root=root), name="hidden v1"
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["layout"] == layout
@@ -89,8 +97,13 @@ def test_each_layout_is_imported_with_its_report(
 def test_images_are_resized_and_their_source_sizes_reported(
     client: TestClient, world: World, organizer_headers: dict[str, str], synthetic_source: Path
 ) -> None:
-    response = upload_testset(client, organizer_headers, zip_bytes(generic_files(synthetic_source)),
-                              image_height=16, image_width=24)
+    response = upload_testset(
+        client,
+        organizer_headers,
+        zip_bytes(generic_files(synthetic_source)),
+        image_height=16,
+        image_width=24,
+    )
     body = response.json()
     assert body["image_size"] == [16, 24]
     assert body["source_image_sizes"] == {"32x32": body["n_items"]}
@@ -104,9 +117,13 @@ def test_images_are_resized_and_their_source_sizes_reported(
 def test_the_upload_is_recorded_in_the_audit_log(
     client: TestClient, world: World, organizer_headers: dict[str, str], synthetic_source: Path
 ) -> None:
-    body = upload_testset(client, organizer_headers, zip_bytes(generic_files(synthetic_source))).json()
+    body = upload_testset(
+        client, organizer_headers, zip_bytes(generic_files(synthetic_source))
+    ).json()
     with world.db.sessionmaker() as session:
-        entry = session.scalar(select(AuditLogEntry).where(AuditLogEntry.action == "testset.upload"))
+        entry = session.scalar(
+            select(AuditLogEntry).where(AuditLogEntry.action == "testset.upload")
+        )
     assert entry is not None
     assert entry.actor_id == world.organizer.id
     assert entry.details["fingerprint"] == body["fingerprint"]
@@ -116,7 +133,9 @@ def test_participants_cannot_upload_or_see_test_sets(
     client: TestClient, world: World, synthetic_source: Path
 ) -> None:
     alice = world.user("alice")
-    response = upload_testset(client, world.headers(alice), zip_bytes(generic_files(synthetic_source)))
+    response = upload_testset(
+        client, world.headers(alice), zip_bytes(generic_files(synthetic_source))
+    )
     assert response.status_code == 403
     assert response.json()["message"] == organizer.CANNOT_UPLOAD_TESTSET
     hidden = client.get(f"/api/v1/testsets/{world.testset_id}", headers=world.headers(alice))
@@ -138,8 +157,9 @@ def _unknown_category(files: ZipFiles) -> tuple[ZipFiles, str]:
     rows = read_labels_rows(files)
     rows[2]["ethnicity"] = "martian"
     files["labels.csv"] = write_csv(list(rows[0]), [list(r.values()) for r in rows])
-    return files, ts.UNKNOWN_VALUE.format(row=3, column="ethnicity", value="martian",
-                                          expected="asian, afroamerican or caucasian")
+    return files, ts.UNKNOWN_VALUE.format(
+        row=3, column="ethnicity", value="martian", expected="asian, afroamerican or caucasian"
+    )
 
 
 def _duplicated_id(files: ZipFiles) -> tuple[ZipFiles, str]:
@@ -151,11 +171,19 @@ def _duplicated_id(files: ZipFiles) -> tuple[ZipFiles, str]:
 
 @pytest.mark.parametrize(
     ("break_it", "where"),
-    [(_without_image, "images/"), (_unknown_category, "labels.csv"), (_duplicated_id, "labels.csv")],
+    [
+        (_without_image, "images/"),
+        (_unknown_category, "labels.csv"),
+        (_duplicated_id, "labels.csv"),
+    ],
 )
 def test_invalid_contents_are_refused_with_the_precise_problem(
-    client: TestClient, world: World, organizer_headers: dict[str, str], synthetic_source: Path,
-    break_it: Callable[[ZipFiles], tuple[ZipFiles, str]], where: str,
+    client: TestClient,
+    world: World,
+    organizer_headers: dict[str, str],
+    synthetic_source: Path,
+    break_it: Callable[[ZipFiles], tuple[ZipFiles, str]],
+    where: str,
 ) -> None:
     files, problem = break_it(generic_files(synthetic_source))
     response = upload_testset(client, organizer_headers, zip_bytes(files))
@@ -191,20 +219,28 @@ def test_a_zip_bomb_by_compression_ratio_is_refused(
     response = upload_testset(client, organizer_headers, content, filename="bomb.zip")
     assert response.status_code == 422
     problem = ts.ZIP_BOMB_RATIO.format(
-        name="padding.bin", ratio=info.file_size / info.compress_size, size=info.file_size,
-        compressed=info.compress_size, limit=ts.MAX_COMPRESSION_RATIO,
+        name="padding.bin",
+        ratio=info.file_size / info.compress_size,
+        size=info.file_size,
+        compressed=info.compress_size,
+        limit=ts.MAX_COMPRESSION_RATIO,
     )
     assert response.json()["message"] == summary([problem], "bomb.zip")
     assert leftovers(world) == []
 
 
 def test_a_zip_bomb_by_total_size_is_refused(
-    client: TestClient, world: World, organizer_headers: dict[str, str], synthetic_source: Path,
+    client: TestClient,
+    world: World,
+    organizer_headers: dict[str, str],
+    synthetic_source: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     files = generic_files(synthetic_source)
     # 4 MiB of two-bit noise: compresses about 3:1, far from a suspicious ratio.
-    files["notes.bin"] = np.random.default_rng(0).integers(0, 4, 4 * 2**20, dtype=np.uint8).tobytes()
+    files["notes.bin"] = (
+        np.random.default_rng(0).integers(0, 4, 4 * 2**20, dtype=np.uint8).tobytes()
+    )
     content = zip_bytes(files)
     total = sum(len(v) for v in files.values())
     limit = total - 1  # the upload fits; what it expands to does not
@@ -218,14 +254,18 @@ def test_a_zip_bomb_by_total_size_is_refused(
 
 
 def test_an_upload_over_the_size_limit_is_refused_while_streaming(
-    client: TestClient, world: World, organizer_headers: dict[str, str], synthetic_source: Path,
+    client: TestClient,
+    world: World,
+    organizer_headers: dict[str, str],
+    synthetic_source: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(world.settings, "max_testset_upload_bytes", 1000)
     response = upload_testset(client, organizer_headers, zip_bytes(generic_files(synthetic_source)))
     assert response.status_code == 413
     assert response.json()["message"] == FILE_TOO_LARGE.format(
-        what="the test set upload", limit=human_bytes(1000))
+        what="the test set upload", limit=human_bytes(1000)
+    )
     assert leftovers(world) == []
 
 
@@ -251,7 +291,9 @@ def test_a_zip_whose_entries_are_corrupt_is_refused_without_leftovers(
     content = bytearray(zip_bytes(files, compression=zipfile.ZIP_DEFLATED))
     archive = zipfile.ZipFile(io.BytesIO(bytes(content)))
     last_image = [i for i in archive.infolist() if i.filename.startswith("images/")][-1]
-    start = last_image.header_offset + 30 + len(last_image.filename.encode()) + len(last_image.extra)
+    start = (
+        last_image.header_offset + 30 + len(last_image.filename.encode()) + len(last_image.extra)
+    )
     noise = np.random.default_rng(0).integers(0, 256, last_image.compress_size, dtype=np.uint8)
     content[start : start + last_image.compress_size] = noise.tobytes()
     response = upload_testset(client, organizer_headers, bytes(content), filename="damaged.zip")
@@ -265,8 +307,9 @@ def test_a_zip_whose_entries_are_corrupt_is_refused_without_leftovers(
 def test_an_unknown_layout_is_refused(
     client: TestClient, world: World, organizer_headers: dict[str, str]
 ) -> None:
-    response = upload_testset(client, organizer_headers, zip_bytes({"notes.txt": b"hello"}),
-                              filename="notes.zip")
+    response = upload_testset(
+        client, organizer_headers, zip_bytes({"notes.txt": b"hello"}), filename="notes.zip"
+    )
     assert response.status_code == 422
     assert response.json()["message"] == ts.UNKNOWN_LAYOUT.format(source="notes.zip")
     assert leftovers(world) == []
@@ -275,10 +318,14 @@ def test_an_unknown_layout_is_refused(
 def test_an_image_size_out_of_range_is_refused(
     client: TestClient, world: World, organizer_headers: dict[str, str], synthetic_source: Path
 ) -> None:
-    response = upload_testset(client, organizer_headers, zip_bytes(generic_files(synthetic_source)),
-                              image_height=4096)
+    response = upload_testset(
+        client, organizer_headers, zip_bytes(generic_files(synthetic_source)), image_height=4096
+    )
     assert response.status_code == 422
     assert response.json()["message"] == organizer.IMAGE_SIZE_OUT_OF_RANGE.format(
-        field="image_height", low=organizer.MIN_IMAGE_SIDE, high=organizer.MAX_IMAGE_SIDE,
-        value=4096)
+        field="image_height",
+        low=organizer.MIN_IMAGE_SIDE,
+        high=organizer.MAX_IMAGE_SIDE,
+        value=4096,
+    )
     assert leftovers(world) == []
