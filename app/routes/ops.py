@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from app.deps import DatabaseDep, SettingsDep
+from app.metrics import CONTENT_TYPE_LATEST, render
 
 router = APIRouter(tags=["operations"], include_in_schema=False)
 
@@ -24,7 +25,7 @@ def readyz(db: DatabaseDep, settings: SettingsDep) -> Response:
     try:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+    except Exception as exc:  # any failure means not ready
         problems.append(f"database: {type(exc).__name__}")
     probe = settings.data_dir / ".readyz"
     try:
@@ -35,3 +36,9 @@ def readyz(db: DatabaseDep, settings: SettingsDep) -> Response:
     if problems:
         return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
     return JSONResponse({"status": "ready"})
+
+
+@router.get("/metrics")
+def metrics(db: DatabaseDep) -> Response:
+    """Prometheus metrics: this process's job durations, submissions and queues from the DB."""
+    return Response(render(db), media_type=CONTENT_TYPE_LATEST)

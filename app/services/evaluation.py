@@ -18,6 +18,7 @@ import numpy.typing as npt
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.config import Settings
 from app.db import Database, utcnow
 from app.logs import current_submission
@@ -49,9 +50,12 @@ class Claim:
     token: str
 
 
-def claim(db: Database, submission_id: int) -> Claim | None:
-    """Move a queued submission to running for this dispatch; None if another got it first."""
-    token = secrets.token_hex(16)
+def claim(db: Database, submission_id: int, *, token: str | None = None) -> Claim | None:
+    """Move a queued submission to running for this dispatch; None if another got it first.
+
+    ``token`` names the dispatch (Celery workers put their task id in it); random by default.
+    """
+    token = token or secrets.token_hex(16)
     with db.transaction() as session:
         result = session.execute(
             update(Submission)
@@ -141,10 +145,12 @@ def evaluate(db: Database, settings: Settings, claim_: Claim) -> SubmissionStatu
         # A file rejected on its first evaluation is not kept; one that was scored before and
         # fails on a re-run (e.g. against a new test-set version) is kept for the next re-run.
         first_evaluation = submission.testset_fingerprint is None
-        return _fail(db, settings, claim_, str(exc), drop_file=first_evaluation)
+        outcome = _fail(db, settings, claim_, str(exc), drop_file=first_evaluation)
+        return _observed(submission.kind, started, outcome)
     except Exception:
         log.exception("submission %s: evaluation crashed", submission.id)
-        return _fail(db, settings, claim_, INTERNAL_ERROR, drop_file=False)
+        outcome = _fail(db, settings, claim_, INTERNAL_ERROR, drop_file=False)
+        return _observed(submission.kind, started, outcome)
     with db.transaction() as session:
         owned = session.execute(
             update(Submission)
@@ -170,7 +176,22 @@ def evaluate(db: Database, settings: Settings, claim_: Claim) -> SubmissionStatu
         "submission %s finished in %.3f s (mae %.4f)",
         submission.id, time.perf_counter() - started, reports[Split.PUBLIC].mae,
     )
-    return SubmissionStatus.FINISHED
+    return _observed(
+        submission.kind, started, SubmissionStatus.FINISHED,
+        provider=provider, inference_seconds=inference_seconds,
+    )
+
+
+def _observed(
+    kind: SubmissionKind, started: float, outcome: SubmissionStatus, *,
+    provider: str | None = None, inference_seconds: float | None = None,
+) -> SubmissionStatus:
+    if outcome is not SubmissionStatus.RUNNING:  # RUNNING: the result was discarded
+        metrics.observe_evaluation(
+            kind, outcome, time.perf_counter() - started,
+            provider=provider, inference_seconds=inference_seconds,
+        )
+    return outcome
 
 
 def replace_scores(session: Session, submission_id: int, reports: dict[Split, ScoreReport]) -> None:
@@ -216,11 +237,13 @@ def _fail(
     return SubmissionStatus.FAILED
 
 
-def run_submission(db: Database, settings: Settings, submission_id: int) -> SubmissionStatus | None:
+def run_submission(
+    db: Database, settings: Settings, submission_id: int, *, token: str | None = None
+) -> SubmissionStatus | None:
     """Claim and evaluate one submission; None when it was not queued (done or taken)."""
     marker = current_submission.set(submission_id)
     try:
-        claimed = claim(db, submission_id)
+        claimed = claim(db, submission_id, token=token)
         if claimed is None:
             return None
         return evaluate(db, settings, claimed)

@@ -1,0 +1,163 @@
+"""Fixtures of the scale-out tests: a real PostgreSQL database, Redis, and a cluster of API and
+worker processes sharing a data directory. These tests always use PostgreSQL, whatever
+FAIRBOARD_TEST_DATABASE says, and never skip: CI installs redis-server and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app.config import Settings
+from app.db import Database, utcnow
+from app.models import Role
+from app.services import accounts, competitions, testsets
+from tests.app.conftest import PASSWORD, World
+from tests.scaleout.cluster import Cluster, RedisServer, start_redis
+from tests.support.postgres import PostgresServer
+
+N_ITEMS = 300
+IMAGE_SIZE = (32, 32)
+
+
+@pytest.fixture(scope="session")
+def scaleout_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic test set in the generic layout, as an organizer would upload it."""
+    from scoring.synthetic import make_testset
+
+    return make_testset(
+        tmp_path_factory.mktemp("scaleout-set") / "set", n=N_ITEMS, seed=7, image_size=IMAGE_SIZE
+    )
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = start_redis(tmp_path / "logs")
+    yield server
+    server.stop()
+
+
+def create_database(server: PostgresServer) -> str:
+    """A new database on ``server``, migrated to head by the real migrations."""
+    from app.migrate import upgrade
+
+    name = f"scaleout_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    db = Database(server.url(name))
+    upgrade(db.engine)
+    db.dispose()
+    return name
+
+
+def drop_database(server: PostgresServer, name: str) -> None:
+    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def scaleout_database(postgres_server: PostgresServer) -> Iterator[str]:
+    name = create_database(postgres_server)
+    yield postgres_server.url(name)
+    drop_database(postgres_server, name)
+
+
+@pytest.fixture
+def shared_settings(scaleout_database: str, redis_server: RedisServer, tmp_path: Path) -> Settings:
+    """What every process of the cluster is configured with (tests tighten the timings)."""
+    return Settings(
+        environment="test",
+        database_url=scaleout_database,
+        broker_url=redis_server.url,
+        data_dir=tmp_path / "shared-data",
+        secret_key="scale-out-test-secret",
+        stuck_job_grace_seconds=3,
+        sweep_interval_seconds=1.0,
+        inference_threads=1,
+    )
+
+
+def process_env(settings: Settings, **overrides: Any) -> dict[str, str]:
+    """The environment of a cluster process: only the FAIRBOARD_ settings it needs."""
+    values: dict[str, Any] = {
+        "environment": settings.environment,
+        "database_url": settings.database_url,
+        "broker_url": settings.broker_url,
+        "data_dir": settings.data_dir,
+        "secret_key": settings.secret_key,
+        "stuck_job_grace_seconds": settings.stuck_job_grace_seconds,
+        "sweep_interval_seconds": settings.sweep_interval_seconds,
+        "inference_threads": settings.inference_threads,
+    } | overrides
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(
+        {
+            f"FAIRBOARD_{key.upper()}": str(value)
+            for key, value in values.items()
+            if value is not None
+        }
+    )
+    return env
+
+
+@pytest.fixture
+def cluster(shared_settings: Settings, tmp_path: Path) -> Iterator[Cluster]:
+    shared_settings.data_dir.mkdir(parents=True, exist_ok=True)
+    running = Cluster(env=process_env(shared_settings), logs=tmp_path / "logs")
+    try:
+        yield running
+    finally:
+        running.stop()
+        # Shown by pytest when the test failed.
+        print(running.log_tails())
+
+
+def seed_competition(db: Database, settings: Settings, source: Path, **phase_fields: Any) -> World:
+    """An organizer, an admin, the test set imported into the shared store, an open phase."""
+    with db.transaction() as session:
+        organizer = accounts.register(
+            session,
+            username="lecturer",
+            password=PASSWORD,
+            email="l@example.org",
+            role=Role.ORGANIZER,
+        )
+        admin = accounts.register(
+            session, username="root", password=PASSWORD, email="r@example.org", role=Role.ADMIN
+        )
+        testset = testsets.import_into_store(
+            session,
+            settings,
+            source,
+            name="synthetic",
+            created_by=organizer,
+            image_size=IMAGE_SIZE,
+            is_synthetic=True,
+        )
+        competition = competitions.create_competition(
+            session, organizer, title="Age estimation at scale", description="scale-out test"
+        )
+        fields: dict[str, Any] = {
+            "name": "Task 1",
+            "testset_id": testset.id,
+            "opens_at": utcnow() - timedelta(days=1),
+            "closes_at": utcnow() + timedelta(days=30),
+            "submission_kinds": ["predictions", "model"],
+        } | phase_fields
+        phase = competitions.add_phase(session, competition, **fields)
+        return World(db, settings, competition.id, phase.id, testset.id, organizer, admin)
