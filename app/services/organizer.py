@@ -580,8 +580,8 @@ def upload_testset(
     upload: Upload,
     *,
     name: str = "",
-    image_height: int = 224,
-    image_width: int = 224,
+    image_height: int | str = 224,
+    image_width: int | str = 224,
     now: datetime,
 ) -> TestSetVersion:
     """Stream an uploaded test set (a zip in any layout) to disk, validate and import it.

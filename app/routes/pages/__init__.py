@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.routes.pages import accounts, competitions, leaderboards, submissions
+from app.routes.pages import accounts, competitions, leaderboards, organizer, submissions
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
@@ -12,3 +12,4 @@ router.include_router(competitions.router)
 router.include_router(leaderboards.router)
 router.include_router(submissions.router)
 # Organizer pages (app/routes/pages/organizer.py) are registered here.
+router.include_router(organizer.router)

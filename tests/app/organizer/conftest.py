@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +18,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app import security
-from tests.app.conftest import World, prediction_csv
+from tests.app.conftest import PASSWORD, World, prediction_csv
 
 ZipFiles = dict[str, bytes]
 
@@ -145,3 +146,19 @@ def submit(
 @pytest.fixture
 def organizer_headers(world: World) -> dict[str, str]:
     return world.headers(world.organizer)
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match is not None, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+def log_in(client: TestClient, username: str) -> None:
+    """Log in through the form, as a browser would; the client keeps the session cookie."""
+    form = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(form.text)},
+    )
+    assert response.status_code == 200, response.text

@@ -3,7 +3,6 @@ route (API, exports, pages, error messages); after the reveal, or at closing, it
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -16,8 +15,8 @@ from app.models import TestSetVersion
 from app.services import leaderboard, organizer
 from app.services.testsets import split_mask
 from scoring.metrics import score
-from tests.app.conftest import PASSWORD, World
-from tests.app.organizer.conftest import submit
+from tests.app.conftest import World
+from tests.app.organizer.conftest import log_in, submit
 
 PHASE_FRACTION = 0.5
 
@@ -49,16 +48,6 @@ def _phase_seed(world: World) -> int:
         phase = session.get(Phase, world.phase_id)
         assert phase is not None
         return phase.split_seed
-
-
-def page_session(client: TestClient, username: str) -> None:
-    form = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token is not None
-    response = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)}
-    )
-    assert response.status_code in (200, 303), response.text
 
 
 def every_participant_route(
@@ -137,7 +126,7 @@ def test_no_private_score_reaches_a_participant_before_the_reveal(
         f"anonymous {n}": r
         for n, r in every_participant_route(client, world, submission_id, {}).items()
     }
-    page_session(client, "alice")
+    log_in(client, "alice")
     responses |= every_page(client, world, submission_id)
     client.cookies.clear()
 
