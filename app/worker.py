@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Celery, Task, signals
-from kombu import Queue
+from kombu import Exchange, Queue
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
@@ -78,7 +78,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "task_queues": tuple(Queue(name) for name in QUEUES),
+        # Each queue its own exchange and key: a bare Queue(name) would inherit the default
+        # queue's, and every message would land in ``cpu``.
+        "task_queues": tuple(Queue(name, Exchange(name), routing_key=name) for name in QUEUES),
         "task_default_queue": "cpu",
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -393,6 +395,7 @@ def run_worker(
         if queue not in QUEUES:
             raise SystemExit(UNKNOWN_QUEUE.format(queue=queue))
     configure_logging(json_lines=settings.log_json, everything=True)
+    logging.captureWarnings(True)
     _settings = settings
     celery_app.conf.update(celery_config(settings))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -406,8 +409,10 @@ def run_worker(
         sweeper = Sweeper(settings)
         signals.worker_ready.connect(lambda **_: sweeper.start(), weak=False)
         signals.worker_shutting_down.connect(lambda **_: sweeper.stop(), weak=False)
+    # JSON logs: no banner on stdout, every line a JSON record.
     celery_app.worker_main(
         [
+            *(["--quiet"] if settings.log_json else []),
             "worker",
             f"--queues={','.join(queues)}",
             f"--concurrency={concurrency}",

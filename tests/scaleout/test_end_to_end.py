@@ -41,7 +41,7 @@ PARTICIPANTS = 20
 FILES_EACH = 10
 MODELS = 10
 SLOW_MODELS = 4
-SLOW_DEPTH = 1000
+SLOW_DEPTH = 800
 INVALID_FILES = 4
 MODEL_TIME_LIMIT_SECONDS = 30
 PHASE = {
@@ -327,11 +327,7 @@ def test_two_workers_lose_nothing_when_one_is_killed_during_a_model_job(
     assert 'fairboard_scoring_seconds_count{kind="predictions"}' in worker_metrics
     assert 'fairboard_evaluations_total{kind="model",outcome="finished"}' in worker_metrics
     # Structured logs: JSON lines, the evaluation's lines carrying their submission id.
-    records = [
-        json.loads(line)
-        for line in workers[survivor].log_text().splitlines()
-        if line.startswith("{")
-    ]
+    records = [json.loads(line) for line in workers[survivor].log_text().splitlines() if line]
     evaluation = [r for r in records if r["logger"] == "fairboard.evaluation"]
     assert evaluation and all("submission_id" in r for r in evaluation)
     assert any(r.get("submission_id") == kill.submission_id for r in records)
