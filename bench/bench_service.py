@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -42,6 +43,7 @@ from app.models import (  # noqa: E402
     User,
 )
 from app.services import accounts, competitions, testsets  # noqa: E402
+from scoring.metrics import score  # noqa: E402
 from scoring.synthetic import make_testset  # noqa: E402
 
 PASSWORD = "benchmark-password"
@@ -94,12 +96,16 @@ def seed(settings: Settings, source: Path) -> tuple[int, int, tuple[str, ...]]:
         ids = testsets.load_truth(settings, testset).ids
         live_id, big_id, competition_id = live.id, big.id, competition.id
         password_hash = bencher.password_hash
-    _fill_big_phase(db, big_id, competition_id, password_hash)
+        truth = testsets.load_truth(settings, testset)
+        report = score(truth, truth.age + np.random.default_rng(2).normal(0, 5, len(truth)))
+    _fill_big_phase(db, big_id, competition_id, password_hash, report.to_dict())
     db.dispose()
     return live_id, big_id, ids
 
 
-def _fill_big_phase(db: Database, phase_id: int, competition_id: int, password_hash: str) -> None:
+def _fill_big_phase(
+    db: Database, phase_id: int, competition_id: int, password_hash: str, report: dict[str, Any]
+) -> None:
     rng = np.random.default_rng(0)
     now = utcnow()
     with db.transaction() as session:
@@ -170,7 +176,7 @@ def _fill_big_phase(db: Database, phase_id: int, competition_id: int, password_h
                     "gender_bias": v[2],
                     "ethnicity_bias": v[3],
                     "expression_bias": v[4],
-                    "report": {},
+                    "report": report,
                     "created_at": now,
                 }
                 for sid, v in zip(sub_ids, values, strict=True)

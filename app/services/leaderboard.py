@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.errors import Forbidden
+from app.errors import Forbidden, InvalidInput
 from app.models import (
     EntrySelection,
     Participation,
@@ -21,7 +20,8 @@ from app.models import (
     SubmissionStatus,
     User,
 )
-from scoring.groups import SCORE_NAMES
+from scoring.groups import ATTRIBUTES, ATTRIBUTES_BY_NAME, SCORE_NAMES
+from scoring.metrics import AttributeResult, GroupResult, ScoreReport
 from scoring.ranking import LEADERBOARD_COLUMNS, RankEntry, rank_entries
 
 PRIVATE_NOT_REVEALED = "the private leaderboard of phase {phase!r} has not been revealed yet"
@@ -90,14 +90,14 @@ def check_visible(phase: Phase, split: Split, *, organizer: bool, now: datetime)
         raise Forbidden(PRIVATE_NOT_REVEALED.format(phase=phase.name))
 
 
-@dataclass
-class _Candidate:
+@dataclass(frozen=True)
+class _Entry:
+    user_id: int
+    label: str
     submission_id: int
     created_at: datetime
-    is_chosen: bool
     scores: dict[str, float | None]
-    primary: float | None
-    description: str
+    is_baseline: bool
 
 
 def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leaderboard:
@@ -105,112 +105,45 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
 
     ``best`` selects on the public split even for the private board, as participants only
     ever saw public scores. Without a private split the public split is the whole test set.
+    The selection runs in the database (a window over each participant's scored
+    submissions), so a phase with many submissions per participant returns one row each.
     """
     if phase.public_fraction is None:
         split = Split.PUBLIC
-    shown = aliased(SubmissionScore)
-    public = aliased(SubmissionScore)
-    primary_column = getattr(public, phase.primary_column)
     disqualified = select(Participation.user_id).where(
         Participation.competition_id == phase.competition_id,
         Participation.disqualified_at.is_not(None),
     )
-    rows = session.execute(
-        select(
-            Submission.id,
-            Submission.user_id,
-            Submission.created_at,
-            Submission.status,
-            Submission.is_chosen,
-            Submission.is_hidden,
-            Submission.is_baseline,
-            Submission.description,
-            User.username,
-            primary_column,
-            *(getattr(shown, name) for name in SCORE_NAMES),
-            shown.id.is_not(None),
-        )
-        .join(User, User.id == Submission.user_id)
-        .outerjoin(shown, and_(shown.submission_id == Submission.id, shown.split == split))
-        .outerjoin(
-            public, and_(public.submission_id == Submission.id, public.split == Split.PUBLIC)
-        )
-        .where(Submission.phase_id == phase.id, Submission.user_id.not_in(disqualified))
-    ).all()
+    entries = _participant_entries(session, phase, split, disqualified)
+    entries += _baseline_entries(session, phase, split)
+    activity = _activity(session, phase, disqualified)
 
-    entries_count: dict[int, int] = defaultdict(int)
-    last_entry: dict[int, datetime] = {}
-    usernames: dict[int, str] = {}
-    candidates: dict[int, list[_Candidate]] = defaultdict(list)
-    baselines: list[tuple[int, str, _Candidate]] = []
-    for row in rows:
-        (
-            sid,
-            user_id,
-            created_at,
-            status,
-            chosen,
-            hidden,
-            baseline,
-            description,
-            username,
-            primary,
-            *score_values,
-            has_score,
-        ) = row
-        candidate = None
-        if status == SubmissionStatus.FINISHED and not hidden and has_score:
-            candidate = _Candidate(
-                sid,
-                created_at,
-                chosen,
-                dict(zip(SCORE_NAMES, score_values, strict=True)),
-                primary,
-                description,
-            )
-        if baseline:
-            if candidate is not None:
-                baselines.append((user_id, username, candidate))
-            continue
-        usernames[user_id] = username
-        entries_count[user_id] += 1
-        if user_id not in last_entry or created_at > last_entry[user_id]:
-            last_entry[user_id] = created_at
-        if candidate is not None:
-            candidates[user_id].append(candidate)
-
-    selected: list[tuple[int, str, _Candidate, bool]] = []
-    for user_id, options in candidates.items():
-        selected.append(
-            (user_id, usernames[user_id], _select(options, phase.entry_selection), False)
-        )
-    for user_id, username, candidate in baselines:
-        label = f"Baseline: {candidate.description or username}"
-        selected.append((user_id, label, candidate, True))
-
-    by_key = {item[2].submission_id: item for item in selected}
+    by_key = {entry.submission_id: entry for entry in entries}
     ranked = rank_entries(
         [
-            RankEntry(key=c.submission_id, scores=c.scores, order=(c.created_at, c.submission_id))
-            for _, _, c, _ in selected
+            RankEntry(
+                key=e.submission_id, scores=e.scores, order=(e.created_at, e.submission_id)
+            )
+            for e in entries
         ],
         ties=phase.tie_policy.value,
     )
     board_rows = []
-    for entry in ranked:
-        user_id, label, candidate, is_baseline = by_key[cast(int, entry.key)]
+    for ranked_entry in ranked:
+        entry = by_key[cast(int, ranked_entry.key)]
+        count, last = (1, entry.created_at) if entry.is_baseline else activity[entry.user_id]
         board_rows.append(
             LeaderboardRow(
-                position=entry.position,
-                participant=label,
-                user_id=user_id,
-                submission_id=candidate.submission_id,
-                entries=1 if is_baseline else entries_count[user_id],
-                last_entry_at=candidate.created_at if is_baseline else last_entry[user_id],
-                ranking=entry.ranking,
-                scores=candidate.scores,
-                ranks=dict(entry.ranks),
-                is_baseline=is_baseline,
+                position=ranked_entry.position,
+                participant=entry.label,
+                user_id=entry.user_id,
+                submission_id=entry.submission_id,
+                entries=count,
+                last_entry_at=last,
+                ranking=ranked_entry.ranking,
+                scores=entry.scores,
+                ranks=dict(ranked_entry.ranks),
+                is_baseline=entry.is_baseline,
             )
         )
     best = {
@@ -227,13 +160,202 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
     )
 
 
-def _select(options: list[_Candidate], rule: EntrySelection) -> _Candidate:
-    latest = max(options, key=lambda c: (c.created_at, c.submission_id))
-    if rule is EntrySelection.LATEST:
-        return latest
-    if rule is EntrySelection.CHOSEN:
-        return next((c for c in options if c.is_chosen), latest)
-    scored = [c for c in options if c.primary is not None]
-    if not scored:
-        return latest
-    return min(scored, key=lambda c: (c.primary, c.created_at, c.submission_id))
+def _scored_submissions(phase: Phase, split: Split) -> Any:
+    """The phase's finished, visible submissions with their scores on ``split`` (a select)."""
+    shown = aliased(SubmissionScore)
+    return (
+        select(
+            Submission.id,
+            Submission.user_id,
+            Submission.created_at,
+            Submission.description,
+            User.username,
+            *(getattr(shown, name) for name in SCORE_NAMES),
+        )
+        .join(User, User.id == Submission.user_id)
+        .join(shown, and_(shown.submission_id == Submission.id, shown.split == split))
+        .where(
+            Submission.phase_id == phase.id,
+            Submission.status == SubmissionStatus.FINISHED,
+            Submission.is_hidden.is_(False),
+        )
+    )
+
+
+def _participant_entries(
+    session: Session, phase: Phase, split: Split, disqualified: Any
+) -> list[_Entry]:
+    public = aliased(SubmissionScore)
+    primary = getattr(public, phase.primary_column)
+    newest_first = (Submission.created_at.desc(), Submission.id.desc())
+    if phase.entry_selection is EntrySelection.BEST:
+        rule_order: tuple[Any, ...] = (
+            primary.is_(None),
+            primary,
+            Submission.created_at,
+            Submission.id,
+        )
+    elif phase.entry_selection is EntrySelection.CHOSEN:
+        rule_order = (Submission.is_chosen.desc(), *newest_first)
+    else:
+        rule_order = newest_first
+    ranked = (
+        _scored_submissions(phase, split)
+        .add_columns(
+            primary.label("primary"),
+            func.row_number()
+            .over(partition_by=Submission.user_id, order_by=rule_order)
+            .label("by_rule"),
+            func.row_number()
+            .over(partition_by=Submission.user_id, order_by=newest_first)
+            .label("by_age"),
+        )
+        .outerjoin(
+            public, and_(public.submission_id == Submission.id, public.split == Split.PUBLIC)
+        )
+        .where(Submission.is_baseline.is_(False), Submission.user_id.not_in(disqualified))
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked).where((ranked.c.by_rule == 1) | (ranked.c.by_age == 1))
+    ).all()
+    chosen: dict[int, Any] = {}
+    latest: dict[int, Any] = {}
+    for row in rows:
+        if row.by_rule == 1:
+            chosen[row.user_id] = row
+        if row.by_age == 1:
+            latest[row.user_id] = row
+    entries = []
+    for user_id, row in chosen.items():
+        if phase.entry_selection is EntrySelection.BEST and row.primary is None:
+            row = latest[user_id]  # nothing scored on the primary column: fall back to latest
+        entries.append(_entry(row, label=row.username, is_baseline=False))
+    return entries
+
+
+def _baseline_entries(session: Session, phase: Phase, split: Split) -> list[_Entry]:
+    """Each of the organizers' visible baselines is an entry of its own."""
+    rows = session.execute(
+        _scored_submissions(phase, split).where(Submission.is_baseline.is_(True))
+    ).all()
+    return [
+        _entry(row, label=f"Baseline: {row.description or row.username}", is_baseline=True)
+        for row in rows
+    ]
+
+
+def _entry(row: Any, *, label: str, is_baseline: bool) -> _Entry:
+    return _Entry(
+        user_id=row.user_id,
+        label=label,
+        submission_id=row.id,
+        created_at=row.created_at,
+        scores={name: getattr(row, name) for name in SCORE_NAMES},
+        is_baseline=is_baseline,
+    )
+
+
+def _activity(
+    session: Session, phase: Phase, disqualified: Any
+) -> dict[int, tuple[int, datetime]]:
+    """Entries (every submission, failed ones included) and the newest one, per participant."""
+    rows = session.execute(
+        select(Submission.user_id, func.count(), func.max(Submission.created_at))
+        .where(
+            Submission.phase_id == phase.id,
+            Submission.is_baseline.is_(False),
+            Submission.user_id.not_in(disqualified),
+        )
+        .group_by(Submission.user_id)
+    ).all()
+    return {user_id: (int(count), _as_utc(last)) for user_id, count, last in rows}
+
+
+def _as_utc(value: datetime | str) -> datetime:
+    """Aggregates bypass the column type on SQLite, which returns ``max()`` as text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UNKNOWN_GROUP_ATTRIBUTE = (
+    "unknown attribute {name!r} for the per-group table; expected one of: {expected}"
+)
+
+
+@dataclass(frozen=True)
+class GroupBreakdownRow:
+    """One leaderboard entry's MAE and size for each group of an attribute, and its bias."""
+
+    submission_id: int
+    groups: tuple[GroupResult, ...]
+    bias: float | None
+
+
+@dataclass(frozen=True)
+class GroupBreakdown:
+    """SPEC §1 "go deeper": per-group MAEs of every entry of a board for one attribute.
+
+    ``rows`` follow the board's rows; ``groups`` are the attribute's groups in SPEC §3 order,
+    and every row's ``groups`` is aligned to them.
+    """
+
+    attribute: str
+    split: Split
+    groups: tuple[str, ...]
+    rows: list[GroupBreakdownRow]
+
+
+def group_attribute(name: str) -> str:
+    """The attribute a per-group table is asked for, or the 422 that lists the valid ones."""
+    attribute = name.strip().lower()
+    if attribute not in ATTRIBUTES_BY_NAME:
+        raise InvalidInput(
+            UNKNOWN_GROUP_ATTRIBUTE.format(
+                name=name, expected=", ".join(a.name for a in ATTRIBUTES)
+            )
+        )
+    return attribute
+
+
+def group_breakdown(session: Session, board: Leaderboard, *, attribute: str) -> GroupBreakdown:
+    """Per-group MAEs of the board's entries on the board's split, from their stored reports.
+
+    Loads the reports in one query, of the board's own split only: the board was built after
+    ``check_visible`` allowed that split, so nothing the viewer may not see is read.
+    """
+    name = group_attribute(attribute)
+    groups = ATTRIBUTES_BY_NAME[name].groups
+    submission_ids = [row.submission_id for row in board.rows]
+    reports: dict[int, dict[str, Any]] = {}
+    if submission_ids:
+        reports = {
+            submission_id: report
+            for submission_id, report in session.execute(
+                select(SubmissionScore.submission_id, SubmissionScore.report).where(
+                    SubmissionScore.submission_id.in_(submission_ids),
+                    SubmissionScore.split == board.split,
+                )
+            )
+        }
+    rows = []
+    for submission_id in submission_ids:
+        result = _attribute_result(reports.get(submission_id), name)
+        by_group = {group.group: group for group in result.groups} if result else {}
+        rows.append(
+            GroupBreakdownRow(
+                submission_id=submission_id,
+                groups=tuple(by_group.get(group, GroupResult(group, 0, None)) for group in groups),
+                bias=result.bias if result else None,
+            )
+        )
+    return GroupBreakdown(attribute=name, split=board.split, groups=groups, rows=rows)
+
+
+def _attribute_result(report: dict[str, Any] | None, attribute: str) -> AttributeResult | None:
+    if report is None:
+        return None
+    return next(
+        (a for a in ScoreReport.from_dict(report).attributes if a.attribute == attribute), None
+    )
