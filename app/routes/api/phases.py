@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -14,7 +12,7 @@ from app.errors import Forbidden, NotAuthenticated, NotFound
 from app.models import Split
 from app.presenters import phase_dict
 from app.schemas import LeaderboardOut, PhaseOut
-from app.services import competitions, leaderboard
+from app.services import competitions, exports, leaderboard
 from app.services.inputs import inputs_zip
 
 router = APIRouter(prefix="/phases", tags=["phases"])
@@ -51,7 +49,7 @@ def get_leaderboard(
     if format == "csv":
         filename = f"leaderboard-phase{phase.id}-{split}.csv"
         return Response(
-            leaderboard_csv(board),
+            exports.leaderboard_csv(board),
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
@@ -59,26 +57,6 @@ def get_leaderboard(
         LeaderboardOut.model_validate(board.to_dict()).model_dump_json(),
         media_type="application/json",
     )
-
-
-def leaderboard_csv(board: leaderboard.Leaderboard) -> str:
-    out = io.StringIO()
-    fields = ["position", "participant", "entries", "last_entry_at", "ranking"]
-    for name in leaderboard.COLUMN_ORDER:
-        fields += [name, f"{name}_rank"]
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in board.rows:
-        writer.writerow({k: _csv_cell(k, v) for k, v in row.to_dict().items()})
-    return out.getvalue()
-
-
-def _csv_cell(field: str, value: object) -> object:
-    if value is None:
-        return ""
-    if field.endswith("_rank") and isinstance(value, float):
-        return f"{value:g}"
-    return value
 
 
 @router.get("/{phase_id}/inputs", response_class=FileResponse)
