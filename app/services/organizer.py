@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -24,6 +24,7 @@ from app.models import (
     Role,
     Submission,
     SubmissionKind,
+    SubmissionStatus,
     TestSetVersion,
     TiePolicy,
     User,
@@ -411,6 +412,13 @@ def update_phase(
         _require_usable_testset(session, cleaned["testset_id"], actor, phase.competition_id)
     for field in diff:
         setattr(phase, field, cleaned[field])
+    if "testset_id" in diff:
+        # Submissions still waiting in the queue are scored on the version the phase now uses.
+        session.execute(
+            update(Submission)
+            .where(Submission.phase_id == phase.id, Submission.status == SubmissionStatus.QUEUED)
+            .values(testset_id=cleaned["testset_id"])
+        )
     session.flush()
     if diff:
         if "description" in diff:

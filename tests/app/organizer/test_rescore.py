@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from app.main import create_app
+from app.models import Submission, SubmissionStatus
 from app.services import rescore
+from app.services.evaluation import run_submission
 from scoring.metrics import score
 from scoring.testset import read_labels
 from tests.app.conftest import World
@@ -231,3 +234,29 @@ def test_a_rejected_file_cannot_be_re_run(
     response = client.post(f"/api/v1/submissions/{submission_id}/rerun", headers=organizer_headers)
     assert response.status_code == 409
     assert response.json()["message"] == rescore.NO_STORED_FILE.format(id=submission_id)
+
+
+def test_re_pointing_moves_queued_submissions_to_the_new_version(
+    world: World, synthetic_source: Path
+) -> None:
+    # No job runner: the submission stays queued while the phase is re-pointed.
+    with TestClient(create_app(world.settings, start_jobs=False)) as client:
+        headers = world.headers(world.organizer)
+        version = upload_testset(
+            client, headers, zip_bytes(relabelled(synthetic_source, shift=1.0, rows_changed=3))
+        ).json()
+        alice = world.user("alice")
+        submission = submit(client, world, world.headers(alice), world.truth().age).json()
+        with world.db.transaction() as session:
+            queued = session.get(Submission, submission["id"])
+            assert queued is not None
+            queued.status = SubmissionStatus.QUEUED
+        response = client.patch(
+            f"/api/v1/phases/{world.phase_id}", json={"testset_id": version["id"]}, headers=headers
+        )
+        assert response.status_code == 200
+        assert (
+            run_submission(world.db, world.settings, submission["id"]) is SubmissionStatus.FINISHED
+        )
+        detail = client.get(f"/api/v1/submissions/{submission['id']}", headers=headers).json()
+        assert detail["testset_fingerprint"] == version["fingerprint"]
