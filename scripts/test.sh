@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, twice: on the embedded SQLite default and on a real PostgreSQL
 # server started from the machine's binaries. Extra arguments go to pytest.
+# The scale-out tests (tests/scaleout: real PostgreSQL, Redis, API and Celery worker processes)
+# run in the first pass and bring their own PostgreSQL whatever the pass; the second pass runs
+# the service tests, the worker's database logic included, on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-packages.sh
