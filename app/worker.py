@@ -12,6 +12,7 @@ when their pool process dies (``task_reject_on_worker_lost``), and each pool pro
 one message at a time. A claim's job token starts with the task id, so a message delivered
 again after its process died finds the submission ``running`` under its own task id and takes
 it over at once: the dead process's token no longer matches, so nothing it left behind counts.
+A job interrupted ``MAX_ATTEMPTS`` times fails with a message instead of looping forever.
 That holds only while a message cannot come back during the run of its first delivery, which
 is why Redis's visibility timeout (``broker_visibility_timeout_seconds``) must stay above the
 longest model time limit.
@@ -43,8 +44,9 @@ from typing import Any
 
 from celery import Celery, Task, signals
 from kombu import Exchange, Queue
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from app.config import Settings, get_settings
 from app.db import Database, utcnow
@@ -61,6 +63,11 @@ SWEEP_LOCK_KEY = "fairboard:sweep-lock"
 
 NO_BROKER = "FAIRBOARD_BROKER_URL must be set to run a worker (e.g. redis://localhost:6379/0)"
 UNKNOWN_QUEUE = "unknown queue {queue!r}; expected cpu, gpu or both"
+MAX_ATTEMPTS = 3
+GAVE_UP = (
+    "the evaluation was interrupted {attempts} times (its worker was lost); "
+    "the organizers can re-run it"
+)
 
 Dispatch = Callable[[int, SubmissionKind], None]
 
@@ -120,6 +127,37 @@ def job_token(task_id: str) -> str:
     return f"{task_id}:{secrets.token_hex(8)}"
 
 
+def release_claim(session: Session, submission_id: int, owned_by: ColumnElement[bool]) -> bool:
+    """Take a running job back from a lost claim: queued again, or failed when it has been
+    interrupted ``MAX_ATTEMPTS`` times (a job that kills its worker must not loop forever).
+    """
+    base = (
+        Submission.id == submission_id,
+        Submission.status == SubmissionStatus.RUNNING,
+        owned_by,
+    )
+    requeued = session.execute(
+        update(Submission)
+        .where(*base, Submission.attempts < MAX_ATTEMPTS)
+        .values(status=SubmissionStatus.QUEUED, job_token=None, progress_done=0)
+    )
+    if int(requeued.rowcount) == 1:  # type: ignore[attr-defined]
+        return True
+    failed = session.execute(
+        update(Submission)
+        .where(*base, Submission.attempts >= MAX_ATTEMPTS)
+        .values(
+            status=SubmissionStatus.FAILED,
+            error=GAVE_UP.format(attempts=MAX_ATTEMPTS),
+            finished_at=utcnow(),
+            job_token=None,
+        )
+    )
+    if int(failed.rowcount) == 1:  # type: ignore[attr-defined]
+        log.error("submission %s: %s", submission_id, GAVE_UP.format(attempts=MAX_ATTEMPTS))
+    return False
+
+
 def take_over_orphaned_claim(db: Database, submission_id: int, task_id: str) -> bool:
     """Queue again a submission that an earlier delivery of this same task had claimed.
 
@@ -127,16 +165,11 @@ def take_over_orphaned_claim(db: Database, submission_id: int, task_id: str) -> 
     so a claim made under its task id has no live owner any more.
     """
     with db.transaction() as session:
-        result = session.execute(
-            update(Submission)
-            .where(
-                Submission.id == submission_id,
-                Submission.status == SubmissionStatus.RUNNING,
-                Submission.job_token.startswith(f"{task_id}:", autoescape=True),
-            )
-            .values(status=SubmissionStatus.QUEUED, job_token=None, progress_done=0)
+        return release_claim(
+            session,
+            submission_id,
+            Submission.job_token.startswith(f"{task_id}:", autoescape=True),
         )
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
 
 @celery_app.task(
@@ -249,18 +282,10 @@ def sweep_stuck_submissions(
             expected = timedelta(seconds=time_limit if kind is SubmissionKind.MODEL else 0)
             if started_at is not None and started_at + expected + grace > now:
                 continue
-            result = session.execute(
-                update(Submission)
-                .where(
-                    Submission.id == submission_id,
-                    Submission.status == SubmissionStatus.RUNNING,
-                    Submission.job_token.is_(None)
-                    if token is None
-                    else Submission.job_token == token,
-                )
-                .values(status=SubmissionStatus.QUEUED, job_token=None, progress_done=0)
+            same_claim = (
+                Submission.job_token.is_(None) if token is None else Submission.job_token == token
             )
-            if int(result.rowcount) == 1:  # type: ignore[attr-defined]
+            if release_claim(session, submission_id, same_claim):
                 requeued.append((submission_id, kind))
     for submission_id, kind in requeued:
         log.warning("submission %s was running past its time: queued again", submission_id)

@@ -159,6 +159,32 @@ def test_a_claim_is_taken_over_only_by_a_redelivery_of_the_task_that_made_it(
     assert get(world, submission_id).status is SubmissionStatus.QUEUED
 
 
+def test_a_job_interrupted_too_often_fails_instead_of_looping(world: World) -> None:
+    world.update_phase(model_time_limit_seconds=60)
+    stuck = queued_submission(world, model=True, created_at=utcnow() - timedelta(hours=1))
+    orphan = queued_submission(world, seed=1, created_at=utcnow() - timedelta(hours=1))
+    assert claim(world.db, stuck) is not None
+    assert claim(world.db, orphan, token=worker.job_token("lost-task")) is not None
+    # The sweep takes the stuck model job; the orphan, just claimed, only its own redelivery.
+    set_fields(world, stuck, attempts=worker.MAX_ATTEMPTS, started_at=utcnow() - timedelta(hours=1))
+    set_fields(world, orphan, attempts=worker.MAX_ATTEMPTS)
+    dispatch = Recorder()
+
+    report = worker.sweep_stuck_submissions(world.db, world.settings, dispatch, pending=set())
+    assert get(world, orphan).status is SubmissionStatus.RUNNING
+    assert not worker.take_over_orphaned_claim(world.db, orphan, "lost-task")
+
+    assert report.requeued == [] and dispatch.sent == []
+    for submission_id in (stuck, orphan):
+        failed = get(world, submission_id)
+        assert failed.status is SubmissionStatus.FAILED
+        assert failed.error == (
+            "the evaluation was interrupted 3 times (its worker was lost); "
+            "the organizers can re-run it"
+        )
+        assert failed.job_token is None
+
+
 @pytest.fixture
 def eager_worker(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The task runs in this process against the test's database and settings."""

@@ -195,11 +195,16 @@ class Cluster:
                 f"{name}@%h",
                 *extra,
             ],
-            env=self.env | (env or {}),
+            env=self.worker_env() | (env or {}),
             logs=self.logs,
         )
         self.processes[name] = process
         return process
+
+    def worker_env(self) -> dict[str, str]:
+        """A worker gets no secret key and no web settings: it needs none."""
+        web_only = ("FAIRBOARD_SECRET_KEY", "FAIRBOARD_ENVIRONMENT", "FAIRBOARD_BASE_URL")
+        return {key: value for key, value in self.env.items() if key not in web_only}
 
     def wait_ready(self, *names: str, timeout: float = 60) -> None:
         for name in names:
