@@ -12,9 +12,11 @@ from fastapi.responses import HTMLResponse
 from app.deps import NowDep, OptionalUser, SessionDep
 from app.errors import Forbidden
 from app.models import Phase, Split
+from app.routes.pages.charts import TradeoffChart, is_viewer, tradeoff_charts
 from app.routes.pages.render import render, show_viewer
 from app.services import competitions, leaderboard
-from app.services.leaderboard import Leaderboard, LeaderboardRow
+from app.services.leaderboard import GroupBreakdown, Leaderboard, LeaderboardRow
+from scoring.groups import ATTRIBUTES
 from scoring.ranking import DEFAULT_TOLERANCE
 
 router = APIRouter()
@@ -27,6 +29,11 @@ COLUMN_LABELS: dict[str, str] = {
     "mae": "MAE",
 }
 """Header of each score column, in the order of ``leaderboard.COLUMN_ORDER``."""
+
+GROUP_TABS: tuple[tuple[str, str], ...] = tuple((a.name, a.name.capitalize()) for a in ATTRIBUTES)
+"""The attributes the per-group table can show, in SPEC §3 order; the first is the default."""
+
+SCORE_OF_ATTRIBUTE: dict[str, str] = {a.name: a.score for a in ATTRIBUTES}
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,41 @@ class BoardRow:
     row: LeaderboardRow
     cells: tuple[ScoreCell, ...]
     is_viewer: bool
+    pareto: tuple[str, ...] = ()
+    """Attributes on whose MAE-against-bias Pareto front the entry lies."""
+
+
+@dataclass(frozen=True)
+class GroupColumn:
+    group: str
+    smallest: int
+    largest: int
+    """Group sizes as the entries' reports give them; they differ only across test-set versions."""
+
+
+@dataclass(frozen=True)
+class GroupCell:
+    group: str
+    mae: float | None
+    size: int
+    is_best: bool
+
+
+@dataclass(frozen=True)
+class GroupTableRow:
+    row: LeaderboardRow
+    cells: tuple[GroupCell, ...]
+    bias: float | None
+    bias_is_best: bool
+    is_viewer: bool
+
+
+@dataclass(frozen=True)
+class GroupTable:
+    attribute: str
+    score: str
+    columns: tuple[GroupColumn, ...]
+    rows: tuple[GroupTableRow, ...]
 
 
 def is_best(value: float | None, best: float | None) -> bool:
@@ -58,7 +100,10 @@ def may_see(phase: Phase, split: Split, *, organizer: bool, now: datetime) -> bo
     return True
 
 
-def board_rows(board: Leaderboard, viewer_id: int | None) -> list[BoardRow]:
+def board_rows(
+    board: Leaderboard, viewer_id: int | None, charts: list[TradeoffChart] | None = None
+) -> list[BoardRow]:
+    fronts = [(chart.attribute, chart.front_ids) for chart in charts or ()]
     return [
         BoardRow(
             row=row,
@@ -71,10 +116,52 @@ def board_rows(board: Leaderboard, viewer_id: int | None) -> list[BoardRow]:
                 )
                 for name in leaderboard.COLUMN_ORDER
             ),
-            is_viewer=viewer_id is not None and row.user_id == viewer_id and not row.is_baseline,
+            is_viewer=is_viewer(row, viewer_id),
+            pareto=tuple(name for name, ids in fronts if row.submission_id in ids),
         )
         for row in board.rows
     ]
+
+
+def group_table(board: Leaderboard, breakdown: GroupBreakdown, viewer_id: int | None) -> GroupTable:
+    """The per-group table: the board's rows in order, the best of each column marked."""
+    best = [
+        min((m for r in breakdown.rows if (m := r.groups[index].mae) is not None), default=None)
+        for index in range(len(breakdown.groups))
+    ]
+    best_bias = min((r.bias for r in breakdown.rows if r.bias is not None), default=None)
+    columns = tuple(
+        GroupColumn(
+            group=group,
+            smallest=min((r.groups[index].size for r in breakdown.rows), default=0),
+            largest=max((r.groups[index].size for r in breakdown.rows), default=0),
+        )
+        for index, group in enumerate(breakdown.groups)
+    )
+    rows = tuple(
+        GroupTableRow(
+            row=row,
+            cells=tuple(
+                GroupCell(
+                    group=result.group,
+                    mae=result.mae,
+                    size=result.size,
+                    is_best=is_best(result.mae, best[index]),
+                )
+                for index, result in enumerate(entry.groups)
+            ),
+            bias=entry.bias,
+            bias_is_best=is_best(entry.bias, best_bias),
+            is_viewer=is_viewer(row, viewer_id),
+        )
+        for row, entry in zip(board.rows, breakdown.rows, strict=True)
+    )
+    return GroupTable(
+        attribute=breakdown.attribute,
+        score=SCORE_OF_ATTRIBUTE[breakdown.attribute],
+        columns=columns,
+        rows=rows,
+    )
 
 
 @router.get("/phases/{phase_id}/leaderboard", response_class=HTMLResponse)
@@ -85,21 +172,30 @@ def leaderboard_page(
     user: OptionalUser,
     now: NowDep,
     split: Annotated[Literal["public", "private"], Query()] = "public",
+    groups: Annotated[str, Query()] = GROUP_TABS[0][0],
 ) -> HTMLResponse:
-    """One entry per participant, ranked by the mean of the five column ranks."""
+    """The ranked entries, their accuracy/fairness trade-off and one attribute's group MAEs."""
     show_viewer(request, user)
     phase = competitions.get_phase(session, phase_id)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
     chosen = Split(split)
     leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
+    attribute = leaderboard.group_attribute(groups)
     board = leaderboard.build_leaderboard(session, phase, split=chosen)
+    breakdown = leaderboard.group_breakdown(session, board, attribute=attribute)
+    viewer_id = user.id if user else None
+    charts = tradeoff_charts(board, viewer_id=viewer_id)
     return render(
         request, "pages/leaderboard.html",
         phase=phase,
         competition=phase.competition,
         board=board,
-        rows=board_rows(board, user.id if user else None),
+        rows=board_rows(board, viewer_id, charts),
         columns=[(name, COLUMN_LABELS[name]) for name in leaderboard.COLUMN_ORDER],
+        column_labels=COLUMN_LABELS,
+        charts=charts,
+        group_table=group_table(board, breakdown, viewer_id),
+        group_tabs=GROUP_TABS,
         has_private=phase.public_fraction is not None,
         private_visible=phase.public_fraction is not None
         and may_see(phase, Split.PRIVATE, organizer=organizer, now=now),

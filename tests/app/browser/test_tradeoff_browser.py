@@ -1,0 +1,116 @@
+"""The leaderboard's trade-off charts and per-group table, looked at in real headless Chromium."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import update
+
+from app.models import Submission, User
+from app.services import competitions
+from tests.app.browser.conftest import Chromium, LiveServer
+from tests.app.browser.test_browser import log_in
+from tests.app.conftest import World, prediction_csv
+
+pytestmark = pytest.mark.browser
+
+
+def predictions(world: World, kind: str, seed: int) -> Any:
+    """Entries with different trade-offs between accuracy and the four biases."""
+    truth = world.truth()
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0, 1, len(truth))
+    if kind == "accurate-but-biased":
+        # Good on average, but much worse for older faces and for men.
+        offset = np.where(truth.age >= 40, 6.0, 1.0) + np.where(truth.gender == "male", 1.5, 0.0)
+        return truth.age + offset + noise
+    if kind == "fair-but-inaccurate":
+        return truth.age + 9.0 + 0.3 * noise
+    if kind == "shrunk":
+        # Pulls every prediction towards 35: the course's classic regression to the mean.
+        return 0.6 * truth.age + 14.0 + 2.0 * noise
+    if kind == "noisy":
+        return truth.age + 5.0 * noise
+    return truth.age + 3.5 * noise + np.where(truth.expression == "happy", 2.0, 0.0)
+
+
+PARTICIPANTS = (
+    ("amara", "accurate-but-biased"),
+    ("bruno", "fair-but-inaccurate"),
+    ("chen", "shrunk"),
+    ("dana", "balanced"),
+    ("emil", "noisy"),
+)
+
+
+def seed_board(live_server: LiveServer) -> None:
+    world = live_server.world
+    with world.db.transaction() as session:
+        organizer = session.get(User, world.organizer.id)
+        assert organizer is not None
+        competitions.join(
+            session, competitions.get_competition(session, world.competition_id), organizer
+        )
+    entrants = [(world.user(name), kind) for name, kind in PARTICIPANTS]
+    entrants.append((world.organizer, "constant"))
+    with live_server.api() as api:
+        for seed, (user, kind) in enumerate(entrants):
+            values = (np.full(len(world.truth()), 30.0) if kind == "constant"
+                      else predictions(world, kind, seed))
+            response = api.post(
+                f"/api/v1/phases/{world.phase_id}/submissions",
+                files={"file": ("predictions.csv", prediction_csv(world.truth().ids, values))},
+                headers=world.headers(user),
+            )
+            assert response.status_code == 201, response.text
+            if kind == "constant":
+                with world.db.transaction() as session:
+                    session.execute(
+                        update(Submission)
+                        .where(Submission.id == response.json()["id"])
+                        .values(is_baseline=True, description="predict 30")
+                    )
+
+
+def test_trade_off_charts_and_group_table_render_and_are_saved_as_a_screenshot(
+    live_server: LiveServer, chromium: Chromium, request: pytest.FixtureRequest
+) -> None:
+    seed_board(live_server)
+    world, url, page = live_server.world, live_server.url, chromium.page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" else None)
+    log_in(page, url, "dana")
+    page.goto(f"{url}/phases/{world.phase_id}/leaderboard?groups=age")
+
+    expect(page.locator("#leaderboard tbody tr")).to_have_count(len(PARTICIPANTS) + 1)
+    charts = page.locator("figure.chart")
+    expect(charts).to_have_count(4)
+    for index in range(4):
+        chart = charts.nth(index)
+        expect(chart.locator("svg")).to_be_visible()
+        expect(chart.locator("g.point")).to_have_count(len(PARTICIPANTS) + 1)
+        expect(chart.locator("g.point.front")).not_to_have_count(0)
+        expect(chart.locator("g.point.mine")).to_have_count(1)
+        box = chart.locator("svg").bounding_box()
+        assert box is not None and box["width"] > 250 and box["height"] > 180
+    expect(page.locator("#leaderboard .badge.pareto")).not_to_have_count(0)
+    expect(page.locator("#group-table td.best")).not_to_have_count(0)
+
+    page.get_by_role("link", name="Gender", exact=True).click()
+    expect(page.locator("#group-table")).to_have_attribute("data-attribute", "gender")
+    expect(page).to_have_url(f"{url}/phases/{world.phase_id}/leaderboard?split=public"
+                             f"&groups=gender#groups")
+    page.get_by_role("link", name="Age", exact=True).click()
+    expect(page.locator("#group-table")).to_have_attribute("data-attribute", "age")
+
+    artifacts = request.config.rootpath / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / "tradeoff.png"), full_page=True)
+    page.locator("#tradeoff").screenshot(path=str(artifacts / "tradeoff-charts.png"))
+    assert errors == []
+    assert chromium.offsite_requests == []

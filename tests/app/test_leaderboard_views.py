@@ -1,0 +1,407 @@
+"""The leaderboard's analysis views: the accuracy/fairness trade-off and the per-group table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, update
+
+from app.db import utcnow
+from app.models import Split, Submission, SubmissionScore, User
+from app.routes.pages import charts
+from app.services import competitions, leaderboard
+from scoring.groups import ATTRIBUTES
+from scoring.tradeoff import dominates
+from tests.app.conftest import World
+from tests.app.test_pages import Element, api_submit, csrf_of, leaderboard_rows, log_in, page
+
+BIASES = ("gender_bias", "expression_bias", "ethnicity_bias", "age_bias")
+ATTRIBUTE_OF = {a.score: a.name for a in ATTRIBUTES}
+VALID_ATTRIBUTES = "age, gender, ethnicity, expression"
+
+
+@pytest.fixture
+def site(client: TestClient) -> TestClient:
+    client.headers["accept"] = "text/html,application/xhtml+xml"
+    client.follow_redirects = False
+    return client
+
+
+def accurate_errors(world: World) -> Any:
+    """Small errors, but twice as large for men as for women: accurate and biased."""
+    truth = world.truth()
+    return np.where(truth.gender == "female", 1.0, 3.0) + np.random.default_rng(0).uniform(
+        0, 0.5, len(truth)
+    )
+
+
+def submit_three(site: TestClient, world: World) -> dict[str, int]:
+    """accurate-but-biased, fair-but-inaccurate (every group equally bad) and dominated
+    (the accurate entry's errors doubled: worse MAE and every bias doubled)."""
+    truth = world.truth()
+    errors = accurate_errors(world)
+    return {
+        "accurate": api_submit(site, world, world.user("accurate"), truth.age + errors),
+        "fair": api_submit(site, world, world.user("fair"), truth.age + 8.0),
+        "dominated": api_submit(site, world, world.user("dominated"), truth.age + 2 * errors),
+    }
+
+
+def board_json(site: TestClient, world: World, split: str = "public") -> list[dict[str, Any]]:
+    response = site.get(
+        f"/api/v1/phases/{world.phase_id}/leaderboard?split={split}",
+        headers=world.headers(world.organizer) | {"accept": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    rows: list[dict[str, Any]] = response.json()["rows"]
+    return rows
+
+
+def expected_fronts(rows: list[dict[str, Any]]) -> dict[str, set[str]]:
+    fronts: dict[str, set[str]] = {}
+    for score in BIASES:
+        points = {r["participant"]: (r["mae"], r[score]) for r in rows if r[score] is not None}
+        fronts[score] = {
+            name for name, point in points.items()
+            if not any(dominates(other, point) for other in points.values())
+        }
+    return fronts
+
+
+def charts_of(response: Any) -> dict[str, Element]:
+    return {f.attrs["data-score"]: f for f in page(response).find_all("figure")
+            if "chart" in f.classes}
+
+
+def points_of(chart: Element) -> list[Element]:
+    return [g for g in chart.find_all("g") if "point" in g.classes]
+
+
+def group_table_rows(response: Any) -> list[Element]:
+    return page(response).find("table", id="group-table").find("tbody").find_all("tr")
+
+
+# ---- The trade-off -----------------------------------------------------------------------------
+
+
+def test_pareto_badge_marks_accurate_and_fair_entries_but_not_the_dominated_one(
+    site: TestClient, world: World
+) -> None:
+    submit_three(site, world)
+    response = site.get(f"/phases/{world.phase_id}/leaderboard")
+    assert response.status_code == 200
+    rows = {r.attrs["data-participant"]: r for r in leaderboard_rows(response)}
+    fronts = expected_fronts(board_json(site, world))
+
+    assert rows["accurate"].attrs["data-pareto"] == " ".join(ATTRIBUTE_OF[s] for s in BIASES)
+    assert "gender" in rows["fair"].attrs["data-pareto"].split()
+    assert rows["dominated"].attrs["data-pareto"] == ""
+    for name, row in rows.items():
+        expected = [ATTRIBUTE_OF[s] for s in BIASES if name in fronts[s]]
+        assert row.attrs["data-pareto"].split() == expected, name
+        badges = [b for b in row.find_all("span") if "pareto" in b.classes]
+        assert len(badges) == (1 if expected else 0), name
+
+
+def test_charts_plot_one_point_per_row_and_emphasise_the_front(
+    site: TestClient, world: World
+) -> None:
+    ids = submit_three(site, world)
+    log_in(site, "fair")
+    response = site.get(f"/phases/{world.phase_id}/leaderboard")
+    figures = charts_of(response)
+    assert list(figures) == list(BIASES)
+    rows = board_json(site, world)
+    fronts = expected_fronts(rows)
+    names = {str(r["submission_id"]): r["participant"] for r in rows}
+    for score, chart in figures.items():
+        points = points_of(chart)
+        assert sorted(int(p.attrs["data-submission"]) for p in points) == sorted(ids.values())
+        by_name = {names[p.attrs["data-submission"]]: p for p in points}
+        for row in rows:
+            title = by_name[row["participant"]].find("title").clean_text()
+            assert title.startswith(row["participant"])
+            assert f"MAE {row['mae']:.6f}" in title
+            assert f"{ATTRIBUTE_OF[score]} bias {row[score]:.6f}" in title
+        assert {n for n, p in by_name.items() if "front" in p.classes} == fronts[score], score
+        assert {n for n, p in by_name.items() if p.find("title").clean_text().endswith(
+            "Pareto-optimal")} == fronts[score]
+        assert [n for n, p in by_name.items() if "mine" in p.classes] == ["fair"]
+        svg = chart.find("svg")
+        assert svg.find_all("polyline"), "the front is drawn as a step line"
+        assert len([t for t in svg.find_all("text") if "tick" in t.classes]) >= 4
+    note = page(response).find("p", **{"class": "tradeoff-note"}).clean_text()
+    assert note.startswith("A lower bias bought with a much worse MAE is not fairness:")
+
+
+def test_an_undefined_bias_is_left_out_of_its_chart_only(site: TestClient, world: World) -> None:
+    ids = submit_three(site, world)
+    with world.db.transaction() as session:
+        session.execute(
+            update(SubmissionScore)
+            .where(SubmissionScore.submission_id == ids["dominated"])
+            .values(ethnicity_bias=None)
+        )
+    names = {str(number): name for name, number in ids.items()}
+    figures = charts_of(site.get(f"/phases/{world.phase_id}/leaderboard"))
+    for score, chart in figures.items():
+        plotted = {names[p.attrs["data-submission"]] for p in points_of(chart)}
+        if score == "ethnicity_bias":
+            assert plotted == {"accurate", "fair"}
+            assert chart.find("p", **{"class": "small muted left-out"}).clean_text().endswith(
+                "dominated"
+            )
+        else:
+            assert plotted == {"accurate", "fair", "dominated"}
+
+
+def test_baseline_point_is_drawn_as_a_diamond(site: TestClient, world: World) -> None:
+    submit_three(site, world)
+    with world.db.transaction() as session:
+        organizer = session.get(User, world.organizer.id)
+        assert organizer is not None
+        competitions.join(session, competitions.get_competition(session, world.competition_id),
+                          organizer)
+    baseline_id = api_submit(site, world, world.organizer, np.full(len(world.truth()), 30.0))
+    with world.db.transaction() as session:
+        session.execute(
+            update(Submission)
+            .where(Submission.id == baseline_id)
+            .values(is_baseline=True, description="predict 30")
+        )
+    for chart in charts_of(site.get(f"/phases/{world.phase_id}/leaderboard")).values():
+        [baseline] = [p for p in points_of(chart) if "baseline" in p.classes]
+        assert baseline.attrs["data-submission"] == str(baseline_id)
+        assert baseline.find("title").clean_text().startswith("Baseline: predict 30 ·")
+        assert baseline.find_all("rect") and not baseline.find_all("circle")
+
+
+def test_empty_leaderboard_draws_no_charts_and_no_group_table(
+    site: TestClient, world: World
+) -> None:
+    response = site.get(f"/phases/{world.phase_id}/leaderboard")
+    assert response.status_code == 200
+    assert not charts_of(response)
+    assert 'id="group-table"' not in response.text
+    assert page(response).find("p", **{"class": "empty"})
+
+
+# ---- Go deeper: the per-group table ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("attribute", [a.name for a in ATTRIBUTES])
+def test_group_table_shows_each_entrys_group_maes_as_the_api_does(
+    site: TestClient, world: World, attribute: str
+) -> None:
+    submit_three(site, world)
+    response = site.get(f"/phases/{world.phase_id}/leaderboard?groups={attribute}")
+    assert response.status_code == 200
+    tree = page(response)
+    table = tree.find("table", id="group-table")
+    assert table.attrs["data-attribute"] == attribute
+    tabs = tree.find("nav", **{"aria-label": "Attribute of the per-group table"})
+    assert [a.clean_text() for a in tabs.find_all("a")] == [
+        "Age", "Gender", "Ethnicity", "Expression"
+    ]
+    assert tabs.find("a", **{"aria-current": "page"}).clean_text() == attribute.capitalize()
+
+    group_names = next(a.groups for a in ATTRIBUTES if a.name == attribute)
+    headers = [th for th in table.find("thead").find_all("th") if "data-group" in th.attrs]
+    assert [th.attrs["data-group"] for th in headers] == list(group_names)
+    rows = group_table_rows(response)
+    board = board_json(site, world)
+    assert [r.attrs["data-submission"] for r in rows] == [str(e["submission_id"]) for e in board]
+    organizer = world.headers(world.organizer) | {"accept": "application/json"}
+    for row, entry in zip(rows, board, strict=True):
+        detail = site.get(f"/api/v1/submissions/{entry['submission_id']}", headers=organizer)
+        groups = detail.json()["groups"][attribute]
+        cells = [c for c in row.find_all("td") if "data-group" in c.attrs]
+        assert [c.attrs["data-group"] for c in cells] == [g["group"] for g in groups]
+        for cell, group in zip(cells, groups, strict=True):
+            expected = "n/a" if group["mae"] is None else f"{group['mae']:.6f}"
+            assert cell.clean_text() == expected
+            if group["mae"] is not None:
+                assert float(cell.attrs["data-value"]) == group["mae"]
+        bias = row.find("td", **{"data-column": f"{attribute}_bias"})
+        assert bias.clean_text() == f"{entry[f'{attribute}_bias']:.6f}"
+    for header, group in zip(headers, groups, strict=True):
+        assert header.find("span", **{"class": "group-size"}).clean_text() == (
+            f"n = {group['size']}"
+        )
+
+
+def test_group_table_highlights_the_lowest_value_of_each_column(
+    site: TestClient, world: World
+) -> None:
+    submit_three(site, world)
+    rows = group_table_rows(site.get(f"/phases/{world.phase_id}/leaderboard?groups=gender"))
+    columns: dict[str, list[Element]] = {}
+    for row in rows:
+        for cell in row.find_all("td"):
+            key = cell.attrs.get("data-group") or cell.attrs.get("data-column")
+            if key:
+                columns.setdefault(key, []).append(cell)
+    assert list(columns) == ["female", "male", "gender_bias"]
+    for key, cells in columns.items():
+        values = [float(c.attrs["data-value"]) for c in cells]
+        highlighted = [float(c.attrs["data-value"]) for c in cells if "best" in c.classes]
+        assert highlighted == [min(values)], key
+    fair = next(r for r in rows if r.attrs["data-participant"] == "fair")
+    accurate = next(r for r in rows if r.attrs["data-participant"] == "accurate")
+    assert "best" in fair.find("td", **{"data-column": "gender_bias"}).classes
+    assert "best" in accurate.find("td", **{"data-group": "male"}).classes
+
+
+def test_unknown_group_attribute_is_a_422_page_listing_the_valid_ones(
+    site: TestClient, world: World
+) -> None:
+    submit_three(site, world)
+    response = site.get(f"/phases/{world.phase_id}/leaderboard?groups=bogus")
+    assert response.status_code == 422
+    alert = page(response).find("p", **{"data-code": "invalid_input"})
+    assert alert.clean_text() == leaderboard.UNKNOWN_GROUP_ATTRIBUTE.format(
+        name="bogus", expected=VALID_ATTRIBUTES
+    )
+    assert alert.clean_text() == (
+        "unknown attribute 'bogus' for the per-group table; expected one of: "
+        "age, gender, ethnicity, expression"
+    )
+
+
+def test_group_breakdown_reads_the_reports_in_one_query(world: World, site: TestClient) -> None:
+    submit_three(site, world)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    with world.db.sessionmaker() as session:
+        phase = competitions.get_phase(session, world.phase_id)
+        board = leaderboard.build_leaderboard(session, phase, split=Split.PUBLIC)
+        event.listen(world.db.engine, "before_cursor_execute", count)
+        try:
+            breakdown = leaderboard.group_breakdown(session, board, attribute="ethnicity")
+        finally:
+            event.remove(world.db.engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    assert "submission_scores" in statements[0]
+    assert [r.submission_id for r in breakdown.rows] == [r.submission_id for r in board.rows]
+    assert [r.bias for r in breakdown.rows] == [r.scores["ethnicity_bias"] for r in board.rows]
+
+
+# ---- The private split -------------------------------------------------------------------------
+
+
+def printed(values: list[float]) -> set[str]:
+    """A value as the page prints it and as its raw attribute."""
+    return {f"{v:.6f}" for v in values} | {repr(v) for v in values}
+
+
+def split_numbers(body: dict[str, Any], prefix: str) -> list[float]:
+    values = [v for v in body[f"{prefix}scores"].values() if v is not None]
+    return values + [g["mae"] for gs in body[f"{prefix}groups"].values() for g in gs
+                     if g["mae"] is not None]
+
+
+def private_only_numbers(site: TestClient, world: World, submission_ids: list[int]) -> set[str]:
+    """Every private score and group MAE that differs from all public ones, as printed."""
+    organizer = world.headers(world.organizer) | {"accept": "application/json"}
+    private: set[str] = set()
+    public: set[str] = set()
+    for submission_id in submission_ids:
+        body = site.get(f"/api/v1/submissions/{submission_id}", headers=organizer).json()
+        private |= printed(split_numbers(body, "private_"))
+        public |= printed(split_numbers(body, ""))
+    return private - public
+
+
+def test_private_group_table_is_refused_to_participants_before_the_reveal(
+    site: TestClient, world: World
+) -> None:
+    world.update_phase(public_fraction=0.5)
+    ids = submit_three(site, world)
+    secret = private_only_numbers(site, world, list(ids.values()))
+    assert len(secret) > 20
+    path = f"/phases/{world.phase_id}/leaderboard"
+
+    log_in(site, "fair")
+    for groups in ("age", "gender", "ethnicity", "expression"):
+        refused = site.get(f"{path}?split=private&groups={groups}")
+        assert refused.status_code == 403
+        assert page(refused).find("p", **{"data-code": "forbidden"}).clean_text() == (
+            leaderboard.PRIVATE_NOT_REVEALED.format(phase="Task 1")
+        )
+        public = site.get(f"{path}?groups={groups}")
+        assert public.status_code == 200
+        assert page(public).find("table", id="group-table").attrs["data-split"] == "public"
+        leaked = {number for number in secret if number in public.text}
+        assert not leaked, f"private numbers on the public page ({groups}): {leaked}"
+        assert "split=private" not in public.text
+
+    site.post("/logout", data={"csrf_token": csrf_of(public)})
+    log_in(site, "lecturer")
+    organizer_view = site.get(f"{path}?split=private&groups=age")
+    assert organizer_view.status_code == 200
+    assert page(organizer_view).find("table", id="group-table").attrs["data-split"] == "private"
+    shown = {c.clean_text() for r in group_table_rows(organizer_view) for c in r.find_all("td")}
+    assert shown & secret
+
+    world.update_phase(private_revealed_at=utcnow())
+    site.post("/logout", data={"csrf_token": csrf_of(organizer_view)})
+    log_in(site, "fair")
+    revealed = site.get(f"{path}?split=private&groups=age")
+    assert revealed.status_code == 200
+    assert page(revealed).find("table", id="group-table").attrs["data-split"] == "private"
+
+
+# ---- Chart geometry ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [(0.0, 1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]), (3.2, 14.7, [4.0, 6.0, 8.0, 10.0, 12.0, 14.0]),
+     (0.013, 0.052, [0.02, 0.03, 0.04, 0.05])],
+)
+def test_ticks_are_round_values_inside_the_range(
+    low: float, high: float, expected: list[float]
+) -> None:
+    axis = charts.ticks_for(low, high, pixels_from=200.0, pixels_to=10.0)
+    assert [round(t.value, 9) for t in axis.ticks] == expected
+    assert all(200.0 >= t.at >= 10.0 for t in axis.ticks)
+    assert [t.at for t in axis.ticks] == sorted((t.at for t in axis.ticks), reverse=True)
+    assert len({f"{t.value:.{axis.decimals}f}" for t in axis.ticks}) == len(axis.ticks)
+
+
+def test_domain_has_room_around_the_values_and_never_goes_below_zero() -> None:
+    assert charts.domain([0.1, 2.0])[0] == 0.0
+    low, high = charts.domain([5.0, 7.0])
+    assert 4.8 < low < 5.0 and 7.0 < high < 7.2
+    assert charts.domain([3.0]) == (2.7, 3.3)
+    assert charts.domain([0.0]) == (0.0, 1.0)
+
+
+def test_step_line_runs_right_and_down_through_the_front_within_the_plot(
+    site: TestClient, world: World
+) -> None:
+    submit_three(site, world)
+    with world.db.sessionmaker() as session:
+        board = leaderboard.build_leaderboard(
+            session, competitions.get_phase(session, world.phase_id), split=Split.PUBLIC
+        )
+    for chart in charts.tradeoff_charts(board, viewer_id=None):
+        xs = [x for x, _ in chart.steps]
+        ys = [y for _, y in chart.steps]
+        assert xs == sorted(xs) and ys == sorted(ys), chart.score
+        assert {(p.x, p.y) for p in chart.front} <= set(chart.steps)
+        for point in chart.points:
+            assert chart.left <= point.x <= chart.right and chart.top <= point.y <= chart.bottom
+        assert len(chart.labels) == len(chart.front)
+
+
+def test_values_apart_by_float_noise_get_a_readable_range() -> None:
+    assert charts.domain([8.9e-16, 1.2e-15]) == (0.0, 1.0 + 1.2e-15)
+    axis = charts.ticks_for(*charts.domain([8.9e-16]), pixels_from=0.0, pixels_to=100.0)
+    assert axis.decimals == 1
