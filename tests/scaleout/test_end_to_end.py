@@ -318,6 +318,16 @@ def test_two_workers_lose_nothing_when_one_is_killed_during_a_model_job(
     statuses = Counter(o["status"] for o in cluster_outcomes.values())
     assert statuses == {"finished": len(plan) - INVALID_FILES, "failed": INVALID_FILES}
 
+    # The killed worker's inference process died with it (it asks for SIGKILL on parent death).
+    jobs_dir = str(shared_settings.jobs_dir)
+    survivors = set(children_of(workers[survivor].pid))
+    orphans = [
+        pid
+        for pid in (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+        if pid not in survivors and any(jobs_dir in part for part in command_line(pid))
+    ]
+    assert orphans == []
+
     # Operational visibility: database gauges on the API, durations on the surviving worker.
     api_metrics = httpx.get(f"{base_url}/metrics", timeout=10).text
     assert 'fairboard_submissions{kind="predictions",state="finished"} 196.0' in api_metrics
