@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database, utcnow
-from app.errors import CsrfFailed, NotAuthenticated
+from app.errors import CsrfFailed, Forbidden, NotAuthenticated, NotFound
 from app.jobs import JobDispatcher
 from app.models import User
 from app.security import csrf_matches, new_csrf_token
@@ -108,3 +108,49 @@ def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_organizer_of_path(request: Request, session: SessionDep, user: CurrentUser) -> User:
+    """Authorise an organizer route from its path, before its body is read or validated.
+
+    The competition comes from the path's ``competition_id``, ``phase_id``,
+    ``submission_id`` or ``rescore_id``; a route with none of them (creating a competition or
+    a test set) needs the organizer or admin role. Services check again; this dependency makes
+    sure a refused caller learns nothing, not even whether their request was well formed.
+    """
+    from app.models import Rescore, Submission
+    from app.services import competitions, organizer
+
+    params = request.path_params
+    competition_id: int | None = None
+    phase_id: int | None = None
+    if "competition_id" in params:
+        competition_id = int(params["competition_id"])
+        competitions.get_competition(session, competition_id)
+    elif "phase_id" in params:
+        phase_id = int(params["phase_id"])
+    elif "submission_id" in params:
+        submission = session.get(Submission, int(params["submission_id"]))
+        if submission is None:
+            raise NotFound(f"submission {params['submission_id']} not found")
+        phase_id = submission.phase_id
+    elif "rescore_id" in params:
+        rescore = session.get(Rescore, int(params["rescore_id"]))
+        if rescore is None:
+            raise NotFound(f"re-score {params['rescore_id']} not found")
+        phase_id = rescore.phase_id
+    if phase_id is not None:
+        competition_id = competitions.get_phase(session, phase_id).competition_id
+    if competition_id is None:
+        if not user.can_create_competitions:
+            uploading = request.url.path.rstrip("/").endswith("/testsets")
+            raise Forbidden(
+                organizer.CANNOT_UPLOAD_TESTSET if uploading else competitions.CANNOT_CREATE
+            )
+    else:
+        competitions.require_organizer(session, competition_id, user)
+    return user
+
+
+ORGANIZER_ONLY = [Depends(require_organizer_of_path)]
+"""Route ``dependencies=`` of every organizer route (API and pages)."""

@@ -16,7 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from app.config import Settings, get_settings
 from app.db import Database
-from app.errors import AppError
+from app.errors import AppError, InvalidCredentials, NotAuthenticated
 from app.jobs import make_dispatcher
 from app.logs import configure_logging
 
@@ -78,12 +78,16 @@ def _wants_json(request: Request) -> bool:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    from app.routes.pages.forms import login_redirect
     from app.routes.pages.render import render_error
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
         if _wants_json(request):
             return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers())
+        if isinstance(exc, NotAuthenticated) and not isinstance(exc, InvalidCredentials):
+            # A page that needs a login sends the visitor to the form, and back afterwards.
+            return login_redirect(request, back=None if request.method == "GET" else "/")
         return render_error(request, exc.status_code, exc.message, code=exc.code)
 
     @app.exception_handler(RequestValidationError)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
 from app.deps import (
+    ORGANIZER_ONLY,
     CurrentUser,
     DatabaseDep,
     JobsDep,
@@ -25,7 +26,11 @@ from app.services import competitions, exports, leaderboard, moderation, rescore
 router = APIRouter(tags=["moderation"])
 
 
-@router.get("/phases/{phase_id}/submissions", response_model=list[ModerationSubmissionOut])
+@router.get(
+    "/phases/{phase_id}/submissions",
+    dependencies=ORGANIZER_ONLY,
+    response_model=list[ModerationSubmissionOut],
+)
 def list_submissions(
     phase_id: int,
     session: SessionDep,
@@ -60,6 +65,7 @@ def _moderation_out(
 
 @router.post(
     "/submissions/{submission_id}/rerun",
+    dependencies=ORGANIZER_ONLY,
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ModerationSubmissionOut,
 )
@@ -73,7 +79,11 @@ def rerun(
     return _moderation_out(session, submission_id, user)
 
 
-@router.post("/submissions/{submission_id}/hide", response_model=ModerationSubmissionOut)
+@router.post(
+    "/submissions/{submission_id}/hide",
+    dependencies=ORGANIZER_ONLY,
+    response_model=ModerationSubmissionOut,
+)
 def hide(
     submission_id: int, body: ReasonIn, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> ModerationSubmissionOut:
@@ -82,7 +92,11 @@ def hide(
     return _moderation_out(session, submission_id, user)
 
 
-@router.post("/submissions/{submission_id}/unhide", response_model=ModerationSubmissionOut)
+@router.post(
+    "/submissions/{submission_id}/unhide",
+    dependencies=ORGANIZER_ONLY,
+    response_model=ModerationSubmissionOut,
+)
 def unhide(
     submission_id: int,
     session: SessionDep,
@@ -97,7 +111,11 @@ def unhide(
     return _moderation_out(session, submission_id, user)
 
 
-@router.get("/competitions/{competition_id}/participants", response_model=list[ParticipantOut])
+@router.get(
+    "/competitions/{competition_id}/participants",
+    dependencies=ORGANIZER_ONLY,
+    response_model=list[ParticipantOut],
+)
 def list_participants(
     competition_id: int, session: SessionDep, user: CurrentUser
 ) -> list[ParticipantOut]:
@@ -118,6 +136,7 @@ def _participant_out(
 
 @router.post(
     "/competitions/{competition_id}/participants/{username}/disqualify",
+    dependencies=ORGANIZER_ONLY,
     response_model=ParticipantOut,
 )
 def disqualify(
@@ -135,6 +154,7 @@ def disqualify(
 
 @router.post(
     "/competitions/{competition_id}/participants/{username}/requalify",
+    dependencies=ORGANIZER_ONLY,
     response_model=ParticipantOut,
 )
 def requalify(
@@ -154,6 +174,7 @@ def requalify(
 
 @router.post(
     "/phases/{phase_id}/baselines",
+    dependencies=ORGANIZER_ONLY,
     status_code=status.HTTP_201_CREATED,
     response_model=SubmissionOut,
 )
@@ -228,7 +249,7 @@ def export_leaderboard(
     )
 
 
-@router.get("/phases/{phase_id}/exports/submissions.csv")
+@router.get("/phases/{phase_id}/exports/submissions.csv", dependencies=ORGANIZER_ONLY)
 def export_submissions(phase_id: int, session: SessionDep, user: CurrentUser) -> Response:
     """Every submission's scores on each split with per-group MAEs and sizes (organizers)."""
     phase = competitions.get_phase(session, phase_id)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse, Response
 
-from app.deps import CurrentUser, JobsDep, NowDep, SessionDep, SettingsDep
+from app.deps import ORGANIZER_ONLY, CurrentUser, JobsDep, NowDep, SessionDep, SettingsDep
 from app.presenters import competition_dict
 from app.schemas import (
     AuditEntryOut,
@@ -34,7 +34,12 @@ router = APIRouter(tags=["organizers"])
 # --- Test sets ------------------------------------------------------------------------------
 
 
-@router.post("/testsets", status_code=status.HTTP_201_CREATED, response_model=TestSetOut)
+@router.post(
+    "/testsets",
+    dependencies=ORGANIZER_ONLY,
+    status_code=status.HTTP_201_CREATED,
+    response_model=TestSetOut,
+)
 def upload_testset(
     file: Annotated[UploadFile, File(description="a .zip in any layout of SPEC §2")],
     session: SessionDep,
@@ -87,7 +92,12 @@ def _competition_out(
     return CompetitionOut.model_validate(body)
 
 
-@router.post("/competitions", status_code=status.HTTP_201_CREATED, response_model=CompetitionOut)
+@router.post(
+    "/competitions",
+    dependencies=ORGANIZER_ONLY,
+    status_code=status.HTTP_201_CREATED,
+    response_model=CompetitionOut,
+)
 def create_competition(
     body: CompetitionIn, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> CompetitionOut:
@@ -98,7 +108,9 @@ def create_competition(
     return _competition_out(session, competition.id, user, now)
 
 
-@router.patch("/competitions/{competition_id}", response_model=CompetitionOut)
+@router.patch(
+    "/competitions/{competition_id}", dependencies=ORGANIZER_ONLY, response_model=CompetitionOut
+)
 def update_competition(
     competition_id: int,
     body: CompetitionPatch,
@@ -113,7 +125,11 @@ def update_competition(
     return _competition_out(session, competition_id, user, now)
 
 
-@router.get("/competitions/{competition_id}/organizers", response_model=list[OrganizerOut])
+@router.get(
+    "/competitions/{competition_id}/organizers",
+    dependencies=ORGANIZER_ONLY,
+    response_model=list[OrganizerOut],
+)
 def list_organizers(
     competition_id: int, session: SessionDep, user: CurrentUser
 ) -> list[OrganizerOut]:
@@ -126,6 +142,7 @@ def list_organizers(
 
 @router.post(
     "/competitions/{competition_id}/organizers",
+    dependencies=ORGANIZER_ONLY,
     status_code=status.HTTP_201_CREATED,
     response_model=list[OrganizerOut],
 )
@@ -138,7 +155,9 @@ def add_organizer(
 
 
 @router.delete(
-    "/competitions/{competition_id}/organizers/{username}", response_model=list[OrganizerOut]
+    "/competitions/{competition_id}/organizers/{username}",
+    dependencies=ORGANIZER_ONLY,
+    response_model=list[OrganizerOut],
 )
 def remove_organizer(
     competition_id: int, username: str, session: SessionDep, user: CurrentUser, now: NowDep
@@ -148,7 +167,11 @@ def remove_organizer(
     return list_organizers(competition_id, session, user)
 
 
-@router.get("/competitions/{competition_id}/audit", response_model=list[AuditEntryOut])
+@router.get(
+    "/competitions/{competition_id}/audit",
+    dependencies=ORGANIZER_ONLY,
+    response_model=list[AuditEntryOut],
+)
 def audit_log(
     competition_id: int,
     session: SessionDep,
@@ -177,6 +200,7 @@ def _phase_out(phase: Any, now: NowDep) -> OrganizerPhaseOut:
 
 @router.post(
     "/competitions/{competition_id}/phases",
+    dependencies=ORGANIZER_ONLY,
     status_code=status.HTTP_201_CREATED,
     response_model=OrganizerPhaseOut,
 )
@@ -190,7 +214,9 @@ def create_phase(
     return _phase_out(phase, now)
 
 
-@router.get("/phases/{phase_id}/settings", response_model=OrganizerPhaseOut)
+@router.get(
+    "/phases/{phase_id}/settings", dependencies=ORGANIZER_ONLY, response_model=OrganizerPhaseOut
+)
 def phase_settings(
     phase_id: int, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> OrganizerPhaseOut:
@@ -200,7 +226,7 @@ def phase_settings(
     return _phase_out(phase, now)
 
 
-@router.patch("/phases/{phase_id}", response_model=OrganizerPhaseOut)
+@router.patch("/phases/{phase_id}", dependencies=ORGANIZER_ONLY, response_model=OrganizerPhaseOut)
 def update_phase(
     phase_id: int, body: PhasePatch, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> OrganizerPhaseOut:
@@ -211,14 +237,19 @@ def update_phase(
     return _phase_out(phase, now)
 
 
-@router.post("/phases/{phase_id}/reveal", response_model=OrganizerPhaseOut)
+@router.post(
+    "/phases/{phase_id}/reveal", dependencies=ORGANIZER_ONLY, response_model=OrganizerPhaseOut
+)
 def reveal(phase_id: int, session: SessionDep, user: CurrentUser, now: NowDep) -> OrganizerPhaseOut:
     """Publish the private leaderboard and everyone's private-split scores."""
     return _phase_out(organizer.reveal_private(session, phase_id, user, now=now), now)
 
 
 @router.post(
-    "/phases/{phase_id}/rescore", status_code=status.HTTP_202_ACCEPTED, response_model=RescoreOut
+    "/phases/{phase_id}/rescore",
+    dependencies=ORGANIZER_ONLY,
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RescoreOut,
 )
 def rescore_phase(
     phase_id: int,
@@ -243,7 +274,9 @@ def rescore_phase(
     return RescoreOut.model_validate(rescore.report(session, run).to_dict())
 
 
-@router.get("/phases/{phase_id}/rescores", response_model=list[RescoreOut])
+@router.get(
+    "/phases/{phase_id}/rescores", dependencies=ORGANIZER_ONLY, response_model=list[RescoreOut]
+)
 def list_rescores(phase_id: int, session: SessionDep, user: CurrentUser) -> list[RescoreOut]:
     """A phase's re-scorings with their reports, newest first."""
     return [
@@ -252,7 +285,7 @@ def list_rescores(phase_id: int, session: SessionDep, user: CurrentUser) -> list
     ]
 
 
-@router.get("/rescores/{rescore_id}", response_model=RescoreOut)
+@router.get("/rescores/{rescore_id}", dependencies=ORGANIZER_ONLY, response_model=RescoreOut)
 def get_rescore(rescore_id: int, session: SessionDep, user: CurrentUser) -> RescoreOut:
     """What a re-scoring changed: per submission, old and new scores and leaderboard positions."""
     run = rescore.get_rescore(session, rescore_id, user)
@@ -290,7 +323,10 @@ def download_kit(
 
 
 @router.put(
-    "/phases/{phase_id}/files/{kind}", status_code=status.HTTP_201_CREATED, response_model=KitOut
+    "/phases/{phase_id}/files/{kind}",
+    dependencies=ORGANIZER_ONLY,
+    status_code=status.HTTP_201_CREATED,
+    response_model=KitOut,
 )
 def upload_kit(
     phase_id: int,
@@ -314,7 +350,11 @@ def upload_kit(
     return _kit_out(phase_file)
 
 
-@router.delete("/phases/{phase_id}/files/{kind}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/phases/{phase_id}/files/{kind}",
+    dependencies=ORGANIZER_ONLY,
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 def delete_kit(
     phase_id: int,
     kind: KitKind,

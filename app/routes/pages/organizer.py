@@ -11,7 +11,15 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from app.deps import DatabaseDep, JobsDep, NowDep, OptionalUser, SessionDep, SettingsDep
+from app.deps import (
+    ORGANIZER_ONLY,
+    DatabaseDep,
+    JobsDep,
+    NowDep,
+    OptionalUser,
+    SessionDep,
+    SettingsDep,
+)
 from app.errors import AppError, InvalidInput
 from app.models import EntrySelection, Phase, TiePolicy, User
 from app.routes.pages.forms import commit_and_redirect, login_redirect, require_csrf, see_other
@@ -100,7 +108,7 @@ def dashboard(request: Request, session: SessionDep, user: OptionalUser, now: No
     )
 
 
-@router.post("/competitions", response_class=HTMLResponse)
+@router.post("/competitions", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def create_competition(
     request: Request,
     session: SessionDep,
@@ -165,7 +173,9 @@ def _competition_page(
     )
 
 
-@router.get("/competitions/{competition_id}", response_class=HTMLResponse)
+@router.get(
+    "/competitions/{competition_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse
+)
 def competition_page(
     competition_id: int, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
 ) -> Response:
@@ -176,7 +186,7 @@ def competition_page(
     return _competition_page(request, session, competition_id, user, now)
 
 
-@router.post("/competitions/{competition_id}")
+@router.post("/competitions/{competition_id}", dependencies=ORGANIZER_ONLY)
 def update_competition(
     competition_id: int,
     request: Request,
@@ -245,7 +255,11 @@ def _phase_fields(
     }
 
 
-@router.post("/competitions/{competition_id}/phases", response_class=HTMLResponse)
+@router.post(
+    "/competitions/{competition_id}/phases",
+    dependencies=ORGANIZER_ONLY,
+    response_class=HTMLResponse,
+)
 def create_phase(
     competition_id: int,
     request: Request,
@@ -319,7 +333,7 @@ def create_phase(
     return commit_and_redirect(session, f"/organize/phases/{phase.id}")
 
 
-@router.post("/competitions/{competition_id}/organizers")
+@router.post("/competitions/{competition_id}/organizers", dependencies=ORGANIZER_ONLY)
 def add_organizer(
     competition_id: int,
     request: Request,
@@ -341,7 +355,9 @@ def add_organizer(
     )
 
 
-@router.post("/competitions/{competition_id}/organizers/{username}/remove")
+@router.post(
+    "/competitions/{competition_id}/organizers/{username}/remove", dependencies=ORGANIZER_ONLY
+)
 def remove_organizer(
     competition_id: int,
     username: str,
@@ -365,7 +381,9 @@ def remove_organizer(
     )
 
 
-@router.post("/competitions/{competition_id}/participants/{username}/disqualify")
+@router.post(
+    "/competitions/{competition_id}/participants/{username}/disqualify", dependencies=ORGANIZER_ONLY
+)
 def disqualify(
     competition_id: int,
     username: str,
@@ -390,7 +408,9 @@ def disqualify(
     )
 
 
-@router.post("/competitions/{competition_id}/participants/{username}/requalify")
+@router.post(
+    "/competitions/{competition_id}/participants/{username}/requalify", dependencies=ORGANIZER_ONLY
+)
 def requalify(
     competition_id: int,
     username: str,
@@ -412,7 +432,9 @@ def requalify(
     )
 
 
-@router.get("/competitions/{competition_id}/audit", response_class=HTMLResponse)
+@router.get(
+    "/competitions/{competition_id}/audit", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse
+)
 def audit_page(
     competition_id: int,
     request: Request,
@@ -481,7 +503,7 @@ def testsets_page(request: Request, session: SessionDep, user: OptionalUser) -> 
     )
 
 
-@router.post("/testsets", response_class=HTMLResponse)
+@router.post("/testsets", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def upload_testset(
     request: Request,
     session: SessionDep,
@@ -573,7 +595,7 @@ def _phase_page(
     )
 
 
-@router.get("/phases/{phase_id}", response_class=HTMLResponse)
+@router.get("/phases/{phase_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def phase_page(
     phase_id: int, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
 ) -> Response:
@@ -584,7 +606,7 @@ def phase_page(
     return _phase_page(request, session, phase_id, user, now)
 
 
-@router.post("/phases/{phase_id}", response_class=HTMLResponse)
+@router.post("/phases/{phase_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def update_phase(
     phase_id: int,
     request: Request,
@@ -658,7 +680,7 @@ def update_phase(
     return commit_and_redirect(session, f"/organize/phases/{phase_id}")
 
 
-@router.post("/phases/{phase_id}/reveal")
+@router.post("/phases/{phase_id}/reveal", dependencies=ORGANIZER_ONLY)
 def reveal(
     phase_id: int,
     request: Request,
@@ -679,7 +701,7 @@ def reveal(
     )
 
 
-@router.post("/phases/{phase_id}/rescore")
+@router.post("/phases/{phase_id}/rescore", dependencies=ORGANIZER_ONLY)
 def rescore_phase(
     phase_id: int,
     request: Request,
@@ -717,7 +739,7 @@ def rescore_phase(
     return see_other(f"/organize/rescores/{run.id}")
 
 
-@router.get("/rescores/{rescore_id}", response_class=HTMLResponse)
+@router.get("/rescores/{rescore_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def rescore_page(
     rescore_id: int, request: Request, session: SessionDep, user: OptionalUser
 ) -> Response:
@@ -737,7 +759,7 @@ def rescore_page(
     )
 
 
-@router.post("/phases/{phase_id}/files/{kind}")
+@router.post("/phases/{phase_id}/files/{kind}", dependencies=ORGANIZER_ONLY)
 def upload_kit(
     phase_id: int,
     kind: str,
@@ -775,7 +797,7 @@ def upload_kit(
     )
 
 
-@router.post("/phases/{phase_id}/files/{kind}/delete")
+@router.post("/phases/{phase_id}/files/{kind}/delete", dependencies=ORGANIZER_ONLY)
 def delete_kit(
     phase_id: int,
     kind: str,
@@ -798,7 +820,7 @@ def delete_kit(
     )
 
 
-@router.post("/phases/{phase_id}/baselines")
+@router.post("/phases/{phase_id}/baselines", dependencies=ORGANIZER_ONLY)
 def add_baseline(
     phase_id: int,
     request: Request,
@@ -843,7 +865,9 @@ def add_baseline(
 # --- Moderation -----------------------------------------------------------------------------
 
 
-@router.get("/phases/{phase_id}/submissions", response_class=HTMLResponse)
+@router.get(
+    "/phases/{phase_id}/submissions", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse
+)
 def moderation_page(
     phase_id: int,
     request: Request,
@@ -885,7 +909,7 @@ def _back_to(back: str) -> str:
     return back if back.startswith("/organize/") and "//" not in back else "/organize"
 
 
-@router.post("/submissions/{submission_id}/rerun")
+@router.post("/submissions/{submission_id}/rerun", dependencies=ORGANIZER_ONLY)
 def rerun(
     submission_id: int,
     request: Request,
@@ -916,7 +940,7 @@ def rerun(
     return response
 
 
-@router.post("/submissions/{submission_id}/hide")
+@router.post("/submissions/{submission_id}/hide", dependencies=ORGANIZER_ONLY)
 def hide(
     submission_id: int,
     request: Request,
@@ -941,7 +965,7 @@ def hide(
     )
 
 
-@router.post("/submissions/{submission_id}/unhide")
+@router.post("/submissions/{submission_id}/unhide", dependencies=ORGANIZER_ONLY)
 def unhide(
     submission_id: int,
     request: Request,

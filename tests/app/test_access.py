@@ -1,0 +1,350 @@
+"""Who may call what, for every route the app has.
+
+Each route is given one access policy below; a route added without one fails
+``test_every_route_has_an_access_policy``. Then, per policy, every route is called as the
+people who must be refused: anonymous visitors, a participant who is not the owner, a
+participant who is not an organizer, a participant trying an organizer-role action.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from html import unescape
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.models import Role
+from tests.app.conftest import PASSWORD, World, prediction_csv
+from tests.support.routes import all_routes
+
+
+class Policy(Enum):
+    PUBLIC = "anyone, logged in or not"
+    LOGIN = "any logged-in user, acting on their own account"
+    OWNER = "the owner of the submission, and the competition's organizers"
+    SELF = "the owner of the submission alone"
+    ORGANIZER = "the organizers of the competition (and admins)"
+    CREATOR = "users with the organizer or admin role"
+
+
+P, L, OWN, S = Policy.PUBLIC, Policy.LOGIN, Policy.OWNER, Policy.SELF
+ORG, C = Policy.ORGANIZER, Policy.CREATOR
+
+POLICIES: dict[tuple[str, str], Policy] = {
+    # operations
+    ("GET", "/healthz"): P,
+    ("GET", "/readyz"): P,
+    ("GET", "/metrics"): P,
+    # accounts
+    ("POST", "/api/v1/auth/register"): P,
+    ("POST", "/api/v1/auth/token"): P,
+    ("GET", "/api/v1/auth/me"): L,
+    ("GET", "/api/v1/auth/tokens"): L,
+    ("DELETE", "/api/v1/auth/tokens/{token_id}"): L,
+    ("GET", "/login"): P,
+    ("POST", "/login"): P,
+    ("GET", "/signup"): P,
+    ("POST", "/signup"): P,
+    ("POST", "/logout"): P,
+    ("GET", "/account/tokens"): L,
+    ("POST", "/account/tokens"): L,
+    ("POST", "/account/tokens/{token_id}/revoke"): L,
+    # competitions and phases, as participants see them
+    ("GET", "/"): P,
+    ("GET", "/competitions/{competition_id}"): P,
+    ("POST", "/competitions/{competition_id}/join"): L,
+    ("GET", "/api/v1/competitions"): P,
+    ("GET", "/api/v1/competitions/{competition_id}"): P,
+    ("POST", "/api/v1/competitions/{competition_id}/join"): L,
+    ("GET", "/api/v1/phases/{phase_id}"): P,
+    ("GET", "/api/v1/phases/{phase_id}/leaderboard"): P,
+    ("GET", "/phases/{phase_id}/leaderboard"): P,
+    ("GET", "/api/v1/phases/{phase_id}/exports/leaderboard.{fmt}"): P,
+    ("GET", "/api/v1/phases/{phase_id}/files"): P,
+    ("GET", "/api/v1/phases/{phase_id}/files/{kind}"): P,
+    ("GET", "/api/v1/phases/{phase_id}/inputs"): L,
+    # submitting, and one's own submissions
+    ("POST", "/api/v1/phases/{phase_id}/submissions"): L,
+    ("GET", "/api/v1/phases/{phase_id}/submissions/mine"): L,
+    ("GET", "/phases/{phase_id}/submit"): L,
+    ("POST", "/phases/{phase_id}/submit"): L,
+    ("GET", "/phases/{phase_id}/submissions"): L,
+    ("GET", "/api/v1/submissions/{submission_id}"): OWN,
+    ("GET", "/api/v1/submissions/{submission_id}/file"): OWN,
+    ("POST", "/api/v1/submissions/{submission_id}/choose"): S,
+    ("GET", "/submissions/{submission_id}"): OWN,
+    ("POST", "/submissions/{submission_id}/choose"): S,
+    # creating competitions and test sets
+    ("POST", "/api/v1/competitions"): C,
+    ("GET", "/api/v1/testsets"): L,
+    ("POST", "/api/v1/testsets"): C,
+    ("GET", "/api/v1/testsets/{testset_id}"): C,
+    ("GET", "/organize"): L,
+    ("POST", "/organize/competitions"): C,
+    ("GET", "/organize/testsets"): L,
+    ("POST", "/organize/testsets"): C,
+    ("GET", "/organize/testsets/{testset_id}"): C,
+    # running a competition
+    ("PATCH", "/api/v1/competitions/{competition_id}"): ORG,
+    ("GET", "/api/v1/competitions/{competition_id}/audit"): ORG,
+    ("GET", "/api/v1/competitions/{competition_id}/organizers"): ORG,
+    ("POST", "/api/v1/competitions/{competition_id}/organizers"): ORG,
+    ("DELETE", "/api/v1/competitions/{competition_id}/organizers/{username}"): ORG,
+    ("GET", "/api/v1/competitions/{competition_id}/participants"): ORG,
+    ("POST", "/api/v1/competitions/{competition_id}/participants/{username}/disqualify"): ORG,
+    ("POST", "/api/v1/competitions/{competition_id}/participants/{username}/requalify"): ORG,
+    ("POST", "/api/v1/competitions/{competition_id}/phases"): ORG,
+    ("PATCH", "/api/v1/phases/{phase_id}"): ORG,
+    ("GET", "/api/v1/phases/{phase_id}/settings"): ORG,
+    ("POST", "/api/v1/phases/{phase_id}/baselines"): ORG,
+    ("GET", "/api/v1/phases/{phase_id}/exports/submissions.csv"): ORG,
+    ("PUT", "/api/v1/phases/{phase_id}/files/{kind}"): ORG,
+    ("DELETE", "/api/v1/phases/{phase_id}/files/{kind}"): ORG,
+    ("POST", "/api/v1/phases/{phase_id}/rescore"): ORG,
+    ("GET", "/api/v1/phases/{phase_id}/rescores"): ORG,
+    ("GET", "/api/v1/rescores/{rescore_id}"): ORG,
+    ("POST", "/api/v1/phases/{phase_id}/reveal"): ORG,
+    ("GET", "/api/v1/phases/{phase_id}/submissions"): ORG,
+    ("POST", "/api/v1/submissions/{submission_id}/hide"): ORG,
+    ("POST", "/api/v1/submissions/{submission_id}/unhide"): ORG,
+    ("POST", "/api/v1/submissions/{submission_id}/rerun"): ORG,
+    ("GET", "/organize/competitions/{competition_id}"): ORG,
+    ("POST", "/organize/competitions/{competition_id}"): ORG,
+    ("GET", "/organize/competitions/{competition_id}/audit"): ORG,
+    ("POST", "/organize/competitions/{competition_id}/organizers"): ORG,
+    ("POST", "/organize/competitions/{competition_id}/organizers/{username}/remove"): ORG,
+    ("POST", "/organize/competitions/{competition_id}/participants/{username}/disqualify"): ORG,
+    ("POST", "/organize/competitions/{competition_id}/participants/{username}/requalify"): ORG,
+    ("POST", "/organize/competitions/{competition_id}/phases"): ORG,
+    ("GET", "/organize/phases/{phase_id}"): ORG,
+    ("POST", "/organize/phases/{phase_id}"): ORG,
+    ("POST", "/organize/phases/{phase_id}/baselines"): ORG,
+    ("POST", "/organize/phases/{phase_id}/files/{kind}"): ORG,
+    ("POST", "/organize/phases/{phase_id}/files/{kind}/delete"): ORG,
+    ("POST", "/organize/phases/{phase_id}/rescore"): ORG,
+    ("POST", "/organize/phases/{phase_id}/reveal"): ORG,
+    ("GET", "/organize/phases/{phase_id}/submissions"): ORG,
+    ("GET", "/organize/rescores/{rescore_id}"): ORG,
+    ("POST", "/organize/submissions/{submission_id}/hide"): ORG,
+    ("POST", "/organize/submissions/{submission_id}/unhide"): ORG,
+    ("POST", "/organize/submissions/{submission_id}/rerun"): ORG,
+}
+
+
+def test_every_route_has_an_access_policy(app: Any) -> None:
+    routes = all_routes(app)
+    assert routes - POLICIES.keys() == set(), "classify the new route(s) in POLICIES"
+    assert POLICIES.keys() - routes == set(), "POLICIES lists route(s) that no longer exist"
+
+
+@dataclass
+class Scene:
+    """A competition with an owner's finished submission, a token, a kit and a re-score."""
+
+    world: World
+    client: TestClient
+    owner_token: str
+    other_token: str
+    ids: dict[str, Any]
+
+    def url(self, path: str) -> str:
+        return re.sub(r"\{(\w+)\}", lambda m: str(self.ids[m.group(1)]), path)
+
+
+@pytest.fixture
+def scene(client: TestClient, world: World) -> Iterator[Scene]:
+    owner, other = world.user("owner"), world.user("other")
+    owner_token, other_token = world.token(owner), world.token(other)
+    organizer = {"Authorization": f"Bearer {world.token(world.organizer)}"}
+    truth = world.truth()
+    submitted = client.post(
+        f"/api/v1/phases/{world.phase_id}/submissions",
+        files={"file": ("p.csv", prediction_csv(truth.ids, truth.age))},
+        headers={"Authorization": f"Bearer {owner_token}"},
+    )
+    assert submitted.status_code == 201, submitted.text
+    kit = client.put(
+        f"/api/v1/phases/{world.phase_id}/files/starting_kit",
+        files={"file": ("kit.zip", b"PK\x05\x06" + b"\x00" * 18)},
+        headers=organizer,
+    )
+    assert kit.status_code in (200, 201), kit.text
+    rescore = client.post(f"/api/v1/phases/{world.phase_id}/rescore", headers=organizer)
+    assert rescore.status_code in (200, 202), rescore.text
+    with world.db.sessionmaker() as session:
+        from app.services import accounts
+
+        token_id = accounts.list_tokens(session, owner)[0].id
+    yield Scene(
+        world=world,
+        client=client,
+        owner_token=owner_token,
+        other_token=other_token,
+        ids={
+            "competition_id": world.competition_id,
+            "phase_id": world.phase_id,
+            "submission_id": submitted.json()["id"],
+            "token_id": token_id,
+            "testset_id": world.testset_id,
+            "username": "owner",
+            "kind": "starting_kit",
+            "rescore_id": rescore.json()["id"],
+            "fmt": "csv",
+        },
+    )
+
+
+def routes_with(*policies: Policy) -> list[tuple[str, str]]:
+    return sorted(route for route, policy in POLICIES.items() if policy in policies)
+
+
+def is_api(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+HTML = {"accept": "text/html"}
+PUBLIC_FORMS: dict[str, dict[str, str]] = {
+    "/login": {"username": "owner", "password": PASSWORD},
+    "/signup": {"username": "newcomer", "password": PASSWORD, "email": "n@example.org"},
+    "/api/v1/auth/register": {"username": "apinew", "password": PASSWORD, "email": "a@b.org"},
+    "/api/v1/auth/token": {"username": "owner", "password": PASSWORD},
+}
+"""Forms a public route needs filled in to answer as it does for real visitors."""
+
+
+def csrf_of(response: Any) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+    assert match, "the page has no CSRF token"
+    return unescape(match.group(1))
+
+
+def call(scene: Scene, method: str, path: str, *, token: str | None = None, csrf: str = "") -> Any:
+    """Call a route as a client would: the API with a bearer token, pages with a form post."""
+    if is_api(path):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return scene.client.request(
+            method,
+            scene.url(path),
+            headers=headers,
+            json=PUBLIC_FORMS.get(path) if method == "POST" else None,
+            follow_redirects=False,
+        )
+    data = {"csrf_token": csrf, **PUBLIC_FORMS.get(path, {})} if method == "POST" else None
+    return scene.client.request(
+        method, scene.url(path), headers=HTML, data=data, follow_redirects=False
+    )
+
+
+def page_session(scene: Scene, username: str | None) -> str:
+    """A fresh browser session, logged in as ``username`` (None: anonymous); its CSRF token."""
+    scene.client.cookies.clear()
+    token = csrf_of(scene.client.get("/login", headers=HTML))
+    if username is None:
+        return token
+    logged_in = scene.client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert logged_in.status_code == 303, logged_in.text[:300]
+    return csrf_of(scene.client.get("/", headers=HTML))
+
+
+def check_routes(
+    scene: Scene,
+    routes: list[tuple[str, str]],
+    *,
+    as_user: str | None,
+    token: str | None,
+    expected: Callable[[Any, str], bool],
+) -> None:
+    """Call every route as one caller; fail listing each route that answered otherwise."""
+    wrong = []
+    for method, path in routes:
+        csrf = "" if is_api(path) else page_session(scene, as_user)
+        response = call(scene, method, path, token=token, csrf=csrf)
+        if not expected(response, path) or PASSWORD in response.text:
+            wrong.append(f"{method} {path}: {response.status_code} {response.text[:120]!r}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def refused_anonymously(response: Any, path: str) -> bool:
+    if is_api(path):
+        return bool(response.status_code == 401)
+    return response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_anonymous_visitors_are_refused_everything_but_public_routes(scene: Scene) -> None:
+    check_routes(
+        scene,
+        routes_with(Policy.LOGIN, Policy.OWNER, Policy.SELF, Policy.ORGANIZER, Policy.CREATOR),
+        as_user=None,
+        token=None,
+        expected=refused_anonymously,
+    )
+
+
+def test_public_routes_answer_anonymous_visitors(scene: Scene) -> None:
+    check_routes(
+        scene,
+        routes_with(Policy.PUBLIC),
+        as_user=None,
+        token=None,
+        expected=lambda response, path: response.status_code < 400,
+    )
+
+
+def test_participants_cannot_reach_someone_elses_submission(scene: Scene) -> None:
+    check_routes(
+        scene,
+        routes_with(Policy.OWNER, Policy.SELF),
+        as_user="other",
+        token=scene.other_token,
+        expected=lambda response, path: response.status_code == 404,
+    )
+
+
+def test_participants_cannot_use_organizer_routes(scene: Scene) -> None:
+    check_routes(
+        scene,
+        routes_with(Policy.ORGANIZER, Policy.CREATOR),
+        as_user="other",
+        token=scene.other_token,
+        expected=lambda response, path: response.status_code in (403, 404),
+    )
+
+
+def test_organizers_of_another_competition_cannot_run_this_one(scene: Scene) -> None:
+    stranger = scene.world.user("stranger", role=Role.ORGANIZER, join=False)
+    check_routes(
+        scene,
+        routes_with(Policy.ORGANIZER),
+        as_user="stranger",
+        token=scene.world.token(stranger),
+        expected=lambda response, path: response.status_code in (403, 404),
+    )
+
+
+def test_the_owner_cannot_use_the_organizers_moderation(scene: Scene) -> None:
+    check_routes(
+        scene,
+        routes_with(Policy.ORGANIZER),
+        as_user="owner",
+        token=scene.owner_token,
+        expected=lambda response, path: response.status_code in (403, 404),
+    )
+
+
+def test_the_competitions_organizer_is_let_through(scene: Scene) -> None:
+    check_routes(
+        scene,
+        routes_with(Policy.OWNER, Policy.ORGANIZER),
+        as_user="lecturer",
+        token=scene.world.token(scene.world.organizer),
+        expected=lambda response, path: response.status_code not in (401, 403),
+    )
