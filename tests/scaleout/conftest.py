@@ -81,7 +81,7 @@ def shared_settings(scaleout_database: str, redis_server: RedisServer, tmp_path:
         broker_url=redis_server.url,
         data_dir=tmp_path / "shared-data",
         secret_key="scale-out-test-secret",
-        stuck_job_grace_seconds=3,
+        stuck_job_grace_seconds=5,
         sweep_interval_seconds=1.0,
         inference_threads=1,
     )
