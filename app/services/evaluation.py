@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
 from app import metrics
@@ -72,7 +72,7 @@ def claim(db: Database, submission_id: int, *, token: str | None = None) -> Clai
     return Claim(submission_id, token) if result.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
-def _owned(claim_: Claim) -> tuple[object, ...]:
+def _owned(claim_: Claim) -> tuple[ColumnElement[bool], ...]:
     return (
         Submission.id == claim_.submission_id,
         Submission.job_token == claim_.token,
@@ -83,7 +83,9 @@ def _owned(claim_: Claim) -> tuple[object, ...]:
 def report_progress(db: Database, claim_: Claim, done: int, total: int) -> None:
     with db.transaction() as session:
         session.execute(
-            update(Submission).where(*_owned(claim_)).values(progress_done=done, progress_total=total)
+            update(Submission)
+            .where(*_owned(claim_))
+            .values(progress_done=done, progress_total=total)
         )
 
 
