@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.deps import (
@@ -215,44 +216,27 @@ def update_competition(
     return commit_and_redirect(session, back)
 
 
-def _phase_fields(
-    name: str,
-    description: str,
-    testset_id: str,
-    opens_at: str,
-    closes_at: str,
-    daily_limit: str,
-    total_limit: str,
-    public_fraction: str,
-    inputs_public: str,
-    leaderboard_public: str,
-    entry_selection: str,
-    primary_column: str,
-    tie_policy: str,
-    submission_kinds: list[str],
-    execution_provider: str,
-    model_time_limit_seconds: str,
-    model_memory_limit_mb: str,
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "description": description,
-        "testset_id": testset_id,
-        "opens_at": opens_at,
-        "closes_at": closes_at,
-        "daily_limit": daily_limit,
-        "total_limit": total_limit,
-        "public_fraction": public_fraction,
-        "inputs_public": inputs_public,
-        "leaderboard_public": leaderboard_public,
-        "entry_selection": entry_selection,
-        "primary_column": primary_column,
-        "tie_policy": tie_policy,
-        "submission_kinds": submission_kinds,
-        "execution_provider": execution_provider,
-        "model_time_limit_seconds": model_time_limit_seconds,
-        "model_memory_limit_mb": model_memory_limit_mb,
-    }
+class PhaseForm(BaseModel):
+    """The phase settings form, as typed: parsed and validated by the organizer service."""
+
+    name: str = ""
+    description: str = ""
+    testset_id: str = ""
+    opens_at: str = ""
+    closes_at: str = ""
+    daily_limit: str = ""
+    total_limit: str = ""
+    public_fraction: str = ""
+    inputs_public: str = ""
+    leaderboard_public: str = ""
+    entry_selection: str = "latest"
+    primary_column: str = "mae"
+    tie_policy: str = "dense"
+    submission_kinds: list[str] = []
+    execution_provider: str = "auto"
+    model_time_limit_seconds: str = "900"
+    model_memory_limit_mb: str = "4096"
+    csrf_token: str = ""
 
 
 @router.post(
@@ -266,49 +250,14 @@ def create_phase(
     session: SessionDep,
     user: OptionalUser,
     now: NowDep,
-    name: FormText = "",
-    description: FormText = "",
-    testset_id: FormText = "",
-    opens_at: FormText = "",
-    closes_at: FormText = "",
-    daily_limit: FormText = "",
-    total_limit: FormText = "",
-    public_fraction: FormText = "",
-    inputs_public: FormText = "",
-    leaderboard_public: FormText = "",
-    entry_selection: FormText = "latest",
-    primary_column: FormText = "mae",
-    tie_policy: FormText = "dense",
-    submission_kinds: Annotated[list[str], Form()] = [],  # noqa: B006  (FastAPI copies it)
-    execution_provider: FormText = "auto",
-    model_time_limit_seconds: FormText = "900",
-    model_memory_limit_mb: FormText = "4096",
-    csrf_token: FormText = "",
+    fields: Annotated[PhaseForm, Form()],
 ) -> Response:
     """Add a phase; a problem is shown on the form with what was typed."""
     if user is None:
         return login_redirect(request, back=f"/organize/competitions/{competition_id}")
     show_viewer(request, user)
-    require_csrf(request, csrf_token)
-    form = _phase_fields(
-        name,
-        description,
-        testset_id,
-        opens_at,
-        closes_at,
-        daily_limit,
-        total_limit,
-        public_fraction,
-        inputs_public,
-        leaderboard_public,
-        entry_selection,
-        primary_column,
-        tie_policy,
-        submission_kinds,
-        execution_provider,
-        model_time_limit_seconds,
-        model_memory_limit_mb,
-    )
+    require_csrf(request, fields.csrf_token)
+    form = fields.model_dump(exclude={"csrf_token"})
     try:
         phase = organizer.create_phase(
             session, competition_id, user, _phase_form_settings(form), now=now
@@ -316,8 +265,8 @@ def create_phase(
     except AppError as error:
         session.rollback()
         shown = form | {
-            "inputs_public": bool(inputs_public),
-            "leaderboard_public": bool(leaderboard_public),
+            "inputs_public": bool(fields.inputs_public),
+            "leaderboard_public": bool(fields.leaderboard_public),
         }
         return _competition_page(
             request,
@@ -613,49 +562,14 @@ def update_phase(
     session: SessionDep,
     user: OptionalUser,
     now: NowDep,
-    name: FormText = "",
-    description: FormText = "",
-    testset_id: FormText = "",
-    opens_at: FormText = "",
-    closes_at: FormText = "",
-    daily_limit: FormText = "",
-    total_limit: FormText = "",
-    public_fraction: FormText = "",
-    inputs_public: FormText = "",
-    leaderboard_public: FormText = "",
-    entry_selection: FormText = "latest",
-    primary_column: FormText = "mae",
-    tie_policy: FormText = "dense",
-    submission_kinds: Annotated[list[str], Form()] = [],  # noqa: B006  (FastAPI copies it)
-    execution_provider: FormText = "auto",
-    model_time_limit_seconds: FormText = "900",
-    model_memory_limit_mb: FormText = "4096",
-    csrf_token: FormText = "",
+    fields: Annotated[PhaseForm, Form()],
 ) -> Response:
     """Save a phase's settings; a problem is shown on the form with what was typed."""
     if user is None:
         return login_redirect(request, back=f"/organize/phases/{phase_id}")
     show_viewer(request, user)
-    require_csrf(request, csrf_token)
-    form = _phase_fields(
-        name,
-        description,
-        testset_id,
-        opens_at,
-        closes_at,
-        daily_limit,
-        total_limit,
-        public_fraction,
-        inputs_public,
-        leaderboard_public,
-        entry_selection,
-        primary_column,
-        tie_policy,
-        submission_kinds,
-        execution_provider,
-        model_time_limit_seconds,
-        model_memory_limit_mb,
-    )
+    require_csrf(request, fields.csrf_token)
+    form = fields.model_dump(exclude={"csrf_token"})
     try:
         organizer.update_phase(session, phase_id, user, _phase_form_settings(form), now=now)
     except AppError as error:
@@ -663,8 +577,8 @@ def update_phase(
             raise
         session.rollback()
         shown = form | {
-            "inputs_public": bool(inputs_public),
-            "leaderboard_public": bool(leaderboard_public),
+            "inputs_public": bool(fields.inputs_public),
+            "leaderboard_public": bool(fields.leaderboard_public),
         }
         return _phase_page(
             request,
