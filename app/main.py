@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from app.config import Settings, get_settings
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         same_site="lax",
         https_only=settings.base_url.startswith("https://"),
     )
+    # Outermost: pages, CSV and JSON over 1 KB go compressed; zips and partial responses do not.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     _install_error_handlers(app)
 
     from app.routes.api import router as api_router

@@ -259,7 +259,7 @@ def main() -> None:
                     submit_times.append(time.perf_counter() - start)
                     assert len(rows) == 1 and rows[0]["entries"] == round_ + 1
 
-                page_times, json_times, health_times = [], [], []
+                page_times, tradeoff_times, json_times, health_times = [], [], [], []
                 for _ in range(max(5, args.rounds // 3)):
                     start = time.perf_counter()
                     client.get("/healthz").raise_for_status()
@@ -270,6 +270,13 @@ def main() -> None:
                     )
                     page.raise_for_status()
                     page_times.append(time.perf_counter() - start)
+                    start = time.perf_counter()
+                    tradeoff = client.get(
+                        f"/phases/{big_id}/leaderboard?view=tradeoff",
+                        headers={"accept": "text/html"},
+                    )
+                    tradeoff.raise_for_status()
+                    tradeoff_times.append(time.perf_counter() - start)
                     start = time.perf_counter()
                     board = client.get(f"/api/v1/phases/{big_id}/leaderboard")
                     board.raise_for_status()
@@ -291,10 +298,16 @@ def main() -> None:
         f"   JSON /api/v1/.../leaderboard  median {median_ms(json_times):8.2f} ms"
         f"  ({statistics.median(json_times) / statistics.median(health_times):.1f}x healthz)"
     )
-    print(
-        f"   HTML /phases/.../leaderboard  median {median_ms(page_times):8.2f} ms"
-        f"  ({statistics.median(page_times) / statistics.median(health_times):.1f}x healthz)"
-    )
+    for label, times, response in (
+        ("HTML /phases/.../leaderboard ", page_times, page),
+        ("HTML  ...?view=tradeoff      ", tradeoff_times, tradeoff),
+    ):
+        print(
+            f"   {label} median {median_ms(times):8.2f} ms"
+            f"  ({statistics.median(times) / statistics.median(health_times):.1f}x healthz)"
+            f"  {len(response.content) / 1e6:.2f} MB, {response.num_bytes_downloaded / 1e6:.2f} MB"
+            f" sent ({response.headers.get('content-encoding', 'identity')})"
+        )
 
 
 if __name__ == "__main__":

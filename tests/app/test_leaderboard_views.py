@@ -1,4 +1,5 @@
-"""The leaderboard's analysis views: the accuracy/fairness trade-off and the per-group table."""
+"""The leaderboard's views: the ranking table, the accuracy/fairness trade-off and the per-group
+table, each at its own URL."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import event, update
 
 from app.db import utcnow
 from app.models import Split, Submission, SubmissionScore, User
-from app.routes.pages import charts
+from app.routes.pages import charts, leaderboards
 from app.services import competitions, leaderboard
 from scoring.groups import ATTRIBUTES
 from scoring.tradeoff import dominates
@@ -21,6 +22,7 @@ from tests.app.test_pages import Element, api_submit, csrf_of, leaderboard_rows,
 BIASES = ("gender_bias", "expression_bias", "ethnicity_bias", "age_bias")
 ATTRIBUTE_OF = {a.score: a.name for a in ATTRIBUTES}
 VALID_ATTRIBUTES = "age, gender, ethnicity, expression"
+VIEWS = ("table", "tradeoff", "groups")
 
 
 @pytest.fixture
@@ -65,15 +67,17 @@ def expected_fronts(rows: list[dict[str, Any]]) -> dict[str, set[str]]:
     for score in BIASES:
         points = {r["participant"]: (r["mae"], r[score]) for r in rows if r[score] is not None}
         fronts[score] = {
-            name for name, point in points.items()
+            name
+            for name, point in points.items()
             if not any(dominates(other, point) for other in points.values())
         }
     return fronts
 
 
 def charts_of(response: Any) -> dict[str, Element]:
-    return {f.attrs["data-score"]: f for f in page(response).find_all("figure")
-            if "chart" in f.classes}
+    return {
+        f.attrs["data-score"]: f for f in page(response).find_all("figure") if "chart" in f.classes
+    }
 
 
 def points_of(chart: Element) -> list[Element]:
@@ -111,7 +115,8 @@ def test_charts_plot_one_point_per_row_and_emphasise_the_front(
 ) -> None:
     ids = submit_three(site, world)
     log_in(site, "fair")
-    response = site.get(f"/phases/{world.phase_id}/leaderboard")
+    response = site.get(f"/phases/{world.phase_id}/leaderboard?view=tradeoff")
+    assert response.status_code == 200
     figures = charts_of(response)
     assert list(figures) == list(BIASES)
     rows = board_json(site, world)
@@ -127,8 +132,9 @@ def test_charts_plot_one_point_per_row_and_emphasise_the_front(
             assert f"MAE {row['mae']:.6f}" in title
             assert f"{ATTRIBUTE_OF[score]} bias {row[score]:.6f}" in title
         assert {n for n, p in by_name.items() if "front" in p.classes} == fronts[score], score
-        assert {n for n, p in by_name.items() if p.find("title").clean_text().endswith(
-            "Pareto-optimal")} == fronts[score]
+        assert {
+            n for n, p in by_name.items() if p.find("title").clean_text().endswith("Pareto-optimal")
+        } == fronts[score]
         assert [n for n, p in by_name.items() if "mine" in p.classes] == ["fair"]
         svg = chart.find("svg")
         assert svg.find_all("polyline"), "the front is drawn as a step line"
@@ -146,13 +152,15 @@ def test_an_undefined_bias_is_left_out_of_its_chart_only(site: TestClient, world
             .values(ethnicity_bias=None)
         )
     names = {str(number): name for name, number in ids.items()}
-    figures = charts_of(site.get(f"/phases/{world.phase_id}/leaderboard"))
+    figures = charts_of(site.get(f"/phases/{world.phase_id}/leaderboard?view=tradeoff"))
     for score, chart in figures.items():
         plotted = {names[p.attrs["data-submission"]] for p in points_of(chart)}
         if score == "ethnicity_bias":
             assert plotted == {"accurate", "fair"}
-            assert chart.find("p", **{"class": "small muted left-out"}).clean_text().endswith(
-                "dominated"
+            assert (
+                chart.find("p", **{"class": "small muted left-out"})
+                .clean_text()
+                .endswith("dominated")
             )
         else:
             assert plotted == {"accurate", "fair", "dominated"}
@@ -163,8 +171,9 @@ def test_baseline_point_is_drawn_as_a_diamond(site: TestClient, world: World) ->
     with world.db.transaction() as session:
         organizer = session.get(User, world.organizer.id)
         assert organizer is not None
-        competitions.join(session, competitions.get_competition(session, world.competition_id),
-                          organizer)
+        competitions.join(
+            session, competitions.get_competition(session, world.competition_id), organizer
+        )
     baseline_id = api_submit(site, world, world.organizer, np.full(len(world.truth()), 30.0))
     with world.db.transaction() as session:
         session.execute(
@@ -172,21 +181,89 @@ def test_baseline_point_is_drawn_as_a_diamond(site: TestClient, world: World) ->
             .where(Submission.id == baseline_id)
             .values(is_baseline=True, description="predict 30")
         )
-    for chart in charts_of(site.get(f"/phases/{world.phase_id}/leaderboard")).values():
+    for chart in charts_of(
+        site.get(f"/phases/{world.phase_id}/leaderboard?view=tradeoff")
+    ).values():
         [baseline] = [p for p in points_of(chart) if "baseline" in p.classes]
         assert baseline.attrs["data-submission"] == str(baseline_id)
         assert baseline.find("title").clean_text().startswith("Baseline: predict 30 ·")
         assert baseline.find_all("rect") and not baseline.find_all("circle")
 
 
+@pytest.mark.parametrize("view", VIEWS)
 def test_empty_leaderboard_draws_no_charts_and_no_group_table(
-    site: TestClient, world: World
+    site: TestClient, world: World, view: str
 ) -> None:
-    response = site.get(f"/phases/{world.phase_id}/leaderboard")
+    response = site.get(f"/phases/{world.phase_id}/leaderboard?view={view}")
     assert response.status_code == 200
     assert not charts_of(response)
     assert 'id="group-table"' not in response.text
     assert page(response).find("p", **{"class": "empty"})
+
+
+# ---- The views: one URL each, each computing only what it shows --------------------------------
+
+
+def test_default_view_is_the_table_without_charts_or_group_table(
+    site: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit_three(site, world)
+
+    def not_on_this_view(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("computed for a view that does not show it")
+
+    monkeypatch.setattr(leaderboards, "tradeoff_charts", not_on_this_view)
+    monkeypatch.setattr(leaderboard, "group_breakdown", not_on_this_view)
+    response = site.get(f"/phases/{world.phase_id}/leaderboard")
+    assert response.status_code == 200
+    assert len(leaderboard_rows(response)) == 3
+    assert not charts_of(response)
+    assert "<svg" not in response.text
+    assert 'id="group-table"' not in response.text
+    tabs = page(response).find("nav", **{"aria-label": "Leaderboard views"})
+    links = {a.attrs["data-view"]: a for a in tabs.find_all("a")}
+    assert [a.clean_text() for a in links.values()] == ["Leaderboard", "Trade-off", "Groups"]
+    assert links["table"].attrs["aria-current"] == "page"
+    assert links["table"].attrs["href"] == f"/phases/{world.phase_id}/leaderboard"
+    assert links["tradeoff"].attrs["href"] == f"/phases/{world.phase_id}/leaderboard?view=tradeoff"
+    assert links["groups"].attrs["href"] == f"/phases/{world.phase_id}/leaderboard?view=groups"
+
+
+def test_trade_off_and_group_views_show_only_their_own_analysis(
+    site: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit_three(site, world)
+    path = f"/phases/{world.phase_id}/leaderboard"
+
+    def not_on_this_view(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("computed for a view that does not show it")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(leaderboard, "group_breakdown", not_on_this_view)
+        tradeoff = site.get(f"{path}?view=tradeoff")
+    assert tradeoff.status_code == 200
+    assert len(charts_of(tradeoff)) == 4
+    assert 'id="leaderboard"' not in tradeoff.text and 'id="group-table"' not in tradeoff.text
+    assert page(tradeoff).find("a", **{"aria-current": "page", "data-view": "tradeoff"})
+
+    with monkeypatch.context() as patched:
+        patched.setattr(leaderboards, "tradeoff_charts", not_on_this_view)
+        groups = site.get(f"{path}?view=groups&groups=gender")
+    assert groups.status_code == 200
+    assert len(group_table_rows(groups)) == 3
+    assert not charts_of(groups) and 'id="leaderboard"' not in groups.text
+
+
+def test_unknown_view_is_a_422_page_listing_the_valid_ones(site: TestClient, world: World) -> None:
+    response = site.get(f"/phases/{world.phase_id}/leaderboard?view=charts")
+    assert response.status_code == 422
+    alert = page(response).find("p", **{"data-code": "invalid_input"})
+    assert alert.clean_text() == leaderboards.UNKNOWN_VIEW.format(
+        name="charts", expected="table, tradeoff, groups"
+    )
+    assert alert.clean_text() == (
+        "unknown leaderboard view 'charts'; expected one of: table, tradeoff, groups"
+    )
 
 
 # ---- Go deeper: the per-group table ------------------------------------------------------------
@@ -197,16 +274,22 @@ def test_group_table_shows_each_entrys_group_maes_as_the_api_does(
     site: TestClient, world: World, attribute: str
 ) -> None:
     submit_three(site, world)
-    response = site.get(f"/phases/{world.phase_id}/leaderboard?groups={attribute}")
+    response = site.get(f"/phases/{world.phase_id}/leaderboard?view=groups&groups={attribute}")
     assert response.status_code == 200
     tree = page(response)
     table = tree.find("table", id="group-table")
     assert table.attrs["data-attribute"] == attribute
     tabs = tree.find("nav", **{"aria-label": "Attribute of the per-group table"})
     assert [a.clean_text() for a in tabs.find_all("a")] == [
-        "Age", "Gender", "Ethnicity", "Expression"
+        "Age",
+        "Gender",
+        "Ethnicity",
+        "Expression",
     ]
     assert tabs.find("a", **{"aria-current": "page"}).clean_text() == attribute.capitalize()
+    assert tabs.find("a", **{"aria-current": "page"}).attrs["href"] == (
+        f"/phases/{world.phase_id}/leaderboard?view=groups&groups={attribute}"
+    )
 
     group_names = next(a.groups for a in ATTRIBUTES if a.name == attribute)
     headers = [th for th in table.find("thead").find_all("th") if "data-group" in th.attrs]
@@ -237,7 +320,9 @@ def test_group_table_highlights_the_lowest_value_of_each_column(
     site: TestClient, world: World
 ) -> None:
     submit_three(site, world)
-    rows = group_table_rows(site.get(f"/phases/{world.phase_id}/leaderboard?groups=gender"))
+    rows = group_table_rows(
+        site.get(f"/phases/{world.phase_id}/leaderboard?view=groups&groups=gender")
+    )
     columns: dict[str, list[Element]] = {}
     for row in rows:
         for cell in row.find_all("td"):
@@ -259,7 +344,7 @@ def test_unknown_group_attribute_is_a_422_page_listing_the_valid_ones(
     site: TestClient, world: World
 ) -> None:
     submit_three(site, world)
-    response = site.get(f"/phases/{world.phase_id}/leaderboard?groups=bogus")
+    response = site.get(f"/phases/{world.phase_id}/leaderboard?view=groups&groups=bogus")
     assert response.status_code == 422
     alert = page(response).find("p", **{"data-code": "invalid_input"})
     assert alert.clean_text() == leaderboard.UNKNOWN_GROUP_ATTRIBUTE.format(
@@ -302,8 +387,9 @@ def printed(values: list[float]) -> set[str]:
 
 def split_numbers(body: dict[str, Any], prefix: str) -> list[float]:
     values = [v for v in body[f"{prefix}scores"].values() if v is not None]
-    return values + [g["mae"] for gs in body[f"{prefix}groups"].values() for g in gs
-                     if g["mae"] is not None]
+    return values + [
+        g["mae"] for gs in body[f"{prefix}groups"].values() for g in gs if g["mae"] is not None
+    ]
 
 
 def private_only_numbers(site: TestClient, world: World, submission_ids: list[int]) -> set[str]:
@@ -328,33 +414,44 @@ def test_private_group_table_is_refused_to_participants_before_the_reveal(
     path = f"/phases/{world.phase_id}/leaderboard"
 
     log_in(site, "fair")
-    for groups in ("age", "gender", "ethnicity", "expression"):
-        refused = site.get(f"{path}?split=private&groups={groups}")
-        assert refused.status_code == 403
+    queries = [f"view=groups&groups={groups}" for groups in VALID_ATTRIBUTES.split(", ")]
+    for query in ["view=table", "view=tradeoff", *queries]:
+        refused = site.get(f"{path}?split=private&{query}")
+        assert refused.status_code == 403, query
         assert page(refused).find("p", **{"data-code": "forbidden"}).clean_text() == (
             leaderboard.PRIVATE_NOT_REVEALED.format(phase="Task 1")
         )
-        public = site.get(f"{path}?groups={groups}")
+        public = site.get(f"{path}?{query}")
         assert public.status_code == 200
-        assert page(public).find("table", id="group-table").attrs["data-split"] == "public"
         leaked = {number for number in secret if number in public.text}
-        assert not leaked, f"private numbers on the public page ({groups}): {leaked}"
+        assert not leaked, f"private numbers on the public page ({query}): {leaked}"
         assert "split=private" not in public.text
+        if query.startswith("view=groups"):
+            assert page(public).find("table", id="group-table").attrs["data-split"] == "public"
+    # Visibility is checked before the view or the attribute is even looked at.
+    assert site.get(f"{path}?split=private&view=bogus").status_code == 403
+    assert site.get(f"{path}?split=private&view=groups&groups=bogus").status_code == 403
 
     site.post("/logout", data={"csrf_token": csrf_of(public)})
     log_in(site, "lecturer")
-    organizer_view = site.get(f"{path}?split=private&groups=age")
+    organizer_view = site.get(f"{path}?split=private&view=groups&groups=age")
     assert organizer_view.status_code == 200
     assert page(organizer_view).find("table", id="group-table").attrs["data-split"] == "private"
     shown = {c.clean_text() for r in group_table_rows(organizer_view) for c in r.find_all("td")}
     assert shown & secret
+    switch = page(organizer_view).find("nav", **{"aria-label": "Leaderboard split"})
+    assert [a.attrs["href"] for a in switch.find_all("a")] == [
+        f"{path}?view=groups&groups=age",
+        f"{path}?view=groups&split=private&groups=age",
+    ]
 
     world.update_phase(private_revealed_at=utcnow())
     site.post("/logout", data={"csrf_token": csrf_of(organizer_view)})
     log_in(site, "fair")
-    revealed = site.get(f"{path}?split=private&groups=age")
+    revealed = site.get(f"{path}?split=private&view=groups&groups=age")
     assert revealed.status_code == 200
     assert page(revealed).find("table", id="group-table").attrs["data-split"] == "private"
+    assert site.get(f"{path}?split=private&view=tradeoff").status_code == 200
 
 
 # ---- Chart geometry ----------------------------------------------------------------------------
@@ -362,8 +459,11 @@ def test_private_group_table_is_refused_to_participants_before_the_reveal(
 
 @pytest.mark.parametrize(
     ("low", "high", "expected"),
-    [(0.0, 1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]), (3.2, 14.7, [4.0, 6.0, 8.0, 10.0, 12.0, 14.0]),
-     (0.013, 0.052, [0.02, 0.03, 0.04, 0.05])],
+    [
+        (0.0, 1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]),
+        (3.2, 14.7, [4.0, 6.0, 8.0, 10.0, 12.0, 14.0]),
+        (0.013, 0.052, [0.02, 0.03, 0.04, 0.05]),
+    ],
 )
 def test_ticks_are_round_values_inside_the_range(
     low: float, high: float, expected: list[float]

@@ -20,15 +20,23 @@ from httpx import Response
 from app import security
 from app.db import utcnow
 from app.main import create_app
-from app.models import EntrySelection, Role, Submission, User
+from app.models import CompetitionOrganizer, EntrySelection, Role, Submission, User
 from app.services import accounts, competitions, leaderboard, submissions
 from app.timeutil import next_utc_midnight
 from scoring.predictions import PredictionFileError, parse_predictions
 from tests.app.conftest import PASSWORD, World, prediction_csv
 
 LEADERBOARD_HEADERS = [
-    "#", "Participant", "Entries", "Date of last entry", "Ranking ↓", "Gender (bias) ↓",
-    "Expression (bias) ↓", "Ethnicity (bias) ↓", "Age (bias) ↓", "MAE ↓",
+    "#",
+    "Participant",
+    "Entries",
+    "Date of last entry",
+    "Ranking ↓",
+    "Gender (bias) ↓",
+    "Expression (bias) ↓",
+    "Ethnicity (bias) ↓",
+    "Age (bias) ↓",
+    "MAE ↓",
 ]
 
 
@@ -127,7 +135,10 @@ def log_in(site: TestClient, username: str, password: str = PASSWORD) -> Respons
 
 
 def submit_form(
-    site: TestClient, phase_id: int, content: bytes, filename: str = "predictions.csv",
+    site: TestClient,
+    phase_id: int,
+    content: bytes,
+    filename: str = "predictions.csv",
     **fields: str,
 ) -> Response:
     form = site.get(f"/phases/{phase_id}/submit")
@@ -169,8 +180,12 @@ def test_sign_up_logs_in_then_log_out_and_log_in_again(site: TestClient) -> None
     assert form.status_code == 200
     response = site.post(
         "/signup",
-        data={"username": "Alice", "email": "alice@example.org", "password": PASSWORD,
-              "csrf_token": csrf_of(form)},
+        data={
+            "username": "Alice",
+            "email": "alice@example.org",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(form),
+        },
     )
     assert response.status_code == 303
     home = site.get(response.headers["location"])
@@ -183,8 +198,12 @@ def test_sign_up_logs_in_then_log_out_and_log_in_again(site: TestClient) -> None
     before = csrf_of(site.get("/login?next=/account/tokens"))
     response = site.post(
         "/login",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": before,
-              "next": "/account/tokens"},
+        data={
+            "username": "alice",
+            "password": PASSWORD,
+            "csrf_token": before,
+            "next": "/account/tokens",
+        },
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/account/tokens"
@@ -205,8 +224,12 @@ def test_sign_up_problem_is_shown_on_the_form(site: TestClient) -> None:
     form = site.get("/signup")
     response = site.post(
         "/signup",
-        data={"username": "bob", "email": "bob@example.org", "password": "short",
-              "csrf_token": csrf_of(form)},
+        data={
+            "username": "bob",
+            "email": "bob@example.org",
+            "password": "short",
+            "csrf_token": csrf_of(form),
+        },
     )
     assert response.status_code == 422
     assert page(response).find("p", role="alert").clean_text() == accounts.PASSWORD_TOO_SHORT
@@ -217,8 +240,12 @@ def test_log_in_redirect_never_leaves_the_site(site: TestClient, world: World) -
     form = site.get("/login")
     response = site.post(
         "/login",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": csrf_of(form),
-              "next": "//evil.example/"},
+        data={
+            "username": "alice",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(form),
+            "next": "//evil.example/",
+        },
     )
     assert response.headers["location"] == "/"
 
@@ -245,17 +272,18 @@ def test_api_tokens_are_created_shown_once_and_revoked(site: TestClient, world: 
     )
     assert created.status_code == 201
     secret = page(created).find("code", id="new-secret").clean_text()
-    assert site.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"}).json()[
-        "username"
-    ] == "alice"
+    assert (
+        site.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"}).json()[
+            "username"
+        ]
+        == "alice"
+    )
     listing = site.get("/account/tokens")
     assert secret not in listing.text
     row = page(listing).find("tbody").find_all("tr")[0]
     token_id = row.attrs["data-token"]
     assert "laptop" in row.clean_text()
-    revoked = site.post(
-        f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf_of(listing)}
-    )
+    revoked = site.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf_of(listing)})
     assert revoked.status_code == 303
     assert "revoked" in page(site.get("/account/tokens")).find("tbody").clean_text()
     refused = site.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"})
@@ -316,12 +344,15 @@ def test_valid_file_submitted_through_the_form_reaches_the_leaderboard(
     detail = page(site.get(location))
     assert detail.find("div", id="submission").attrs["data-status"] == "finished"
     assert detail.find("table", id="scores")
-    assert {t.attrs["data-attribute"] for t in detail.find_all("table")
-            if "groups" in t.classes} == {"age", "gender", "ethnicity", "expression"}
+    assert {
+        t.attrs["data-attribute"] for t in detail.find_all("table") if "groups" in t.classes
+    } == {"age", "gender", "ethnicity", "expression"}
     assert detail.find("code", **{"class": "fingerprint"}).clean_text() == truth.fingerprint()
     for table in (t for t in detail.find_all("table") if "groups" in t.classes):
-        rows_by_mae = {float(r.find("td", **{"class": "num mae"}).clean_text()): r.classes
-                       for r in table.find("tbody").find_all("tr")}
+        rows_by_mae = {
+            float(r.find("td", **{"class": "num mae"}).clean_text()): r.classes
+            for r in table.find("tbody").find_all("tr")
+        }
         assert "best" in rows_by_mae[min(rows_by_mae)], table.attrs["data-attribute"]
         assert "worst" in rows_by_mae[max(rows_by_mae)], table.attrs["data-attribute"]
 
@@ -393,8 +424,11 @@ def test_submission_over_the_daily_limit_shows_when_the_quota_resets(
 def test_anonymous_visitors_are_sent_to_log_in(site: TestClient, world: World) -> None:
     alice = world.user("alice")
     submission_id = api_submit(site, world, alice, world.truth().age)
-    for path in (f"/phases/{world.phase_id}/submit", f"/submissions/{submission_id}",
-                 f"/phases/{world.phase_id}/submissions"):
+    for path in (
+        f"/phases/{world.phase_id}/submit",
+        f"/submissions/{submission_id}",
+        f"/phases/{world.phase_id}/submissions",
+    ):
         response = site.get(path)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/login?next=%2F"), path
@@ -442,28 +476,40 @@ def test_hidden_leaderboard_is_refused_to_participants_but_shown_to_the_organize
 def test_best_value_of_each_column_is_highlighted(site: TestClient, world: World) -> None:
     truth = world.truth()
     for index, (name, sd) in enumerate((("alice", 2.0), ("bob", 5.0), ("carol", 9.0))):
-        api_submit(site, world, world.user(name), truth.age + np.random.default_rng(index).normal(
-            0, sd, len(truth)))
+        api_submit(
+            site,
+            world,
+            world.user(name),
+            truth.age + np.random.default_rng(index).normal(0, sd, len(truth)),
+        )
     rows = leaderboard_rows(site.get(f"/phases/{world.phase_id}/leaderboard"))
     for column in leaderboard.COLUMN_ORDER:
-        values = {r.attrs["data-participant"]: float(score_cell(r, column).attrs["data-value"])
-                  for r in rows}
+        values = {
+            r.attrs["data-participant"]: float(score_cell(r, column).attrs["data-value"])
+            for r in rows
+        }
         best = min(values.values())
-        highlighted = {r.attrs["data-participant"] for r in rows
-                       if "best" in score_cell(r, column).classes}
+        highlighted = {
+            r.attrs["data-participant"] for r in rows if "best" in score_cell(r, column).classes
+        }
         assert highlighted == {name for name, value in values.items() if value == best}, column
-        assert all(" (1)" in score_cell(r, column).clean_text() for r in rows
-                   if r.attrs["data-participant"] in highlighted)
-    assert not any("best" in c.classes for r in rows for c in r.find_all("td")
-                   if "ranking" in c.classes)
+        assert all(
+            " (1)" in score_cell(r, column).clean_text()
+            for r in rows
+            if r.attrs["data-participant"] in highlighted
+        )
+    assert not any(
+        "best" in c.classes for r in rows for c in r.find_all("td") if "ranking" in c.classes
+    )
 
 
 def test_baseline_rows_are_marked(site: TestClient, world: World) -> None:
     with world.db.transaction() as session:
         organizer = session.get(User, world.organizer.id)
         assert organizer is not None
-        competitions.join(session, competitions.get_competition(session, world.competition_id),
-                          organizer)
+        competitions.join(
+            session, competitions.get_competition(session, world.competition_id), organizer
+        )
     baseline_id = api_submit(site, world, world.organizer, np.full(len(world.truth()), 30.0))
     with world.db.transaction() as session:
         baseline = session.get(Submission, baseline_id)
@@ -517,8 +563,10 @@ def test_participant_chooses_the_leaderboard_entry_from_my_submissions(
     second_id = second.headers["location"].rsplit("/", 1)[1]
 
     mine = site.get(f"/phases/{world.phase_id}/submissions")
-    rows = {r.attrs["data-submission"]: r
-            for r in page(mine).find("table", id="my-submissions").find("tbody").find_all("tr")}
+    rows = {
+        r.attrs["data-submission"]: r
+        for r in page(mine).find("table", id="my-submissions").find("tbody").find_all("tr")
+    }
     assert list(rows) == [second_id, first_id]
     assert rows[second_id].find("span", **{"data-entry": "true"})
     assert score_cell(rows[first_id], "mae").clean_text() == "1.000000"
@@ -534,8 +582,11 @@ def test_queued_submission_page_shows_progress_and_polls_for_the_result(world: W
     alice = world.user("alice")
     with world.db.transaction() as session:
         queued = submissions.create_submission(
-            session, world.settings, phase=competitions.get_phase(session, world.phase_id),
-            user=alice, now=utcnow(),
+            session,
+            world.settings,
+            phase=competitions.get_phase(session, world.phase_id),
+            user=alice,
+            now=utcnow(),
             upload=submissions.Upload("predictions.csv", io.BytesIO(b"1\n")),
         )
         submission_id = queued.id
@@ -555,7 +606,9 @@ def test_submit_page_offers_model_options_and_the_quota(site: TestClient, world:
     log_in(site, "alice")
     tree = page(site.get(f"/phases/{world.phase_id}/submit"))
     assert [o.attrs["value"] for o in tree.find("select", id="preset").find_all("option")] == [
-        "raw", "keras-resnet50", "imagenet"
+        "raw",
+        "keras-resnet50",
+        "imagenet",
     ]
     assert tree.find("input", id="output_scale")
     assert tree.find("label", **{"for": "file"})
@@ -576,3 +629,131 @@ def test_organizer_role_is_shown_in_the_top_bar(site: TestClient, world: World) 
     log_in(site, "olga")
     assert "organizer" in page(site.get("/")).find("span", **{"data-user": "olga"}).clean_text()
 
+
+# ---- Navigation --------------------------------------------------------------------------------
+
+
+def organize_link(response: Response) -> list[Element]:
+    return page(response).find("header").find_all("a", **{"data-nav": "organize"})
+
+
+def test_organize_link_appears_for_organizers_and_not_for_participants(
+    site: TestClient, world: World
+) -> None:
+    alice = world.user("alice")
+    log_in(site, "alice")
+    participant_view = site.get("/")
+    assert not organize_link(participant_view)
+    assert 'href="/organize"' not in participant_view.text
+    site.post("/logout", data={"csrf_token": csrf_of(participant_view)})
+
+    log_in(site, "lecturer")
+    organizer_view = site.get("/")
+    [link] = organize_link(organizer_view)
+    assert link.attrs["href"] == "/organize"
+    site.post("/logout", data={"csrf_token": csrf_of(organizer_view)})
+
+    # A participant added as organizer of a competition organizes something too.
+    with world.db.transaction() as session:
+        session.add(CompetitionOrganizer(competition_id=world.competition_id, user_id=alice.id))
+    log_in(site, "alice")
+    [link] = organize_link(site.get(f"/competitions/{world.competition_id}"))
+    assert link.attrs["href"] == "/organize"
+
+
+def test_competition_page_links_its_organizers_to_the_organizer_pages(
+    site: TestClient, world: World
+) -> None:
+    world.user("alice")
+    log_in(site, "alice")
+    participant_view = site.get(f"/competitions/{world.competition_id}")
+    assert "/organize/" not in participant_view.text
+    site.post("/logout", data={"csrf_token": csrf_of(participant_view)})
+    log_in(site, "lecturer")
+    tree = page(site.get(f"/competitions/{world.competition_id}"))
+    assert tree.find("a", **{"data-nav": "organize-competition"}).attrs["href"] == (
+        f"/organize/competitions/{world.competition_id}"
+    )
+    phase = tree.find("section", **{"data-phase": str(world.phase_id)})
+    assert phase.find("a", **{"data-nav": "organize-phase"}).attrs["href"] == (
+        f"/organize/phases/{world.phase_id}"
+    )
+
+
+def test_competition_page_links_the_starting_kit_and_sample_submission_once_uploaded(
+    site: TestClient, world: World
+) -> None:
+    world.user("alice")
+    log_in(site, "alice")
+    path = f"/competitions/{world.competition_id}"
+    assert f"/api/v1/phases/{world.phase_id}/files/" not in site.get(path).text
+    organizer = world.headers(world.organizer)
+    kit = b"PK\x05\x06" + b"\x00" * 18
+    sample = prediction_csv(world.truth().ids, world.truth().age)
+    for kind, upload in (
+        ("starting_kit", ("kit.zip", kit)),
+        ("sample_submission", ("sample.csv", sample)),
+    ):
+        uploaded = site.put(
+            f"/api/v1/phases/{world.phase_id}/files/{kind}",
+            files={"file": upload},
+            headers=organizer,
+        )
+        assert uploaded.status_code == 201, uploaded.text
+
+    phase = page(site.get(path)).find("section", **{"data-phase": str(world.phase_id)})
+    links = {a.attrs["data-kit"]: a for a in phase.find_all("a") if "data-kit" in a.attrs}
+    assert list(links) == ["starting_kit", "sample_submission"]
+    assert [a.clean_text() for a in links.values()] == ["Starting kit", "Sample submission"]
+    listed = site.get(f"/api/v1/phases/{world.phase_id}/files").json()
+    assert [a.attrs["href"] for a in links.values()] == [f["url"] for f in listed]
+    downloads = {kind: site.get(a.attrs["href"]) for kind, a in links.items()}
+    assert downloads["starting_kit"].content == kit
+    assert downloads["sample_submission"].content == sample
+
+
+# ---- Compression -------------------------------------------------------------------------------
+
+
+def test_responses_over_a_kilobyte_are_gzipped_for_clients_that_accept_it(
+    site: TestClient, world: World
+) -> None:
+    for name in ("alice", "bob", "carol"):
+        api_submit(site, world, world.user(name), noisy(world, 3.0, len(name)))
+    path = f"/phases/{world.phase_id}/leaderboard"
+    encodings = {}
+    for url in (path, f"{path}?view=tradeoff", f"/api/v1{path}", f"/api/v1{path}?format=csv"):
+        compressed = site.get(url, headers={"accept-encoding": "gzip"})
+        plain = site.get(url, headers={"accept-encoding": "identity"})
+        assert compressed.status_code == plain.status_code == 200, url
+        assert "content-encoding" not in plain.headers, url
+        assert compressed.content == plain.content, url
+        encodings[url] = (compressed.headers.get("content-encoding"), len(plain.content) >= 1024)
+        if encodings[url][0] == "gzip":
+            assert compressed.num_bytes_downloaded < len(plain.content) / 2, url
+    assert encodings == {
+        path: ("gzip", True),
+        f"{path}?view=tradeoff": ("gzip", True),
+        f"/api/v1{path}": ("gzip", True),
+        # Three rows of CSV fit in one packet: not worth compressing.
+        f"/api/v1{path}?format=csv": (None, False),
+    }
+
+
+def test_zip_downloads_are_sent_whole_and_uncompressed(site: TestClient, world: World) -> None:
+    kit = b"PK\x05\x06" + bytes(range(256)) * 8
+    uploaded = site.put(
+        f"/api/v1/phases/{world.phase_id}/files/starting_kit",
+        files={"file": ("kit.zip", kit)},
+        headers=world.headers(world.organizer),
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    download = site.get(
+        f"/api/v1/phases/{world.phase_id}/files/starting_kit", headers={"accept-encoding": "gzip"}
+    )
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/zip"
+    assert "content-encoding" not in download.headers
+    assert int(download.headers["content-length"]) == len(kit)
+    assert download.content == kit
+    assert 'filename="kit.zip"' in download.headers["content-disposition"]

@@ -109,10 +109,6 @@ class TradeoffChart:
     top: float = PLOT_TOP
     bottom: float = PLOT_BOTTOM
 
-    @property
-    def front_ids(self) -> frozenset[int]:
-        return frozenset(point.row.submission_id for point in self.front)
-
 
 def is_viewer(row: LeaderboardRow, viewer_id: int | None) -> bool:
     """Whether the row is the viewer's own entry (a baseline never is)."""
@@ -167,9 +163,24 @@ def _scale(value: float, low: float, high: float, pixels_from: float, pixels_to:
     return pixels_from + (value - low) / (high - low) * (pixels_to - pixels_from)
 
 
+def pareto_fronts(board: Leaderboard) -> dict[str, frozenset[int]]:
+    """Per bias column, the submission ids on its MAE-against-bias Pareto front.
+
+    Needs only the board's scores, so the ranking table can show its Pareto badges without
+    drawing any chart.
+    """
+    rows = _with_mae(board)
+    fronts = {}
+    for score in BIAS_COLUMNS:
+        plotted = _plotted(rows, score)
+        front = pareto_front([(_mae(row), bias) for row, bias in plotted])
+        fronts[score] = frozenset(plotted[index][0].submission_id for index in front)
+    return fronts
+
+
 def tradeoff_charts(board: Leaderboard, *, viewer_id: int | None) -> list[TradeoffChart]:
     """The four MAE-against-bias charts of a board; empty when the board has no rows."""
-    rows = [row for row in board.rows if row.scores["mae"] is not None]
+    rows = _with_mae(board)
     if not rows:
         return []
     x_low, x_high = domain([_mae(row) for row in rows])
@@ -177,6 +188,16 @@ def tradeoff_charts(board: Leaderboard, *, viewer_id: int | None) -> list[Tradeo
     return [
         _chart(rows, score, x_low, x_high, x_axis, viewer_id=viewer_id) for score in BIAS_COLUMNS
     ]
+
+
+def _with_mae(board: Leaderboard) -> list[LeaderboardRow]:
+    """The rows a chart can place: an entry without an MAE has no x."""
+    return [row for row in board.rows if row.scores["mae"] is not None]
+
+
+def _plotted(rows: list[LeaderboardRow], score: str) -> list[tuple[LeaderboardRow, float]]:
+    """The rows whose ``score`` bias is defined, with it."""
+    return [(row, bias) for row in rows if (bias := row.scores[score]) is not None]
 
 
 def _mae(row: LeaderboardRow) -> float:
@@ -194,12 +215,13 @@ def _chart(
     *,
     viewer_id: int | None,
 ) -> TradeoffChart:
-    plotted = [(row, bias) for row in rows if (bias := row.scores[score]) is not None]
+    plotted = _plotted(rows, score)
     left_out = tuple(row.participant for row in rows if row.scores[score] is None)
     attribute = ATTRIBUTE_OF_SCORE[score]
     if not plotted:
-        return TradeoffChart(score, attribute, x_axis, Axis((), 0), (), (), (), (), (), (),
-                             left_out)
+        return TradeoffChart(
+            score, attribute, x_axis, Axis((), 0), (), (), (), (), (), (), left_out
+        )
     y_low, y_high = domain([bias for _, bias in plotted])
     y_axis = ticks_for(y_low, y_high, pixels_from=PLOT_BOTTOM, pixels_to=PLOT_TOP)
     front_order = pareto_front([(_mae(row), bias) for row, bias in plotted])
@@ -289,8 +311,12 @@ def _spots(point: ChartPoint, text: str, width: float) -> list[tuple[PointLabel,
     above, below = point.y - gap - LABEL_HEIGHT + 2, point.y + gap - 2
     spots = []
     for dx, top, anchor in (
-        (-2, below, "end"), (-gap, middle, "end"), (2, below, "start"),
-        (-2, above, "end"), (2, above, "start"), (gap, middle, "start"),
+        (-2, below, "end"),
+        (-gap, middle, "end"),
+        (2, below, "start"),
+        (-2, above, "end"),
+        (2, above, "start"),
+        (gap, middle, "start"),
     ):
         x = point.x + dx
         left = x if anchor == "start" else x - width

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.deps import NowDep, OptionalUser, SessionDep
-from app.models import Phase, Split
+from app.models import Phase, PhaseFile, Split
 from app.routes.pages.forms import commit_and_redirect, login_redirect, require_csrf, safe_next
 from app.routes.pages.leaderboards import may_see
 from app.routes.pages.render import flash, render, show_viewer
-from app.services import competitions
+from app.services import competitions, kits
 from app.services.competitions import Quota
 
 router = APIRouter()
@@ -28,6 +28,8 @@ class PhaseView:
     quota: Quota | None
     leaderboard_visible: bool
     private_visible: bool
+    kits: tuple[PhaseFile, ...] = ()
+    """The starting kit and sample submission, when uploaded."""
 
     @property
     def is_synthetic(self) -> bool:
@@ -65,11 +67,18 @@ def competition_page(
                 leaderboard_visible=may_see(phase, Split.PUBLIC, organizer=organizer, now=now),
                 private_visible=phase.public_fraction is not None
                 and may_see(phase, Split.PRIVATE, organizer=organizer, now=now),
+                kits=tuple(kits.list_kits(session, phase.id)),
             )
         )
     return render(
-        request, "pages/competition.html", competition=competition, phases=phases, joined=joined,
-        organizer=organizer, now=now,
+        request,
+        "pages/competition.html",
+        competition=competition,
+        phases=phases,
+        joined=joined,
+        organizer=organizer,
+        now=now,
+        kit_labels=kits.KIT_LABELS,
     )
 
 

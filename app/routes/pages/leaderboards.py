@@ -1,18 +1,27 @@
-"""The leaderboard page of SPEC §6."""
+"""The leaderboard page of SPEC §6 and its analysis views (SPEC §1)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app.deps import NowDep, OptionalUser, SessionDep
-from app.errors import Forbidden
+from app.errors import Forbidden, InvalidInput
 from app.models import Phase, Split
-from app.routes.pages.charts import TradeoffChart, is_viewer, tradeoff_charts
+from app.routes.pages.charts import (
+    ATTRIBUTE_OF_SCORE,
+    BIAS_COLUMNS,
+    TradeoffChart,
+    is_viewer,
+    pareto_fronts,
+    tradeoff_charts,
+)
 from app.routes.pages.render import render, show_viewer
 from app.services import competitions, leaderboard
 from app.services.leaderboard import GroupBreakdown, Leaderboard, LeaderboardRow
@@ -34,6 +43,15 @@ GROUP_TABS: tuple[tuple[str, str], ...] = tuple((a.name, a.name.capitalize()) fo
 """The attributes the per-group table can show, in SPEC §3 order; the first is the default."""
 
 SCORE_OF_ATTRIBUTE: dict[str, str] = {a.name: a.score for a in ATTRIBUTES}
+
+VIEW_LABELS: dict[str, str] = {
+    "table": "Leaderboard",
+    "tradeoff": "Trade-off",
+    "groups": "Groups",
+}
+"""The views of a phase's leaderboard, as its tabs name them; the first is the default."""
+DEFAULT_VIEW = "table"
+UNKNOWN_VIEW = "unknown leaderboard view {name!r}; expected one of: {expected}"
 
 
 @dataclass(frozen=True)
@@ -101,9 +119,9 @@ def may_see(phase: Phase, split: Split, *, organizer: bool, now: datetime) -> bo
 
 
 def board_rows(
-    board: Leaderboard, viewer_id: int | None, charts: list[TradeoffChart] | None = None
+    board: Leaderboard, viewer_id: int | None, fronts: Mapping[str, frozenset[int]]
 ) -> list[BoardRow]:
-    fronts = [(chart.attribute, chart.front_ids) for chart in charts or ()]
+    """The ranking table's rows: each score with its rank, and the Pareto fronts it is on."""
     return [
         BoardRow(
             row=row,
@@ -117,7 +135,11 @@ def board_rows(
                 for name in leaderboard.COLUMN_ORDER
             ),
             is_viewer=is_viewer(row, viewer_id),
-            pareto=tuple(name for name, ids in fronts if row.submission_id in ids),
+            pareto=tuple(
+                ATTRIBUTE_OF_SCORE[score]
+                for score in BIAS_COLUMNS
+                if row.submission_id in fronts.get(score, ())
+            ),
         )
         for row in board.rows
     ]
@@ -164,6 +186,27 @@ def group_table(board: Leaderboard, breakdown: GroupBreakdown, viewer_id: int | 
     )
 
 
+def leaderboard_url(
+    phase_id: int, *, view: str = DEFAULT_VIEW, split: str = "public", groups: str | None = None
+) -> str:
+    """A view of a phase's leaderboard, with only the parameters that differ from the defaults."""
+    query = {
+        "view": view if view != DEFAULT_VIEW else None,
+        "split": split if split != "public" else None,
+        "groups": groups,
+    }
+    given = {name: value for name, value in query.items() if value is not None}
+    return f"/phases/{phase_id}/leaderboard" + (f"?{urlencode(given)}" if given else "")
+
+
+def leaderboard_view(name: str) -> str:
+    """The view a leaderboard page is asked for, or the 422 that lists the valid ones."""
+    view = name.strip().lower()
+    if view not in VIEW_LABELS:
+        raise InvalidInput(UNKNOWN_VIEW.format(name=name, expected=", ".join(VIEW_LABELS)))
+    return view
+
+
 @router.get("/phases/{phase_id}/leaderboard", response_class=HTMLResponse)
 def leaderboard_page(
     phase_id: int,
@@ -172,30 +215,59 @@ def leaderboard_page(
     user: OptionalUser,
     now: NowDep,
     split: Annotated[Literal["public", "private"], Query()] = "public",
+    view: Annotated[str, Query()] = DEFAULT_VIEW,
     groups: Annotated[str, Query()] = GROUP_TABS[0][0],
 ) -> HTMLResponse:
-    """The ranked entries, their accuracy/fairness trade-off and one attribute's group MAEs."""
+    """One view of the ranked entries: the table, their accuracy/fairness trade-off, or one
+    attribute's group MAEs; each view computes only what it shows."""
     show_viewer(request, user)
     phase = competitions.get_phase(session, phase_id)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
     chosen = Split(split)
     leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
-    attribute = leaderboard.group_attribute(groups)
+    shown = leaderboard_view(view)
+    attribute = leaderboard.group_attribute(groups) if shown == "groups" else None
     board = leaderboard.build_leaderboard(session, phase, split=chosen)
-    breakdown = leaderboard.group_breakdown(session, board, attribute=attribute)
     viewer_id = user.id if user else None
-    charts = tradeoff_charts(board, viewer_id=viewer_id)
+    rows: list[BoardRow] = []
+    charts: list[TradeoffChart] = []
+    table: GroupTable | None = None
+    if shown == "table":
+        rows = board_rows(board, viewer_id, pareto_fronts(board))
+    elif shown == "tradeoff":
+        charts = tradeoff_charts(board, viewer_id=viewer_id)
+    else:
+        assert attribute is not None
+        breakdown = leaderboard.group_breakdown(session, board, attribute=attribute)
+        table = group_table(board, breakdown, viewer_id)
+    split_value = board.split.value
     return render(
-        request, "pages/leaderboard.html",
+        request,
+        "pages/leaderboard.html",
         phase=phase,
         competition=phase.competition,
         board=board,
-        rows=board_rows(board, viewer_id, charts),
+        view=shown,
+        view_label=VIEW_LABELS[shown],
+        view_tabs=[
+            (name, label, leaderboard_url(phase.id, view=name, split=split_value))
+            for name, label in VIEW_LABELS.items()
+        ],
+        tradeoff_url=leaderboard_url(phase.id, view="tradeoff", split=split_value),
+        split_links=[
+            (value, leaderboard_url(phase.id, view=shown, split=value, groups=attribute))
+            for value in ("public", "private")
+        ],
+        rows=rows,
         columns=[(name, COLUMN_LABELS[name]) for name in leaderboard.COLUMN_ORDER],
         column_labels=COLUMN_LABELS,
         charts=charts,
-        group_table=group_table(board, breakdown, viewer_id),
-        group_tabs=GROUP_TABS,
+        has_own_entry=any(is_viewer(row, viewer_id) for row in board.rows),
+        group_table=table,
+        group_tabs=[
+            (name, label, leaderboard_url(phase.id, view="groups", split=split_value, groups=name))
+            for name, label in GROUP_TABS
+        ],
         has_private=phase.public_fraction is not None,
         private_visible=phase.public_fraction is not None
         and may_see(phase, Split.PRIVATE, organizer=organizer, now=now),

@@ -12,8 +12,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from sqlalchemy import exists, select
+from sqlalchemy.orm import object_session
 
-from app.models import User
+from app.models import CompetitionOrganizer, Role, User
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -33,10 +35,26 @@ class Viewer:
     id: int
     username: str
     role: str
+    organizes: bool = False
+    """Whether the top bar links to the organizer pages: an organizer or admin by role, or a
+    user added as organizer of some competition."""
 
     @classmethod
     def of(cls, user: User) -> Viewer:
-        return cls(id=user.id, username=user.username, role=user.role.value)
+        return cls(
+            id=user.id, username=user.username, role=user.role.value, organizes=_organizes(user)
+        )
+
+
+def _organizes(user: User) -> bool:
+    """The role answers for most users; only a participant costs one indexed EXISTS query."""
+    if user.role in (Role.ADMIN, Role.ORGANIZER):
+        return True
+    session = object_session(user)
+    if session is None:
+        return False
+    added = exists().where(CompetitionOrganizer.user_id == user.id)
+    return bool(session.scalar(select(added)))
 
 
 def show_viewer(request: Request, user: User | None) -> None:
@@ -93,6 +111,10 @@ def render(
 
 def render_error(request: Request, status_code: int, message: str, *, code: str) -> HTMLResponse:
     return render(
-        request, "error.html", status_code=status_code, message=message, code=code,
+        request,
+        "error.html",
+        status_code=status_code,
+        message=message,
+        code=code,
         status=status_code,
     )

@@ -1,4 +1,4 @@
-"""The leaderboard's trade-off charts and per-group table, looked at in real headless Chromium."""
+"""The leaderboard's views (table, trade-off charts, per-group table), in real headless Chromium."""
 
 from __future__ import annotations
 
@@ -58,8 +58,11 @@ def seed_board(live_server: LiveServer) -> None:
     entrants.append((world.organizer, "constant"))
     with live_server.api() as api:
         for seed, (user, kind) in enumerate(entrants):
-            values = (np.full(len(world.truth()), 30.0) if kind == "constant"
-                      else predictions(world, kind, seed))
+            values = (
+                np.full(len(world.truth()), 30.0)
+                if kind == "constant"
+                else predictions(world, kind, seed)
+            )
             response = api.post(
                 f"/api/v1/phases/{world.phase_id}/submissions",
                 files={"file": ("predictions.csv", prediction_csv(world.truth().ids, values))},
@@ -80,14 +83,25 @@ def test_trade_off_charts_and_group_table_render_and_are_saved_as_a_screenshot(
 ) -> None:
     seed_board(live_server)
     world, url, page = live_server.world, live_server.url, chromium.page
+    board = f"{url}/phases/{world.phase_id}/leaderboard"
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" else None)
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     log_in(page, url, "dana")
-    page.goto(f"{url}/phases/{world.phase_id}/leaderboard?groups=age")
+    page.goto(board)
 
+    # The default view is the ranking table alone, its Pareto badges included.
+    views = page.get_by_role("navigation", name="Leaderboard views")
     expect(page.locator("#leaderboard tbody tr")).to_have_count(len(PARTICIPANTS) + 1)
+    expect(page.locator("#leaderboard .badge.pareto")).not_to_have_count(0)
+    expect(page.locator("figure.chart")).to_have_count(0)
+    expect(page.locator("#group-table")).to_have_count(0)
+
+    views.get_by_role("link", name="Trade-off").click()
+    expect(page).to_have_url(f"{board}?view=tradeoff")
+    expect(views.locator('[aria-current="page"]')).to_have_text("Trade-off")
     charts = page.locator("figure.chart")
     expect(charts).to_have_count(4)
     for index in range(4):
@@ -98,19 +112,26 @@ def test_trade_off_charts_and_group_table_render_and_are_saved_as_a_screenshot(
         expect(chart.locator("g.point.mine")).to_have_count(1)
         box = chart.locator("svg").bounding_box()
         assert box is not None and box["width"] > 250 and box["height"] > 180
-    expect(page.locator("#leaderboard .badge.pareto")).not_to_have_count(0)
-    expect(page.locator("#group-table td.best")).not_to_have_count(0)
-
-    page.get_by_role("link", name="Gender", exact=True).click()
-    expect(page.locator("#group-table")).to_have_attribute("data-attribute", "gender")
-    expect(page).to_have_url(f"{url}/phases/{world.phase_id}/leaderboard?split=public"
-                             f"&groups=gender#groups")
-    page.get_by_role("link", name="Age", exact=True).click()
-    expect(page.locator("#group-table")).to_have_attribute("data-attribute", "age")
+    expect(page.locator("#leaderboard")).to_have_count(0)
 
     artifacts = request.config.rootpath / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts / "tradeoff.png"), full_page=True)
     page.locator("#tradeoff").screenshot(path=str(artifacts / "tradeoff-charts.png"))
+
+    views.get_by_role("link", name="Groups").click()
+    expect(page).to_have_url(f"{board}?view=groups")
+    expect(page.locator("#group-table")).to_have_attribute("data-attribute", "age")
+    expect(page.locator("#group-table td.best")).not_to_have_count(0)
+    page.get_by_role("link", name="Gender", exact=True).click()
+    expect(page.locator("#group-table")).to_have_attribute("data-attribute", "gender")
+    expect(page).to_have_url(f"{board}?view=groups&groups=gender")
+    page.get_by_role("link", name="Age", exact=True).click()
+    expect(page.locator("#group-table")).to_have_attribute("data-attribute", "age")
+    page.screenshot(path=str(artifacts / "groups.png"), full_page=True)
+
+    views.get_by_role("link", name="Leaderboard").click()
+    expect(page).to_have_url(board)
+    expect(page.locator("#leaderboard tbody tr")).to_have_count(len(PARTICIPANTS) + 1)
     assert errors == []
     assert chromium.offsite_requests == []
