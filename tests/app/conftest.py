@@ -128,8 +128,15 @@ class World:
             return testsets.load_truth(self.settings, testset)
 
 
-@pytest.fixture
-def world(db: Database, settings: Settings, synthetic_source: Path) -> World:
+def seed_competition(
+    db: Database,
+    settings: Settings,
+    source: Path,
+    *,
+    title: str = "Age estimation",
+    **phase_fields: Any,
+) -> World:
+    """An organizer, an admin, the test set imported, a competition with one open phase."""
     with db.transaction() as session:
         organizer = accounts.register(
             session,
@@ -144,26 +151,30 @@ def world(db: Database, settings: Settings, synthetic_source: Path) -> World:
         testset = testsets.import_into_store(
             session,
             settings,
-            synthetic_source,
+            source,
             name="synthetic",
             created_by=organizer,
             image_size=IMAGE_SIZE,
             is_synthetic=True,
         )
         competition = competitions.create_competition(
-            session, organizer, title="Age estimation", description="A *test* competition"
+            session, organizer, title=title, description="A *test* competition"
         )
-        phase = competitions.add_phase(
-            session,
-            competition,
-            name="Task 1",
-            testset_id=testset.id,
-            opens_at=utcnow() - timedelta(days=1),
-            closes_at=utcnow() + timedelta(days=30),
-            daily_limit=5,
-            submission_kinds=["predictions", "model"],
-        )
+        fields: dict[str, Any] = {
+            "name": "Task 1",
+            "testset_id": testset.id,
+            "opens_at": utcnow() - timedelta(days=1),
+            "closes_at": utcnow() + timedelta(days=30),
+            "daily_limit": 5,
+            "submission_kinds": ["predictions", "model"],
+        } | phase_fields
+        phase = competitions.add_phase(session, competition, **fields)
         return World(db, settings, competition.id, phase.id, testset.id, organizer, admin)
+
+
+@pytest.fixture
+def world(db: Database, settings: Settings, synthetic_source: Path) -> World:
+    return seed_competition(db, settings, synthetic_source)
 
 
 def prediction_csv(ids: tuple[str, ...], values: Any) -> bytes:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app.config import Settings
-from app.db import Database, utcnow
-from app.models import Role
-from app.services import accounts, competitions, testsets
-from tests.app.conftest import PASSWORD, World
+from app.db import Database
+from tests.app.conftest import World
+from tests.app.conftest import seed_competition as seed_app_competition
 from tests.scaleout.cluster import Cluster, RedisServer, start_redis
 from tests.support.postgres import PostgresServer
 
@@ -128,36 +126,6 @@ def cluster(shared_settings: Settings, tmp_path: Path) -> Iterator[Cluster]:
 
 
 def seed_competition(db: Database, settings: Settings, source: Path, **phase_fields: Any) -> World:
-    """An organizer, an admin, the test set imported into the shared store, an open phase."""
-    with db.transaction() as session:
-        organizer = accounts.register(
-            session,
-            username="lecturer",
-            password=PASSWORD,
-            email="l@example.org",
-            role=Role.ORGANIZER,
-        )
-        admin = accounts.register(
-            session, username="root", password=PASSWORD, email="r@example.org", role=Role.ADMIN
-        )
-        testset = testsets.import_into_store(
-            session,
-            settings,
-            source,
-            name="synthetic",
-            created_by=organizer,
-            image_size=IMAGE_SIZE,
-            is_synthetic=True,
-        )
-        competition = competitions.create_competition(
-            session, organizer, title="Age estimation at scale", description="scale-out test"
-        )
-        fields: dict[str, Any] = {
-            "name": "Task 1",
-            "testset_id": testset.id,
-            "opens_at": utcnow() - timedelta(days=1),
-            "closes_at": utcnow() + timedelta(days=30),
-            "submission_kinds": ["predictions", "model"],
-        } | phase_fields
-        phase = competitions.add_phase(session, competition, **fields)
-        return World(db, settings, competition.id, phase.id, testset.id, organizer, admin)
+    """The service tests' competition, on the test set in the shared store, no daily limit."""
+    fields: dict[str, Any] = {"daily_limit": None} | phase_fields
+    return seed_app_competition(db, settings, source, title="Age estimation at scale", **fields)
