@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     @model_validator(mode="after")
+    def _absolute_data_dir(self) -> Settings:
+        # Child processes (model inference) run in other directories: hand them absolute paths.
+        self.data_dir = self.data_dir.resolve()
+        return self
+
+    @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
             raise ValueError(

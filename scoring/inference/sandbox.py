@@ -206,7 +206,8 @@ class _Job:
         if workdir is not None:
             Path(workdir).mkdir(parents=True, exist_ok=True)
         # mkdtemp: a fresh directory readable by this user only.
-        self.dir = Path(tempfile.mkdtemp(prefix="fairboard-job-", dir=workdir))
+        # Absolute: the child runs inside this directory and is handed its path.
+        self.dir = Path(tempfile.mkdtemp(prefix="fairboard-job-", dir=workdir)).resolve()
         self.job = {
             **job,
             "threads": self.threads,

@@ -265,3 +265,16 @@ def test_images_that_are_not_a_uint8_rgb_array_are_an_operator_error(
     np.save(tmp_path / "gray.npy", np.zeros((2, 16, 16), np.uint8))
     with pytest.raises(InferenceError, match="uint8 N×H×W×3"):
         run_model(write_model(build_red_mean_model()), tmp_path / "gray.npy")
+
+
+def test_a_relative_working_directory_is_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service passes its data directory, which may be relative to where it started."""
+    build_red_mean_model(tmp_path / "model.onnx")
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    images[..., 0] = 90
+    np.save(tmp_path / "images.npy", images)
+    monkeypatch.chdir(tmp_path)
+    result = run_model("model.onnx", "images.npy", provider="cpu", workdir="jobs")
+    assert result.predictions.tolist() == [30.0, 30.0]
