@@ -102,9 +102,7 @@ class SubmissionLimitReached(AppError):
     code = "submission_limit_reached"
 
     def __init__(self, message: str, *, resets_at: datetime | None, **details: Any) -> None:
-        super().__init__(
-            message, resets_at=resets_at.isoformat() if resets_at else None, **details
-        )
+        super().__init__(message, resets_at=resets_at.isoformat() if resets_at else None, **details)
         self.resets_at = resets_at
 
     def headers(self) -> dict[str, str] | None:

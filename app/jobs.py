@@ -76,7 +76,9 @@ class InProcessJobs:
         for kind, count in counts.items():
             for index in range(count):
                 thread = threading.Thread(
-                    target=self._work, args=(kind,), name=f"fairboard-{kind.value}-{index}",
+                    target=self._work,
+                    args=(kind,),
+                    name=f"fairboard-{kind.value}-{index}",
                     daemon=True,
                 )
                 thread.start()

@@ -35,7 +35,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (AGE, GENDER, ETHNICITY, EXPRESSION)
 CATEGORICAL_ATTRIBUTES: tuple[Attribute, ...] = (GENDER, ETHNICITY, EXPRESSION)
 ATTRIBUTES_BY_NAME: dict[str, Attribute] = {a.name: a for a in ATTRIBUTES}
 
-SCORE_NAMES: tuple[str, ...] = ("mae", "age_bias", "gender_bias", "ethnicity_bias", "expression_bias")
+SCORE_NAMES: tuple[str, ...] = (
+    "mae",
+    "age_bias",
+    "gender_bias",
+    "ethnicity_bias",
+    "expression_bias",
+)
 """The five scores of SPEC §3, all lower-is-better."""
 
 

@@ -120,13 +120,13 @@ def _ids(n: int) -> tuple[str, ...]:
     return tuple(f"{index:06d}.png" for index in range(1, n + 1))
 
 
-def _draw_labels(
-    n: int, rng: np.random.Generator
-) -> tuple[TestSet, npt.NDArray[np.float64]]:
+def _draw_labels(n: int, rng: np.random.Generator) -> tuple[TestSet, npt.NDArray[np.float64]]:
     """The labels and the per-item noise standard deviation of the age signal."""
     age_groups = _shuffled_groups(AGE, n, rng)
-    groups = {attribute.name: _shuffled_groups(attribute, n, rng)
-              for attribute in (GENDER, ETHNICITY, EXPRESSION)}
+    groups = {
+        attribute.name: _shuffled_groups(attribute, n, rng)
+        for attribute in (GENDER, ETHNICITY, EXPRESSION)
+    }
     low = np.array([AGE_RANGES[group][0] for group in age_groups])
     high = np.array([AGE_RANGES[group][1] for group in age_groups])
     # Hundredths of a year, floored, so an age never rounds up into the next group.
@@ -168,7 +168,10 @@ def make_labels(*, n: int = DEFAULT_N, seed: int = 0) -> TestSet:
 
 
 def _wave(
-    frequency: float, angle: float, phase: float, xs: npt.NDArray[np.float32],
+    frequency: float,
+    angle: float,
+    phase: float,
+    xs: npt.NDArray[np.float32],
     ys: npt.NDArray[np.float32],
 ) -> npt.NDArray[np.float32]:
     """sin(2π·f·(x·cos a + y·sin a) + p) on the grid, as two outer products (no 2-D trig)."""
@@ -212,9 +215,11 @@ def _image(
     channels = (
         _red_texture(rng, xs, ys) + np.float32(red_mean),
         _wave(rng.uniform(2.0, 12.0), rng.uniform(0.0, np.pi), rng.uniform(0, 7), xs, ys)
-        * np.float32(rng.uniform(40.0, 110.0)) + np.float32(128.0),
+        * np.float32(rng.uniform(40.0, 110.0))
+        + np.float32(128.0),
         _blob(rng, xs, ys) * np.float32(rng.uniform(60.0, 200.0))
-        + (ys * np.float32(rng.uniform(0.0, 50.0)))[:, None] + np.float32(rng.uniform(0, 40)),
+        + (ys * np.float32(rng.uniform(0.0, 50.0)))[:, None]
+        + np.float32(rng.uniform(0, 40)),
     )
     for channel, values in enumerate(channels):
         np.clip(np.rint(values, out=values), 0, 255, out=values)
@@ -277,16 +282,24 @@ def make_testset(
         for start in range(0, n, _CHUNK):
             chunk = range(start, min(n, start + _CHUNK))
             pending = [
-                pool.submit(_save_png, _image(rng, float(red_means[index]), xs, ys),
-                            images / testset.ids[index])
+                pool.submit(
+                    _save_png,
+                    _image(rng, float(red_means[index]), xs, ys),
+                    images / testset.ids[index],
+                )
                 for index in chunk
             ]
             for future in pending:
                 future.result()
     testset.to_labels_csv(out / LABELS_FILE)
     (out / SYNTHETIC_MARKER).write_text(
-        _MARKER_TEXT.format(n=n, seed=seed, image_size=tuple(image_size),
-                            offset=AGE_SIGNAL_OFFSET, slope=AGE_SIGNAL_SLOPE),
+        _MARKER_TEXT.format(
+            n=n,
+            seed=seed,
+            image_size=tuple(image_size),
+            offset=AGE_SIGNAL_OFFSET,
+            slope=AGE_SIGNAL_SLOPE,
+        ),
         encoding="utf-8",
     )
     return out

@@ -276,8 +276,9 @@ class TestSet:
         age = _frozen(np.asarray(self.age, dtype=np.float64) + 0.0, np.float64)
         categories = {
             attribute.name: _frozen(
-                np.strings.lower(np.strings.strip(np.asarray(getattr(self, attribute.name),
-                                                             dtype=str))),
+                np.strings.lower(
+                    np.strings.strip(np.asarray(getattr(self, attribute.name), dtype=str))
+                ),
                 np.str_,
             )
             for attribute in CATEGORICAL_ATTRIBUTES
@@ -310,16 +311,24 @@ class TestSet:
                 for i in np.flatnonzero(bad)
             ]
             problems += [
-                (int(i) + 1,
-                 NEGATIVE_NUMBER.format(row=int(i) + 1, column=name, value=str(values[i])))
+                (
+                    int(i) + 1,
+                    NEGATIVE_NUMBER.format(row=int(i) + 1, column=name, value=str(values[i])),
+                )
                 for i in np.flatnonzero(values < 0)
             ]
         for attribute in CATEGORICAL_ATTRIBUTES:
             given = np.asarray(getattr(self, attribute.name), dtype=str)
             problems += [
-                (int(i) + 1,
-                 UNKNOWN_VALUE.format(row=int(i) + 1, column=attribute.name, value=str(given[i]),
-                                      expected=_expected(attribute.groups)))
+                (
+                    int(i) + 1,
+                    UNKNOWN_VALUE.format(
+                        row=int(i) + 1,
+                        column=attribute.name,
+                        value=str(given[i]),
+                        expected=_expected(attribute.groups),
+                    ),
+                )
                 for i in np.flatnonzero(codes[attribute.name] < 0)
             ]
         _raise_problems({"the test set": problems})
@@ -543,8 +552,10 @@ def _parse_ids(
             problems.append((row, EMPTY_ID.format(row=row, column=column)))
         elif key in first_row:
             problems.append(
-                (row, DUPLICATE_ID.format(row=row, column=column, value=value,
-                                          first=first_row[key]))
+                (
+                    row,
+                    DUPLICATE_ID.format(row=row, column=column, value=value, first=first_row[key]),
+                )
             )
         else:
             first_row[key] = row
@@ -581,8 +592,12 @@ def _parse_category(
     for row, (value, lower) in enumerate(zip(values, normalised, strict=True), start=1):
         if lower not in allowed:
             problems.append(
-                (row, UNKNOWN_VALUE.format(row=row, column=column, value=value,
-                                           expected=_expected(attribute.groups)))
+                (
+                    row,
+                    UNKNOWN_VALUE.format(
+                        row=row, column=column, value=value, expected=_expected(attribute.groups)
+                    ),
+                )
             )
     return normalised
 
@@ -644,8 +659,9 @@ def _appa_labels(
     category_problems = list(categories.problems)
 
     ids = _parse_ids(gt.column("file_name"), "file_name", gt_problems)
-    age = _parse_numbers(gt.column("apparent_age_avg"), "apparent_age_avg", gt_problems,
-                         required=True)
+    age = _parse_numbers(
+        gt.column("apparent_age_avg"), "apparent_age_avg", gt_problems, required=True
+    )
     real_age = (
         _parse_numbers(gt.column(REAL_AGE_COLUMN), REAL_AGE_COLUMN, gt_problems, required=False)
         if REAL_AGE_COLUMN in gt.header
@@ -655,28 +671,38 @@ def _appa_labels(
     keys = [_appa_key(value) for value in files]
     _parse_ids(files, "file", category_problems, keys=keys)
     by_attribute = {
-        "gender": _parse_category(categories.column("gender"), ATTRIBUTES_BY_NAME["gender"],
-                                  "gender", category_problems),
-        "ethnicity": _parse_category(categories.column("race"),
-                                     ATTRIBUTES_BY_NAME["ethnicity"], "race",
-                                     category_problems),
-        "expression": _parse_category(categories.column("happiness"),
-                                      ATTRIBUTES_BY_NAME["expression"], "happiness",
-                                      category_problems),
+        "gender": _parse_category(
+            categories.column("gender"), ATTRIBUTES_BY_NAME["gender"], "gender", category_problems
+        ),
+        "ethnicity": _parse_category(
+            categories.column("race"), ATTRIBUTES_BY_NAME["ethnicity"], "race", category_problems
+        ),
+        "expression": _parse_category(
+            categories.column("happiness"),
+            ATTRIBUTES_BY_NAME["expression"],
+            "happiness",
+            category_problems,
+        ),
     }
     category_row = {key: row for row, key in enumerate(keys) if key}
     id_set = set(ids)
     for row, file_name in enumerate(ids, start=1):
         if file_name and file_name not in category_row:
             gt_problems.append(
-                (row, APPA_UNMATCHED.format(row=row, column="file_name", value=file_name,
-                                            other=categories_file))
+                (
+                    row,
+                    APPA_UNMATCHED.format(
+                        row=row, column="file_name", value=file_name, other=categories_file
+                    ),
+                )
             )
     for row, (key, file_value) in enumerate(zip(keys, files, strict=True), start=1):
         if key and key not in id_set:
             category_problems.append(
-                (row, APPA_UNMATCHED.format(row=row, column="file", value=file_value,
-                                            other=gt_file))
+                (
+                    row,
+                    APPA_UNMATCHED.format(row=row, column="file", value=file_value, other=gt_file),
+                )
             )
     _raise_problems({gt_file: gt_problems, categories_file: category_problems})
 
@@ -742,7 +768,7 @@ class _ZipSource(_Source):
         super().__init__(display)
         self.archive = archive
         self.members = {
-            info.filename[len(prefix):]: info
+            info.filename[len(prefix) :]: info
             for info in archive.infolist()
             if info.filename.startswith(prefix) and not info.is_dir()
         }
@@ -826,9 +852,16 @@ def _check_zip(archive: zipfile.ZipFile, display: str, max_total_bytes: int) -> 
             and info.file_size > MAX_COMPRESSION_RATIO * compressed
         ):
             problems.append(
-                (0, ZIP_BOMB_RATIO.format(name=name, ratio=info.file_size / compressed,
-                                          size=info.file_size, compressed=info.compress_size,
-                                          limit=MAX_COMPRESSION_RATIO))
+                (
+                    0,
+                    ZIP_BOMB_RATIO.format(
+                        name=name,
+                        ratio=info.file_size / compressed,
+                        size=info.file_size,
+                        compressed=info.compress_size,
+                        limit=MAX_COMPRESSION_RATIO,
+                    ),
+                )
             )
     if total > max_total_bytes:
         problems.append((0, ZIP_TOO_LARGE.format(total=total, limit=max_total_bytes)))
@@ -883,7 +916,7 @@ def _labels_from(source: _Source, layout: str) -> TestSet:
 
 
 def _kind_of(path: Path) -> str:
-    """"folder", "zip" or "csv"; raises for anything else."""
+    """ "folder", "zip" or "csv"; raises for anything else."""
     if not path.exists():
         raise TestSetError(SOURCE_NOT_FOUND.format(path=path))
     if path.is_dir():
@@ -923,8 +956,9 @@ def read_labels(path: Path, *, max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -
             return _generic_labels(_read_file(path), path.name)
         gt = path.with_name(f"gt_avg_{appa['split']}.csv")
         categories = path.with_name(f"allcategories_{appa['split']}.csv")
-        return _appa_labels(_read_file(gt), _read_file(categories), gt_file=gt.name,
-                            categories_file=categories.name)
+        return _appa_labels(
+            _read_file(gt), _read_file(categories), gt_file=gt.name, categories_file=categories.name
+        )
     with _open_source(path, max_total_bytes) as (source, layout):
         return _labels_from(source, layout)
 
@@ -996,8 +1030,10 @@ class ImportReport:
             layout=str(data["layout"]),
             n_items=int(data["n_items"]),
             fingerprint=str(data["fingerprint"]),
-            group_sizes={name: {g: int(n) for g, n in sizes.items()}
-                         for name, sizes in data["group_sizes"].items()},
+            group_sizes={
+                name: {g: int(n) for g, n in sizes.items()}
+                for name, sizes in data["group_sizes"].items()
+            },
             image_size=(int(height), int(width)),
             source_image_sizes={k: int(v) for k, v in data["source_image_sizes"].items()},
             synthetic=bool(data.get("synthetic", False)),
@@ -1090,8 +1126,12 @@ def _import_images(
                 if isinstance(result, str):
                     row = index + 1
                     problems.append(
-                        (row, UNDECODABLE_IMAGE.format(row=row, id=testset.ids[index],
-                                                       path=paths[index], reason=result))
+                        (
+                            row,
+                            UNDECODABLE_IMAGE.format(
+                                row=row, id=testset.ids[index], path=paths[index], reason=result
+                            ),
+                        )
                     )
                 else:
                     out[index] = result[0]
@@ -1135,8 +1175,9 @@ def _import_array(
             raise TestSetError(NPY_BAD_SHAPE.format(shape=shape))
         if shape[0] != len(testset):
             raise TestSetError(
-                NPY_ROW_MISMATCH.format(n_images=shape[0], labels=LABELS_FILE,
-                                        n_labels=len(testset))
+                NPY_ROW_MISMATCH.format(
+                    n_images=shape[0], labels=LABELS_FILE, n_labels=len(testset)
+                )
             )
         if fortran_order:
             raise TestSetError(NPY_FORTRAN_ORDER)
@@ -1156,8 +1197,9 @@ def _import_array(
             data = _read_exact(stream, (stop - start) * row_bytes, source, IMAGES_NPY)
             if len(data) != (stop - start) * row_bytes:
                 raise TestSetError(
-                    NPY_TRUNCATED.format(found=start * row_bytes + len(data), expected=expected,
-                                         shape=shape)
+                    NPY_TRUNCATED.format(
+                        found=start * row_bytes + len(data), expected=expected, shape=shape
+                    )
                 )
             rows = np.frombuffer(data, dtype=np.uint8).reshape(stop - start, height, width, 3)
             if (height, width) == size:
@@ -1228,12 +1270,12 @@ def import_testset(
                 )
             else:
                 images = np.lib.format.open_memmap(
-                    staging / IMAGES_NPY, mode="w+", dtype=np.uint8,
+                    staging / IMAGES_NPY,
+                    mode="w+",
+                    dtype=np.uint8,
                     shape=(len(testset), size[0], size[1], 3),
                 )
-                source_sizes = _import_images(
-                    files, *images_at, testset, images, size, progress
-                )
+                source_sizes = _import_images(files, *images_at, testset, images, size, progress)
             images.flush()
             del images  # close the memory map before the rename
             synthetic = files.has(SYNTHETIC_MARKER)

@@ -11,8 +11,10 @@ scripts/setup.sh cpu,test,dev
 export PYTHONUNBUFFERED=1
 py=.venv/bin/python
 status=0
+echo "=== lint and types (ruff, mypy)"
+$py -m ruff check . && $py -m ruff format --check . >/dev/null && $py -m mypy || status=$?
 echo "=== test suite on SQLite"
-FAIRBOARD_TEST_DATABASE=sqlite $py -m pytest -n 2 "$@" || status=$?
+FAIRBOARD_TEST_DATABASE=sqlite $py -m pytest -n 2 "$@" || status=$((status ? status : $?))
 if [ "$status" -eq 0 ] && [ -z "${FAIRBOARD_SKIP_POSTGRES_RUN:-}" ]; then
     echo "=== test suite on PostgreSQL"
     FAIRBOARD_TEST_DATABASE=postgresql $py -m pytest -n 2 -m "not browser" tests/app "$@" || status=$?

@@ -90,7 +90,10 @@ def report_progress(db: Database, claim_: Claim, done: int, total: int) -> None:
 
 
 def _score_splits(
-    settings: Settings, phase: Phase, testset: TestSetVersion, truth: TestSet,
+    settings: Settings,
+    phase: Phase,
+    testset: TestSetVersion,
+    truth: TestSet,
     predictions: npt.NDArray[np.float64],
 ) -> dict[Split, ScoreReport]:
     if phase.public_fraction is None:
@@ -105,8 +108,14 @@ def _score_splits(
 
 
 def _predict(
-    db: Database, settings: Settings, claim_: Claim, submission: Submission, phase: Phase,
-    testset: TestSetVersion, truth: TestSet, path: Path,
+    db: Database,
+    settings: Settings,
+    claim_: Claim,
+    submission: Submission,
+    phase: Phase,
+    testset: TestSetVersion,
+    truth: TestSet,
+    path: Path,
 ) -> tuple[npt.NDArray[np.float64], str | None, float | None]:
     if submission.kind is SubmissionKind.PREDICTIONS:
         predictions = parse_predictions(
@@ -176,22 +185,34 @@ def evaluate(db: Database, settings: Settings, claim_: Claim) -> SubmissionStatu
         replace_scores(session, submission.id, reports)
     log.info(
         "submission %s finished in %.3f s (mae %.4f)",
-        submission.id, time.perf_counter() - started, reports[Split.PUBLIC].mae,
+        submission.id,
+        time.perf_counter() - started,
+        reports[Split.PUBLIC].mae,
     )
     return _observed(
-        submission.kind, started, SubmissionStatus.FINISHED,
-        provider=provider, inference_seconds=inference_seconds,
+        submission.kind,
+        started,
+        SubmissionStatus.FINISHED,
+        provider=provider,
+        inference_seconds=inference_seconds,
     )
 
 
 def _observed(
-    kind: SubmissionKind, started: float, outcome: SubmissionStatus, *,
-    provider: str | None = None, inference_seconds: float | None = None,
+    kind: SubmissionKind,
+    started: float,
+    outcome: SubmissionStatus,
+    *,
+    provider: str | None = None,
+    inference_seconds: float | None = None,
 ) -> SubmissionStatus:
     if outcome is not SubmissionStatus.RUNNING:  # RUNNING: the result was discarded
         metrics.observe_evaluation(
-            kind, outcome, time.perf_counter() - started,
-            provider=provider, inference_seconds=inference_seconds,
+            kind,
+            outcome,
+            time.perf_counter() - started,
+            provider=provider,
+            inference_seconds=inference_seconds,
         )
     return outcome
 

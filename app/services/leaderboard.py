@@ -121,9 +121,7 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
     by_key = {entry.submission_id: entry for entry in entries}
     ranked = rank_entries(
         [
-            RankEntry(
-                key=e.submission_id, scores=e.scores, order=(e.created_at, e.submission_id)
-            )
+            RankEntry(key=e.submission_id, scores=e.scores, order=(e.created_at, e.submission_id))
             for e in entries
         ],
         ties=phase.tie_policy.value,
@@ -256,9 +254,7 @@ def _entry(row: Any, *, label: str, is_baseline: bool) -> _Entry:
     )
 
 
-def _activity(
-    session: Session, phase: Phase, disqualified: Any
-) -> dict[int, tuple[int, datetime]]:
+def _activity(session: Session, phase: Phase, disqualified: Any) -> dict[int, tuple[int, datetime]]:
     """Entries (every submission, failed ones included) and the newest one, per participant."""
     rows = session.execute(
         select(Submission.user_id, func.count(), func.max(Submission.created_at))

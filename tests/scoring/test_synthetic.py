@@ -28,8 +28,9 @@ from scoring.testset import SYNTHETIC_MARKER, import_testset, read_labels
 @pytest.fixture(scope="module")
 def synthetic_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """300 items of 20x20 pixels, seed 0."""
-    return make_testset(tmp_path_factory.mktemp("synthetic") / "set", n=300, seed=0,
-                        image_size=(20, 20))
+    return make_testset(
+        tmp_path_factory.mktemp("synthetic") / "set", n=300, seed=0, image_size=(20, 20)
+    )
 
 
 def decoded(folder: Path) -> np.ndarray:
@@ -47,7 +48,11 @@ def mean_pairwise_gap(values: list[float]) -> float:
 
 def test_spec_counts_are_the_course_validation_split():
     assert {name: sum(groups.values()) for name, groups in SPEC_GROUP_COUNTS.items()} == {
-        "age": 1482, "gender": 1482, "ethnicity": 1482, "expression": 1482}
+        "age": 1482,
+        "gender": 1482,
+        "ethnicity": 1482,
+        "expression": 1482,
+    }
     for attribute in ATTRIBUTES:
         assert tuple(SPEC_GROUP_COUNTS[attribute.name]) == attribute.groups
 
@@ -74,8 +79,10 @@ def test_group_sizes_are_the_spec_proportions_scaled_to_n(n):
 
 
 @settings(max_examples=200, deadline=None)
-@given(weights=st.lists(st.integers(0, 5000), min_size=1, max_size=8).filter(any),
-       n=st.integers(0, 10_000))
+@given(
+    weights=st.lists(st.integers(0, 5000), min_size=1, max_size=8).filter(any),
+    n=st.integers(0, 10_000),
+)
 def test_largest_remainder_splits_n_exactly_within_one_of_each_quota(weights, n):
     parts = largest_remainder(weights, n)
     assert sum(parts) == n
@@ -109,9 +116,13 @@ def test_same_seed_gives_the_same_labels_and_another_seed_others():
 
 def test_writes_the_generic_layout_marked_synthetic(synthetic_set):
     assert sorted(path.name for path in synthetic_set.iterdir()) == [
-        SYNTHETIC_MARKER, "images", "labels.csv"]
+        SYNTHETIC_MARKER,
+        "images",
+        "labels.csv",
+    ]
     assert (synthetic_set / "labels.csv").read_text().splitlines()[0] == (
-        "id,age,gender,ethnicity,expression,real_age")
+        "id,age,gender,ethnicity,expression,real_age"
+    )
     assert "SYNTHETIC" in (synthetic_set / SYNTHETIC_MARKER).read_text()
     assert "never faces" in (synthetic_set / SYNTHETIC_MARKER).read_text()
     labels = read_labels(synthetic_set)
@@ -178,7 +189,8 @@ def test_baseline_errors_differ_between_groups(synthetic_set):
     for attribute in ATTRIBUTES:
         codes = labels.group_codes(attribute.name)
         gaps[attribute.name] = mean_pairwise_gap(
-            [float(errors[codes == code].mean()) for code in np.unique(codes)])
+            [float(errors[codes == code].mean()) for code in np.unique(codes)]
+        )
     assert all(gap > 0.0 for gap in gaps.values())
     assert gaps["age"] > 0.5 and gaps["ethnicity"] > 0.5
 

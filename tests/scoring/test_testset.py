@@ -167,8 +167,10 @@ def test_generic_layout_is_found_in_a_folder_or_zip_at_the_top_or_in_one_folder(
 
 
 def test_zip_with_macos_clutter_next_to_the_one_folder_is_still_found(tmp_path):
-    files = {**{f"set/{k}": v for k, v in generic_files().items()},
-             "__MACOSX/set/._labels.csv": b"\x00"}
+    files = {
+        **{f"set/{k}": v for k, v in generic_files().items()},
+        "__MACOSX/set/._labels.csv": b"\x00",
+    }
     assert len(read_labels(write_zip(tmp_path / "set.zip", files))) == len(ROWS)
 
 
@@ -205,10 +207,13 @@ def test_appa_real_zip_of_the_release_folder_and_a_csv_path_read_the_same(tmp_pa
 def test_appa_validation_split_is_read_from_either_of_its_csv_files(tmp_path):
     def release(name: str, gt_rows) -> Path:
         files = appa_files(gt_rows=gt_rows)
-        return write_files(tmp_path / name, {
-            "gt_avg_valid.csv": files["gt_avg_test.csv"],
-            "allcategories_valid.csv": files["allcategories_test.csv"],
-        })
+        return write_files(
+            tmp_path / name,
+            {
+                "gt_avg_valid.csv": files["gt_avg_test.csv"],
+                "allcategories_valid.csv": files["allcategories_test.csv"],
+            },
+        )
 
     folder = release("complete", APPA_GT_ROWS)
     from_gt = read_labels(folder / "gt_avg_valid.csv")
@@ -218,16 +223,16 @@ def test_appa_validation_split_is_read_from_either_of_its_csv_files(tmp_path):
     raises_problems(
         lambda: read_labels(partial / "gt_avg_valid.csv"),
         "allcategories_valid.csv",
-        [APPA_UNMATCHED.format(row=1, column="file", value="005615.jpg",
-                               other="gt_avg_valid.csv")],
+        [APPA_UNMATCHED.format(row=1, column="file", value="005615.jpg", other="gt_avg_valid.csv")],
     )
 
 
 @pytest.mark.parametrize("as_zip", [False, True])
 def test_array_layout_reads_the_labels_next_to_images_npy(tmp_path, as_zip):
     files = array_files()
-    source = (write_zip(tmp_path / "set.zip", files) if as_zip
-              else write_files(tmp_path / "set", files))
+    source = (
+        write_zip(tmp_path / "set.zip", files) if as_zip else write_files(tmp_path / "set", files)
+    )
     assert read_labels(source).ids == tuple(row[0] for row in ROWS)
 
 
@@ -239,8 +244,9 @@ def test_a_source_without_a_known_layout_is_rejected(tmp_path):
 
 
 def test_a_missing_or_unsupported_source_is_rejected(tmp_path):
-    raises_single(lambda: read_labels(tmp_path / "nope"),
-                  SOURCE_NOT_FOUND.format(path=tmp_path / "nope"))
+    raises_single(
+        lambda: read_labels(tmp_path / "nope"), SOURCE_NOT_FOUND.format(path=tmp_path / "nope")
+    )
     other = tmp_path / "labels.txt"
     other.write_text("hello")
     raises_single(lambda: read_labels(other), UNSUPPORTED_SOURCE.format(path=other))
@@ -299,8 +305,13 @@ def test_message_lists_the_first_five_problems_and_counts_the_rest(tmp_path):
 
 @pytest.mark.parametrize(
     ("value", "template"),
-    [("abc", NOT_A_NUMBER), ("", NOT_A_NUMBER), ("nan", NOT_FINITE), ("inf", NOT_FINITE),
-     ("-0.5", NEGATIVE_NUMBER)],
+    [
+        ("abc", NOT_A_NUMBER),
+        ("", NOT_A_NUMBER),
+        ("nan", NOT_FINITE),
+        ("inf", NOT_FINITE),
+        ("-0.5", NEGATIVE_NUMBER),
+    ],
 )
 def test_age_must_be_a_finite_non_negative_number(tmp_path, value, template):
     raises_problems(
@@ -367,19 +378,23 @@ def test_row_with_the_wrong_number_of_fields_is_rejected(tmp_path):
 @pytest.mark.parametrize("content", [b"", b"\n\n", b"\xef\xbb\xbf  \r\n"])
 def test_empty_labels_file_is_rejected(tmp_path, content):
     (tmp_path / "labels.csv").write_bytes(content)
-    raises_single(lambda: read_labels(tmp_path / "labels.csv"),
-                  EMPTY_FILE.format(file="labels.csv"))
+    raises_single(
+        lambda: read_labels(tmp_path / "labels.csv"), EMPTY_FILE.format(file="labels.csv")
+    )
 
 
 def test_labels_file_with_only_a_header_is_rejected(tmp_path):
-    raises_single(lambda: read_labels(labels_file(tmp_path, [])),
-                  NO_DATA_ROWS.format(file="labels.csv"))
+    raises_single(
+        lambda: read_labels(labels_file(tmp_path, [])), NO_DATA_ROWS.format(file="labels.csv")
+    )
 
 
 def test_labels_file_that_is_not_utf8_is_rejected(tmp_path):
     (tmp_path / "labels.csv").write_bytes(csv_text(HEADER, ROWS).encode() + b"\xff\n")
-    raises_single(lambda: read_labels(tmp_path / "labels.csv"),
-                  NOT_UTF8.format(file="labels.csv", reason="invalid start byte"))
+    raises_single(
+        lambda: read_labels(tmp_path / "labels.csv"),
+        NOT_UTF8.format(file="labels.csv", reason="invalid start byte"),
+    )
 
 
 def test_appa_file_in_one_csv_but_not_the_other_is_named_in_both(tmp_path):
@@ -389,17 +404,28 @@ def test_appa_file_in_one_csv_but_not_the_other_is_named_in_both(tmp_path):
         lambda: read_labels(source),
         "gt_avg_test.csv and allcategories_test.csv",
         [
-            in_file("gt_avg_test.csv", APPA_UNMATCHED.format(
-                row=3, column="file_name", value="009999.jpg", other="allcategories_test.csv")),
-            in_file("allcategories_test.csv", APPA_UNMATCHED.format(
-                row=1, column="file", value="005615.jpg", other="gt_avg_test.csv")),
+            in_file(
+                "gt_avg_test.csv",
+                APPA_UNMATCHED.format(
+                    row=3, column="file_name", value="009999.jpg", other="allcategories_test.csv"
+                ),
+            ),
+            in_file(
+                "allcategories_test.csv",
+                APPA_UNMATCHED.format(
+                    row=1, column="file", value="005615.jpg", other="gt_avg_test.csv"
+                ),
+            ),
         ],
     )
 
 
 def test_appa_category_problems_name_the_release_columns(tmp_path):
-    rows = [APPA_CATEGORY_ROWS[0], ("005613.jpg", "male", "martian", "x", "y", "sad"),
-            APPA_CATEGORY_ROWS[2]]
+    rows = [
+        APPA_CATEGORY_ROWS[0],
+        ("005613.jpg", "male", "martian", "x", "y", "sad"),
+        APPA_CATEGORY_ROWS[2],
+    ]
     raises_problems(
         lambda: read_labels(write_files(tmp_path / "appa", appa_files(category_rows=rows))),
         "allcategories_test.csv",
@@ -436,8 +462,9 @@ def test_appa_duplicate_file_counts_face_and_plain_names_as_one(tmp_path):
 
 def test_zip_entry_with_dotdot_is_rejected(tmp_path):
     archive = write_zip(tmp_path / "set.zip", {**generic_files(), "../evil.txt": "x"})
-    raises_problems(lambda: read_labels(archive), "set.zip",
-                    [ZIP_UNSAFE_PATH.format(name="../evil.txt")])
+    raises_problems(
+        lambda: read_labels(archive), "set.zip", [ZIP_UNSAFE_PATH.format(name="../evil.txt")]
+    )
     assert not (tmp_path / "evil.txt").exists()
 
 
@@ -450,8 +477,9 @@ def test_zip_entry_with_an_absolute_path_is_rejected(tmp_path, name):
 def test_zip_symlink_entry_is_rejected(tmp_path):
     archive = write_zip(tmp_path / "set.zip", generic_files())
     write_symlink_entry(archive, "images/link.png", "/etc/passwd")
-    raises_problems(lambda: read_labels(archive), "set.zip",
-                    [ZIP_SYMLINK.format(name="images/link.png")])
+    raises_problems(
+        lambda: read_labels(archive), "set.zip", [ZIP_SYMLINK.format(name="images/link.png")]
+    )
 
 
 def test_zip_bomb_by_compression_ratio_is_rejected(tmp_path):
@@ -460,9 +488,15 @@ def test_zip_bomb_by_compression_ratio_is_rejected(tmp_path):
     raises_problems(
         lambda: read_labels(archive),
         "set.zip",
-        [ZIP_BOMB_RATIO.format(name="pad.bin", ratio=info.file_size / info.compress_size,
-                               size=info.file_size, compressed=info.compress_size,
-                               limit=MAX_COMPRESSION_RATIO)],
+        [
+            ZIP_BOMB_RATIO.format(
+                name="pad.bin",
+                ratio=info.file_size / info.compress_size,
+                size=info.file_size,
+                compressed=info.compress_size,
+                limit=MAX_COMPRESSION_RATIO,
+            )
+        ],
     )
 
 
@@ -470,11 +504,15 @@ def test_zip_over_the_uncompressed_total_is_rejected(tmp_path):
     files = generic_files()
     archive = write_zip(tmp_path / "set.zip", files)
     total = sum(info.file_size for info in zipfile.ZipFile(archive).infolist())
-    raises_problems(lambda: read_labels(archive, max_total_bytes=total - 1), "set.zip",
-                    [ZIP_TOO_LARGE.format(total=total, limit=total - 1)])
+    raises_problems(
+        lambda: read_labels(archive, max_total_bytes=total - 1),
+        "set.zip",
+        [ZIP_TOO_LARGE.format(total=total, limit=total - 1)],
+    )
     raises_problems(
         lambda: import_testset(archive, tmp_path / "dest", max_total_bytes=1000),
-        "set.zip", [ZIP_TOO_LARGE.format(total=total, limit=1000)],
+        "set.zip",
+        [ZIP_TOO_LARGE.format(total=total, limit=1000)],
     )
     assert len(read_labels(archive, max_total_bytes=total)) == len(ROWS)
     assert not (tmp_path / "dest").exists()
@@ -482,18 +520,23 @@ def test_zip_over_the_uncompressed_total_is_rejected(tmp_path):
 
 def test_zip_with_a_duplicated_entry_is_rejected(tmp_path):
     archive = write_zip(tmp_path / "set.zip", generic_files())
-    with (pytest.warns(UserWarning, match="Duplicate name"),
-          zipfile.ZipFile(archive, "a") as appended):
+    with (
+        pytest.warns(UserWarning, match="Duplicate name"),
+        zipfile.ZipFile(archive, "a") as appended,
+    ):
         appended.writestr("labels.csv", "id\n")
-    raises_problems(lambda: read_labels(archive), "set.zip",
-                    [ZIP_DUPLICATE_ENTRY.format(name="labels.csv")])
+    raises_problems(
+        lambda: read_labels(archive), "set.zip", [ZIP_DUPLICATE_ENTRY.format(name="labels.csv")]
+    )
 
 
 def test_truncated_zip_is_rejected(tmp_path):
     data = write_zip(tmp_path / "full.zip", generic_files()).read_bytes()
     (tmp_path / "set.zip").write_bytes(data[: len(data) // 2])
-    raises_single(lambda: read_labels(tmp_path / "set.zip"),
-                  ZIP_CORRUPT.format(file="set.zip", reason="File is not a zip file"))
+    raises_single(
+        lambda: read_labels(tmp_path / "set.zip"),
+        ZIP_CORRUPT.format(file="set.zip", reason="File is not a zip file"),
+    )
 
 
 def test_zip_entry_with_a_bad_crc_is_rejected(tmp_path):
@@ -505,8 +548,9 @@ def test_zip_entry_with_a_bad_crc_is_rejected(tmp_path):
     (tmp_path / "set.zip").write_bytes(corrupt)
     raises_single(
         lambda: read_labels(tmp_path / "set.zip"),
-        ZIP_ENTRY_CORRUPT.format(file="set.zip", name="labels.csv",
-                                 reason="Bad CRC-32 for file 'labels.csv'"),
+        ZIP_ENTRY_CORRUPT.format(
+            file="set.zip", name="labels.csv", reason="Bad CRC-32 for file 'labels.csv'"
+        ),
     )
 
 
@@ -516,20 +560,31 @@ def test_zip_entry_with_a_bad_crc_is_rejected(tmp_path):
 def test_import_stores_labels_images_and_report(tmp_path):
     source = write_files(tmp_path / "src", generic_files(image_size=(6, 4)))
     calls: list[tuple[int, int]] = []
-    report = import_testset(source, tmp_path / "ts", image_size=(5, 7),
-                            progress=lambda done, total: calls.append((done, total)))
+    report = import_testset(
+        source,
+        tmp_path / "ts",
+        image_size=(5, 7),
+        progress=lambda done, total: calls.append((done, total)),
+    )
 
     images = np.load(tmp_path / "ts" / "images.npy", mmap_mode="r")
     assert isinstance(images, np.memmap)
     assert images.dtype == np.uint8 and images.shape == (5, 5, 7, 3)
     assert sorted(p.name for p in (tmp_path / "ts").iterdir()) == [
-        "images.npy", "labels.csv", "report.json"]
+        "images.npy",
+        "labels.csv",
+        "report.json",
+    ]
     stored = read_labels(tmp_path / "ts" / "labels.csv")
     assert stored.fingerprint() == read_labels(source).fingerprint() == report.fingerprint
     assert report == ImportReport(
-        layout="generic", n_items=5, fingerprint=report.fingerprint,
-        group_sizes=stored.group_sizes(), image_size=(5, 7),
-        source_image_sizes={"6x4": 5}, synthetic=False,
+        layout="generic",
+        n_items=5,
+        fingerprint=report.fingerprint,
+        group_sizes=stored.group_sizes(),
+        image_size=(5, 7),
+        source_image_sizes={"6x4": 5},
+        synthetic=False,
     )
     saved = json.loads((tmp_path / "ts" / "report.json").read_text())
     assert saved == report.to_dict()
@@ -546,8 +601,9 @@ def test_import_decodes_to_rgb_and_resizes_every_format(tmp_path):
         "images/2.img": image_bytes((3, 5), color=(77, 0, 0), fmt="PNG", mode="L"),
         "images/3.img": image_bytes((16, 8), color=(0, 0, 255), fmt="PNG", mode="RGB"),
     }
-    report = import_testset(write_files(tmp_path / "src", files), tmp_path / "ts",
-                            image_size=(4, 4))
+    report = import_testset(
+        write_files(tmp_path / "src", files), tmp_path / "ts", image_size=(4, 4)
+    )
     images = np.load(tmp_path / "ts" / "images.npy")
     assert images[0].reshape(-1, 3).tolist() == [[255, 0, 0]] * 16
     assert np.abs(images[1].astype(int) - [0, 255, 0]).max() <= 3  # JPEG is lossy
@@ -558,8 +614,11 @@ def test_import_decodes_to_rgb_and_resizes_every_format(tmp_path):
 @pytest.mark.parametrize("as_zip", [False, True])
 def test_array_layout_is_copied_exactly_when_sizes_match(tmp_path, as_zip):
     files = array_files()
-    source = (write_zip(tmp_path / "set.zip", files, root="course/") if as_zip
-              else write_files(tmp_path / "set", files))
+    source = (
+        write_zip(tmp_path / "set.zip", files, root="course/")
+        if as_zip
+        else write_files(tmp_path / "set", files)
+    )
     report = import_testset(source, tmp_path / "ts", image_size=(4, 6))
     np.testing.assert_array_equal(np.load(tmp_path / "ts" / "images.npy"), array_images(5))
     assert report.layout == "array"
@@ -576,19 +635,22 @@ def test_array_layout_is_resized_when_sizes_differ(tmp_path):
 
 
 def test_an_imported_set_can_be_imported_again_unchanged(tmp_path):
-    import_testset(write_files(tmp_path / "src", generic_files()), tmp_path / "a",
-                   image_size=(4, 4))
+    import_testset(
+        write_files(tmp_path / "src", generic_files()), tmp_path / "a", image_size=(4, 4)
+    )
     report = import_testset(tmp_path / "a", tmp_path / "b", image_size=(4, 4))
     assert report.layout == "array"
     labels_a, labels_b = (tmp_path / "a" / "labels.csv"), (tmp_path / "b" / "labels.csv")
     assert labels_a.read_text() == labels_b.read_text()
-    np.testing.assert_array_equal(np.load(tmp_path / "a" / "images.npy"),
-                                  np.load(tmp_path / "b" / "images.npy"))
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "a" / "images.npy"), np.load(tmp_path / "b" / "images.npy")
+    )
 
 
 def test_appa_import_uses_face_crops_when_every_item_has_one(tmp_path):
-    report = import_testset(write_zip(tmp_path / "appa.zip", appa_files()), tmp_path / "ts",
-                            image_size=(4, 4))
+    report = import_testset(
+        write_zip(tmp_path / "appa.zip", appa_files()), tmp_path / "ts", image_size=(4, 4)
+    )
     assert report.layout == "appa-real"
     assert report.source_image_sizes == {"8x8": 3}
     stored = read_labels(tmp_path / "ts")
@@ -599,8 +661,9 @@ def test_appa_import_uses_face_crops_when_every_item_has_one(tmp_path):
 def test_appa_import_falls_back_to_full_photos_without_face_crops(tmp_path):
     files = appa_files()
     del files["test/005614.jpg_face.jpg"]
-    report = import_testset(write_files(tmp_path / "appa", files), tmp_path / "ts",
-                            image_size=(4, 4))
+    report = import_testset(
+        write_files(tmp_path / "appa", files), tmp_path / "ts", image_size=(4, 4)
+    )
     assert report.source_image_sizes == {"12x10": 3}
 
 
@@ -610,8 +673,10 @@ def test_missing_images_are_all_listed(tmp_path):
     raises_problems(
         lambda: import_testset(write_files(tmp_path / "src", files), tmp_path / "ts"),
         "images/",
-        [MISSING_IMAGE.format(row=2, id="000002.png", path="images/000002.png"),
-         MISSING_IMAGE.format(row=5, id="000005.jpg", path="images/000005.jpg")],
+        [
+            MISSING_IMAGE.format(row=2, id="000002.png", path="images/000002.png"),
+            MISSING_IMAGE.format(row=5, id="000005.jpg", path="images/000005.jpg"),
+        ],
     )
     assert not (tmp_path / "ts").exists()
 
@@ -645,9 +710,11 @@ def test_undecodable_image_fails_the_import_and_leaves_nothing_behind(tmp_path):
     with pytest.raises(TestSetError) as caught:
         import_testset(write_files(tmp_path / "src", files), tmp_path / "ts")
     assert caught.value.problems[0] == UNDECODABLE_IMAGE.format(
-        row=3, id="000003.jpg", path="images/000003.jpg", reason=UNRECOGNISED_IMAGE)
+        row=3, id="000003.jpg", path="images/000003.jpg", reason=UNRECOGNISED_IMAGE
+    )
     assert caught.value.problems[1].startswith(
-        "row 4, id '000004.png': 'images/000004.png' cannot be decoded (")
+        "row 4, id '000004.png': 'images/000004.png' cannot be decoded ("
+    )
     assert str(caught.value).startswith("2 problems in images/: ")
     assert sorted(tmp_path.iterdir()) == [*before, tmp_path / "src"]
 
@@ -664,51 +731,62 @@ def test_failed_import_from_a_zip_leaves_nothing_behind(tmp_path):
 def test_import_never_writes_into_an_existing_destination(tmp_path):
     (tmp_path / "ts").mkdir()
     source = write_files(tmp_path / "src", generic_files())
-    raises_single(lambda: import_testset(source, tmp_path / "ts"),
-                  DEST_EXISTS.format(dest=tmp_path / "ts"))
+    raises_single(
+        lambda: import_testset(source, tmp_path / "ts"), DEST_EXISTS.format(dest=tmp_path / "ts")
+    )
     assert list((tmp_path / "ts").iterdir()) == []
 
 
 @pytest.mark.parametrize("size", [(0, 4), (4,), (4.0, 4), "224", (True, 4)])
 def test_import_rejects_a_bad_image_size(tmp_path, size):
     source = write_files(tmp_path / "src", generic_files())
-    raises_single(lambda: import_testset(source, tmp_path / "ts", image_size=size),
-                  BAD_IMAGE_SIZE.format(value=size))
+    raises_single(
+        lambda: import_testset(source, tmp_path / "ts", image_size=size),
+        BAD_IMAGE_SIZE.format(value=size),
+    )
 
 
 def test_import_needs_images_not_a_bare_labels_file(tmp_path):
     path = labels_file(tmp_path, ROWS)
-    raises_single(lambda: import_testset(path, tmp_path / "ts"),
-                  IMPORT_NEEDS_IMAGES.format(path=path))
+    raises_single(
+        lambda: import_testset(path, tmp_path / "ts"), IMPORT_NEEDS_IMAGES.format(path=path)
+    )
 
 
 def test_images_npy_of_the_wrong_dtype_is_rejected(tmp_path):
     files = array_files(images=array_images(5).astype(np.float32))
-    raises_single(lambda: import_testset(write_files(tmp_path / "s", files), tmp_path / "ts"),
-                  NPY_BAD_DTYPE.format(dtype="float32"))
+    raises_single(
+        lambda: import_testset(write_files(tmp_path / "s", files), tmp_path / "ts"),
+        NPY_BAD_DTYPE.format(dtype="float32"),
+    )
     assert not (tmp_path / "ts").exists()
 
 
 @pytest.mark.parametrize("shape", [(5, 4, 6), (5, 4, 6, 1), (5, 3, 4, 6)])
 def test_images_npy_of_the_wrong_shape_is_rejected(tmp_path, shape):
     files = array_files(images=np.zeros(shape, dtype=np.uint8))
-    raises_single(lambda: import_testset(write_files(tmp_path / "s", files), tmp_path / "ts"),
-                  NPY_BAD_SHAPE.format(shape=shape))
+    raises_single(
+        lambda: import_testset(write_files(tmp_path / "s", files), tmp_path / "ts"),
+        NPY_BAD_SHAPE.format(shape=shape),
+    )
 
 
 def test_images_npy_with_another_row_count_than_the_labels_is_rejected(tmp_path):
     files = array_files(images=array_images(4))
-    raises_single(lambda: import_testset(write_files(tmp_path / "s", files), tmp_path / "ts"),
-                  NPY_ROW_MISMATCH.format(n_images=4, labels="labels.csv", n_labels=5))
+    raises_single(
+        lambda: import_testset(write_files(tmp_path / "s", files), tmp_path / "ts"),
+        NPY_ROW_MISMATCH.format(n_images=4, labels="labels.csv", n_labels=5),
+    )
 
 
 def test_truncated_images_npy_is_rejected(tmp_path):
     files = array_files()
     files["images.npy"] = files["images.npy"][:-10]
     expected = 5 * 4 * 6 * 3
-    raises_single(lambda: import_testset(write_zip(tmp_path / "s.zip", files), tmp_path / "ts"),
-                  NPY_TRUNCATED.format(found=expected - 10, expected=expected,
-                                       shape=(5, 4, 6, 3)))
+    raises_single(
+        lambda: import_testset(write_zip(tmp_path / "s.zip", files), tmp_path / "ts"),
+        NPY_TRUNCATED.format(found=expected - 10, expected=expected, shape=(5, 4, 6, 3)),
+    )
     assert not (tmp_path / "ts").exists()
 
 
@@ -743,22 +821,32 @@ def test_fingerprint_is_a_fixed_sha256_of_the_canonical_labels():
         "sha256:be7a56f73735ac986392c5ed54823bb34c816fa1b69630defb7a0db1942dff1f"
     )
     canonical = json.dumps(
-        {"format": "fairboard-testset-labels-v1", "id": ["a.jpg", "b.jpg", "c.jpg", "d.jpg"],
-         "age": [5.0, 25.5, 45.0, 71.25], "gender": ["female", "male", "male", "female"],
-         "ethnicity": ["asian", "caucasian", "afroamerican", "caucasian"],
-         "expression": ["happy", "neutral", "other", "slightlyhappy"]},
-        sort_keys=True, separators=(",", ":"),
+        {
+            "format": "fairboard-testset-labels-v1",
+            "id": ["a.jpg", "b.jpg", "c.jpg", "d.jpg"],
+            "age": [5.0, 25.5, 45.0, 71.25],
+            "gender": ["female", "male", "male", "female"],
+            "ethnicity": ["asian", "caucasian", "afroamerican", "caucasian"],
+            "expression": ["happy", "neutral", "other", "slightlyhappy"],
+        },
+        sort_keys=True,
+        separators=(",", ":"),
     )
-    assert small_testset().fingerprint() == "sha256:" + hashlib.sha256(
-        canonical.encode("ascii")).hexdigest()
+    assert (
+        small_testset().fingerprint()
+        == "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    )
 
 
 @pytest.mark.parametrize(
     "change",
-    [{"age": [5.0, 25.5, 45.0, 71.0]}, {"gender": ["male", "male", "male", "female"]},
-     {"ids": ("a.jpg", "b.jpg", "c.jpg", "e.jpg")},
-     {"expression": ["happy", "neutral", "other", "happy"]},
-     {"ethnicity": ["asian", "caucasian", "caucasian", "caucasian"]}],
+    [
+        {"age": [5.0, 25.5, 45.0, 71.0]},
+        {"gender": ["male", "male", "male", "female"]},
+        {"ids": ("a.jpg", "b.jpg", "c.jpg", "e.jpg")},
+        {"expression": ["happy", "neutral", "other", "happy"]},
+        {"ethnicity": ["asian", "caucasian", "caucasian", "caucasian"]},
+    ],
 )
 def test_fingerprint_changes_when_a_label_changes(change):
     assert small_testset(**change).fingerprint() != small_testset().fingerprint()
@@ -808,14 +896,19 @@ def test_columns_are_normalised_and_read_only():
 
 def test_construction_validates_every_column():
     raises_problems(
-        lambda: small_testset(ids=("a", "b", "a", ""), gender=["f", "male", "male", "female"],
-                              age=[1.0, -2.0, np.nan, 3.0]),
+        lambda: small_testset(
+            ids=("a", "b", "a", ""),
+            gender=["f", "male", "male", "female"],
+            age=[1.0, -2.0, np.nan, 3.0],
+        ),
         "the test set",
-        [UNKNOWN_VALUE.format(row=1, column="gender", value="f", expected=GENDER),
-         NEGATIVE_NUMBER.format(row=2, column="age", value="-2.0"),
-         DUPLICATE_ID.format(row=3, column="id", value="a", first=1),
-         NOT_FINITE.format(row=3, column="age", value="nan"),
-         EMPTY_ID.format(row=4, column="id")],
+        [
+            UNKNOWN_VALUE.format(row=1, column="gender", value="f", expected=GENDER),
+            NEGATIVE_NUMBER.format(row=2, column="age", value="-2.0"),
+            DUPLICATE_ID.format(row=3, column="id", value="a", first=1),
+            NOT_FINITE.format(row=3, column="age", value="nan"),
+            EMPTY_ID.format(row=4, column="id"),
+        ],
     )
 
 
@@ -853,22 +946,32 @@ def test_labels_csv_round_trip_keeps_real_age_and_extras(tmp_path):
 
 ages = st.floats(min_value=0.0, max_value=130.0, allow_nan=False, allow_infinity=False)
 labels = st.lists(
-    st.tuples(ages, st.sampled_from(["female", "male"]),
-              st.sampled_from(["asian", "afroamerican", "caucasian"]),
-              st.sampled_from(["happy", "slightlyhappy", "neutral", "other"])),
-    min_size=1, max_size=30,
+    st.tuples(
+        ages,
+        st.sampled_from(["female", "male"]),
+        st.sampled_from(["asian", "afroamerican", "caucasian"]),
+        st.sampled_from(["happy", "slightlyhappy", "neutral", "other"]),
+    ),
+    min_size=1,
+    max_size=30,
 )
 
 
 @settings(max_examples=60, deadline=None)
-@given(items=labels, id_text=st.text(st.characters(exclude_categories=("Cc", "Cs")),
-                                      min_size=1, max_size=8).filter(str.strip))
+@given(
+    items=labels,
+    id_text=st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=8).filter(
+        str.strip
+    ),
+)
 def test_any_test_set_survives_the_labels_csv_round_trip(tmp_path_factory, items, id_text):
     folder = tmp_path_factory.mktemp("roundtrip")
     testset = TestSet(
         ids=tuple(f"{id_text.strip()}{index}" for index in range(len(items))),
-        age=[item[0] for item in items], gender=[item[1] for item in items],
-        ethnicity=[item[2] for item in items], expression=[item[3] for item in items],
+        age=[item[0] for item in items],
+        gender=[item[1] for item in items],
+        ethnicity=[item[2] for item in items],
+        expression=[item[3] for item in items],
     )
     testset.to_labels_csv(folder / "labels.csv")
     again = read_labels(folder / "labels.csv")

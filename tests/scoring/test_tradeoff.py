@@ -23,8 +23,7 @@ from scoring.tradeoff import (
 
 def brute_force_front(points: list[tuple[float, float]]) -> set[int]:
     return {
-        i for i, point in enumerate(points)
-        if not any(dominates(other, point) for other in points)
+        i for i, point in enumerate(points) if not any(dominates(other, point) for other in points)
     }
 
 
@@ -118,8 +117,9 @@ def test_no_point_on_the_front_is_dominated_and_every_other_is_dominated_by_one_
     for i in set(range(len(points))) - on_front:
         assert any(dominates(points[j], points[i]) for j in on_front)
     assert on_front == brute_force_front(points)
-    assert [points[i] for i in front] == sorted((points[i] for i in front),
-                                                key=lambda p: (p[0], -p[1]))
+    assert [points[i] for i in front] == sorted(
+        (points[i] for i in front), key=lambda p: (p[0], -p[1])
+    )
 
 
 @settings(max_examples=200, deadline=None)

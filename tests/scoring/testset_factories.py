@@ -27,8 +27,11 @@ ROWS: tuple[tuple[str, ...], ...] = (
 
 
 def image_bytes(
-    size: tuple[int, int] = (6, 4), *, color: tuple[int, int, int] = (200, 40, 90),
-    fmt: str = "PNG", mode: str = "RGB",
+    size: tuple[int, int] = (6, 4),
+    *,
+    color: tuple[int, int, int] = (200, 40, 90),
+    fmt: str = "PNG",
+    mode: str = "RGB",
 ) -> bytes:
     """An encoded single-colour image of PIL ``size`` (width, height)."""
     buffer = io.BytesIO()
@@ -57,8 +60,10 @@ def write_files(folder: Path, files: Mapping[str, bytes | str]) -> Path:
 
 
 def generic_files(
-    rows: Sequence[Sequence[str]] = ROWS, header: Sequence[str] = HEADER,
-    *, image_size: tuple[int, int] = (6, 4),
+    rows: Sequence[Sequence[str]] = ROWS,
+    header: Sequence[str] = HEADER,
+    *,
+    image_size: tuple[int, int] = (6, 4),
 ) -> dict[str, bytes | str]:
     """Generic layout: labels.csv plus images/<id>, JPEG for .jpg ids and PNG otherwise."""
     files: dict[str, bytes | str] = {"labels.csv": csv_text(header, rows)}
@@ -87,7 +92,9 @@ APPA_CATEGORY_ROWS: tuple[tuple[str, ...], ...] = (
 def appa_files(
     gt_rows: Sequence[Sequence[str]] = APPA_GT_ROWS,
     category_rows: Sequence[Sequence[str]] = APPA_CATEGORY_ROWS,
-    *, faces: bool = True, full: bool = True,
+    *,
+    faces: bool = True,
+    full: bool = True,
 ) -> dict[str, bytes | str]:
     """APPA-REAL release layout; face crops are 8x8 JPEGs, full photos 12x10 JPEGs."""
     files: dict[str, bytes | str] = {
@@ -117,7 +124,8 @@ def npy_bytes(array: np.ndarray) -> bytes:
 
 
 def array_files(
-    rows: Sequence[Sequence[str]] = ROWS, images: np.ndarray | None = None,
+    rows: Sequence[Sequence[str]] = ROWS,
+    images: np.ndarray | None = None,
 ) -> dict[str, bytes | str]:
     """Array layout: images.npy plus labels.csv in the same order."""
     if images is None:
@@ -126,7 +134,10 @@ def array_files(
 
 
 def write_zip(
-    path: Path, files: Mapping[str, bytes | str], *, root: str = "",
+    path: Path,
+    files: Mapping[str, bytes | str],
+    *,
+    root: str = "",
     compression: int = zipfile.ZIP_DEFLATED,
 ) -> Path:
     """Zip ``files`` under the optional top-level folder ``root``; return ``path``."""

@@ -57,8 +57,13 @@ def signup(
     except AppError as error:
         session.rollback()
         return render(
-            request, "pages/signup.html", error.status_code, error=error.message,
-            next=safe_next(next), username=username, email=email,
+            request,
+            "pages/signup.html",
+            error.status_code,
+            error=error.message,
+            next=safe_next(next),
+            username=username,
+            email=email,
         )
     _log_in(request, user)
     flash(request, f"Welcome, {user.username}! Your account is ready.")
@@ -87,8 +92,12 @@ def login(
         user = accounts.authenticate(session, username=username, password=password)
     except AppError as error:
         return render(
-            request, "pages/login.html", error.status_code, error=error.message,
-            next=safe_next(next), username=username,
+            request,
+            "pages/login.html",
+            error.status_code,
+            error=error.message,
+            next=safe_next(next),
+            username=username,
         )
     _log_in(request, user)
     return commit_and_redirect(session, safe_next(next))
@@ -131,8 +140,12 @@ def create_token(
     token, secret = accounts.create_token(session, user, name=name or "api")
     session.commit()
     return render(
-        request, "pages/tokens.html", status.HTTP_201_CREATED,
-        tokens=accounts.list_tokens(session, user), new_token=token, new_secret=secret,
+        request,
+        "pages/tokens.html",
+        status.HTTP_201_CREATED,
+        tokens=accounts.list_tokens(session, user),
+        new_token=token,
+        new_secret=secret,
         headers={"Cache-Control": "no-store"},
     )
 

@@ -94,7 +94,9 @@ def _submit_form(
     phase = competitions.get_phase(session, phase_id)
     participation = competitions.get_participation(session, phase.competition_id, user.id)
     return render(
-        request, "pages/submit.html", status_code,
+        request,
+        "pages/submit.html",
+        status_code,
         headers=error.headers() if error else None,
         phase=phase,
         competition=phase.competition,
@@ -158,18 +160,31 @@ def submit(
         if file is None or not file.filename:
             raise InvalidInput(NO_FILE_CHOSEN, field="file")
         submission_id = submit_and_dispatch(
-            session, db, settings, jobs,
-            phase_id=phase_id, user=user, now=now,
+            session,
+            db,
+            settings,
+            jobs,
+            phase_id=phase_id,
+            user=user,
+            now=now,
             upload=submissions.Upload(file.filename, file.file),
-            description=description, preset=preset, output_scale=_output_scale(output_scale),
+            description=description,
+            preset=preset,
+            output_scale=_output_scale(output_scale),
         )
     except AppError as error:
         # Whatever the failed attempt wrote is undone; a rejected file's failed record was
         # already committed by the submit service, so it stays.
         session.rollback()
         return _submit_form(
-            request, session, phase_id, user, now,
-            status_code=error.status_code, error=error, form=form,
+            request,
+            session,
+            phase_id,
+            user,
+            now,
+            status_code=error.status_code,
+            error=error,
+            form=form,
         )
     return commit_and_redirect(session, f"/submissions/{submission_id}")
 
@@ -189,7 +204,8 @@ def my_submissions(
         (r.submission_id for r in board.rows if r.user_id == user.id and not r.is_baseline), None
     )
     return render(
-        request, "pages/my_submissions.html",
+        request,
+        "pages/my_submissions.html",
         phase=phase,
         competition=phase.competition,
         submissions=[
@@ -229,17 +245,20 @@ def submission_page(
     if user is None:
         return login_redirect(request)
     show_viewer(request, user)
-    submission, phase, organizer = submissions.get_visible_submission(
-        session, submission_id, user
-    )
+    submission, phase, organizer = submissions.get_visible_submission(session, submission_id, user)
     owner = user if submission.user_id == user.id else session.get(User, submission.user_id)
     body = submission_dict(
-        session, submission, phase, organizer=organizer, now=now,
+        session,
+        submission,
+        phase,
+        organizer=organizer,
+        now=now,
         participant=owner.username if owner else None,
     )
     progress = body["progress"]
     return render(
-        request, "pages/submission.html",
+        request,
+        "pages/submission.html",
         submission=body,
         phase=phase,
         competition=phase.competition,
@@ -247,7 +266,8 @@ def submission_page(
         pending=body["status"] in PENDING_STATES,
         progress_percent=(
             math.floor(100 * progress["done"] / progress["total"])
-            if progress and progress["total"] else None
+            if progress and progress["total"]
+            else None
         ),
         has_file=submission.storage_key is not None,
         columns=score_columns(),

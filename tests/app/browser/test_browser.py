@@ -35,8 +35,12 @@ def seed_other_participants(live_server: LiveServer) -> None:
             user = world.user(name)
             response = api.post(
                 f"/api/v1/phases/{world.phase_id}/submissions",
-                files={"file": ("predictions.csv",
-                                prediction_csv(world.truth().ids, noisy(world, sd, seed)))},
+                files={
+                    "file": (
+                        "predictions.csv",
+                        prediction_csv(world.truth().ids, noisy(world, sd, seed)),
+                    )
+                },
                 headers=world.headers(user),
             )
             assert response.status_code == 201, response.text
@@ -141,8 +145,11 @@ def test_pending_submission_page_updates_itself_when_the_result_arrives(
     content = prediction_csv(world.truth().ids, noisy(world, 4.0, seed=3))
     with world.db.transaction() as session:
         queued = submissions.create_submission(
-            session, world.settings, phase=competitions.get_phase(session, world.phase_id),
-            user=erin, now=utcnow(),
+            session,
+            world.settings,
+            phase=competitions.get_phase(session, world.phase_id),
+            user=erin,
+            now=utcnow(),
             upload=submissions.Upload("predictions.csv", io.BytesIO(content)),
         )
         submission_id = queued.id
