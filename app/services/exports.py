@@ -12,17 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Participation, Phase, Split, Submission, SubmissionScore, User
-from app.services.leaderboard import COLUMN_ORDER, Leaderboard, LeaderboardRow
+from app.services.leaderboard import COLUMN_LABELS, COLUMN_ORDER, Leaderboard, LeaderboardRow
 from scoring.groups import ATTRIBUTES, SCORE_NAMES
 from scoring.ranking import DEFAULT_TOLERANCE
 
-COLUMN_LABELS: dict[str, str] = {
-    "gender_bias": "Gender (bias)",
-    "expression_bias": "Expression (bias)",
-    "ethnicity_bias": "Ethnicity (bias)",
-    "age_bias": "Age (bias)",
-    "mae": "MAE",
-}
 TABLE_HEADER: tuple[str, ...] = (
     "#",
     "Participant",

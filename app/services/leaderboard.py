@@ -30,6 +30,15 @@ LEADERBOARD_HIDDEN = "the leaderboard of phase {phase!r} is visible to its organ
 COLUMN_ORDER: tuple[str, ...] = tuple(column.name for column in LEADERBOARD_COLUMNS)
 """SPEC §6 order: gender, expression, ethnicity, age (biases), MAE."""
 
+COLUMN_LABELS: dict[str, str] = {
+    "gender_bias": "Gender (bias)",
+    "expression_bias": "Expression (bias)",
+    "ethnicity_bias": "Ethnicity (bias)",
+    "age_bias": "Age (bias)",
+    "mae": "MAE",
+}
+"""The SPEC §6 header of each score column, for pages and exports alike."""
+
 
 @dataclass(frozen=True)
 class LeaderboardRow:

@@ -30,14 +30,6 @@ from scoring.ranking import DEFAULT_TOLERANCE
 
 router = APIRouter()
 
-COLUMN_LABELS: dict[str, str] = {
-    "gender_bias": "Gender (bias)",
-    "expression_bias": "Expression (bias)",
-    "ethnicity_bias": "Ethnicity (bias)",
-    "age_bias": "Age (bias)",
-    "mae": "MAE",
-}
-"""Header of each score column, in the order of ``leaderboard.COLUMN_ORDER``."""
 
 GROUP_TABS: tuple[tuple[str, str], ...] = tuple((a.name, a.name.capitalize()) for a in ATTRIBUTES)
 """The attributes the per-group table can show, in SPEC §3 order; the first is the default."""
@@ -259,8 +251,8 @@ def leaderboard_page(
             for value in ("public", "private")
         ],
         rows=rows,
-        columns=[(name, COLUMN_LABELS[name]) for name in leaderboard.COLUMN_ORDER],
-        column_labels=COLUMN_LABELS,
+        columns=[(name, leaderboard.COLUMN_LABELS[name]) for name in leaderboard.COLUMN_ORDER],
+        column_labels=leaderboard.COLUMN_LABELS,
         charts=charts,
         has_own_entry=any(is_viewer(row, viewer_id) for row in board.rows),
         group_table=table,

@@ -16,7 +16,6 @@ from app.errors import AppError, InvalidInput
 from app.models import EntrySelection, Split, SubmissionKind, User
 from app.presenters import submission_dict
 from app.routes.pages.forms import commit_and_redirect, login_redirect, require_csrf
-from app.routes.pages.leaderboards import COLUMN_LABELS
 from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions, leaderboard, submissions
 from app.services.submit import submit_and_dispatch
@@ -77,7 +76,7 @@ def attribute_tables(
 
 
 def score_columns() -> list[tuple[str, str]]:
-    return [(name, COLUMN_LABELS[name]) for name in leaderboard.COLUMN_ORDER]
+    return [(name, leaderboard.COLUMN_LABELS[name]) for name in leaderboard.COLUMN_ORDER]
 
 
 def _submit_form(
