@@ -3,7 +3,8 @@
 # server started from the machine's binaries. Extra arguments go to pytest.
 # The scale-out tests (tests/scaleout: real PostgreSQL, Redis, API and Celery worker processes)
 # run in the first pass and bring their own PostgreSQL whatever the pass; the second pass runs
-# the service tests, the worker's database logic included, on PostgreSQL.
+# every test that touches a database (tests/app: API, pages in Chromium, the worker's database
+# logic) on PostgreSQL; the scoring tests touch no database and run once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-packages.sh
@@ -17,6 +18,6 @@ echo "=== test suite on SQLite"
 FAIRBOARD_TEST_DATABASE=sqlite $py -m pytest -n 2 "$@" || status=$((status ? status : $?))
 if [ "$status" -eq 0 ] && [ -z "${FAIRBOARD_SKIP_POSTGRES_RUN:-}" ]; then
     echo "=== test suite on PostgreSQL"
-    FAIRBOARD_TEST_DATABASE=postgresql $py -m pytest -n 2 -m "not browser" tests/app "$@" || status=$?
+    FAIRBOARD_TEST_DATABASE=postgresql $py -m pytest -n 2 tests/app "$@" || status=$?
 fi
 exit $status
