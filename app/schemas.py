@@ -146,15 +146,6 @@ class LeaderboardRowOut(BaseModel):
     mae_rank: float
 
 
-class LeaderboardOut(BaseModel):
-    phase_id: int
-    split: str
-    tie_policy: str
-    entry_selection: str
-    columns: list[str]
-    rows: list[LeaderboardRowOut]
-
-
 # --- Organizers: competitions, phases, test sets, moderation ---------------------------------
 
 

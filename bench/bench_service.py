@@ -253,7 +253,7 @@ def main() -> None:
                     response.raise_for_status()
                     submission_id = response.json()["id"]
                     while True:
-                        rows = client.get(f"/api/v1/phases/{live_id}/leaderboard").json()["rows"]
+                        rows = client.get(f"/api/v1/phases/{live_id}/leaderboard").json()
                         if rows and rows[0]["submission_id"] == submission_id:
                             break
                     submit_times.append(time.perf_counter() - start)
@@ -281,7 +281,7 @@ def main() -> None:
                     board = client.get(f"/api/v1/phases/{big_id}/leaderboard")
                     board.raise_for_status()
                     json_times.append(time.perf_counter() - start)
-                assert len(board.json()["rows"]) == 1000
+                assert len(board.json()) == 1000
         finally:
             server.terminate()
             server.wait(timeout=30)

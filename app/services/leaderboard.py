@@ -78,16 +78,6 @@ class Leaderboard:
     rows: list[LeaderboardRow]
     best: dict[str, float | None] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "phase_id": self.phase_id,
-            "split": self.split.value,
-            "tie_policy": self.tie_policy,
-            "entry_selection": self.entry_selection,
-            "columns": list(COLUMN_ORDER),
-            "rows": [row.to_dict() for row in self.rows],
-        }
-
 
 def check_visible(phase: Phase, split: Split, *, organizer: bool, now: datetime) -> None:
     """Refuse a leaderboard the viewer may not see; organizers see everything."""

@@ -40,7 +40,7 @@ def test_leaderboard_ranks_participants_as_the_scoring_engine_does(
     }
     for name, values in predictions.items():
         submit(client, world, world.user(name), values)
-    rows = board(client, world).json()["rows"]
+    rows = board(client, world).json()
     expected = rank_entries(
         [
             RankEntry(key=name, scores=score(truth, values).scores(), order=index)
@@ -60,13 +60,30 @@ def test_leaderboard_is_public_without_logging_in(client: TestClient, world: Wor
     submit(client, world, world.user("alice"), world.truth().age)
     response = board(client, world)
     assert response.status_code == 200
-    assert response.json()["columns"] == [
+    rows = response.json()
+    assert isinstance(rows, list) and len(rows) == 1
+    assert list(rows[0]) == [
+        "position",
+        "participant",
+        "entries",
+        "last_entry_at",
+        "ranking",
+        "submission_id",
+        "is_baseline",
         "gender_bias",
+        "gender_bias_rank",
         "expression_bias",
+        "expression_bias_rank",
         "ethnicity_bias",
+        "ethnicity_bias_rank",
         "age_bias",
+        "age_bias_rank",
         "mae",
+        "mae_rank",
     ]
+    assert response.headers["x-fairboard-split"] == "public"
+    assert response.headers["x-fairboard-tie-policy"] == "dense"
+    assert response.headers["x-fairboard-entry-selection"] == "latest"
 
 
 def test_hidden_leaderboard_is_for_organizers_only(client: TestClient, world: World) -> None:
@@ -84,7 +101,7 @@ def test_hidden_leaderboard_is_for_organizers_only(client: TestClient, world: Wo
         f"/api/v1/phases/{world.phase_id}/leaderboard", headers=world.headers(world.organizer)
     )
     assert organizer.status_code == 200
-    assert len(organizer.json()["rows"]) == 1
+    assert len(organizer.json()) == 1
 
 
 @pytest.mark.parametrize(
@@ -99,7 +116,7 @@ def test_entry_selection_picks_one_submission_per_participant(
     truth = world.truth()
     for offset in (2.0, 1.0, 4.0):
         submit(client, world, alice, truth.age + offset)
-    rows = board(client, world).json()["rows"]
+    rows = board(client, world).json()
     assert len(rows) == 1
     assert rows[0]["entries"] == 3
     assert rows[0]["mae"] == pytest.approx(expected_mae)
@@ -114,7 +131,7 @@ def test_chosen_entry_replaces_the_latest(client: TestClient, world: World) -> N
     chosen = client.post(f"/api/v1/submissions/{first['id']}/choose", headers=world.headers(alice))
     assert chosen.status_code == 200
     assert chosen.json()["is_chosen"] is True
-    assert board(client, world).json()["rows"][0]["mae"] == pytest.approx(2.0)
+    assert board(client, world).json()[0]["mae"] == pytest.approx(2.0)
 
 
 def test_nobody_can_choose_another_participants_submission(
@@ -143,9 +160,9 @@ def test_failed_submissions_count_as_entries_but_never_rank(
 ) -> None:
     alice = world.user("alice")
     assert post_file(client, world, world.headers(alice), b"garbage").status_code == 422
-    assert board(client, world).json()["rows"] == []
+    assert board(client, world).json() == []
     submit(client, world, alice, world.truth().age)
-    rows = board(client, world).json()["rows"]
+    rows = board(client, world).json()
     assert rows[0]["entries"] == 2
 
 

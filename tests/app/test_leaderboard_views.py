@@ -58,7 +58,7 @@ def board_json(site: TestClient, world: World, split: str = "public") -> list[di
         headers=world.headers(world.organizer) | {"accept": "application/json"},
     )
     assert response.status_code == 200, response.text
-    rows: list[dict[str, Any]] = response.json()["rows"]
+    rows: list[dict[str, Any]] = response.json()
     return rows
 
 

@@ -201,7 +201,7 @@ def leaderboard_rows(client: Any, phase_id: int, split: str, headers: dict[str, 
     assert response.status_code == 200, response.text
     return [
         {key: value for key, value in row.items() if key not in ("submission_id", "last_entry_at")}
-        for row in response.json()["rows"]
+        for row in response.json()
     ]
 
 

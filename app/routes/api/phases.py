@@ -6,16 +6,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response
+from pydantic import TypeAdapter
 
 from app.deps import LOGIN_REQUIRED, NowDep, OptionalUser, SessionDep, SettingsDep
 from app.errors import Forbidden, NotAuthenticated, NotFound
 from app.models import Split
 from app.presenters import phase_dict
-from app.schemas import LeaderboardOut, PhaseOut
+from app.schemas import LeaderboardRowOut, PhaseOut
 from app.services import competitions, exports, leaderboard
 from app.services.inputs import inputs_zip
 
 router = APIRouter(prefix="/phases", tags=["phases"])
+LEADERBOARD_ROWS = TypeAdapter(list[LeaderboardRowOut])
 
 INPUTS_HIDDEN = "the test inputs of phase {phase!r} are not public; submit a model instead"
 
@@ -31,7 +33,7 @@ def get_phase(phase_id: int, session: SessionDep, user: OptionalUser, now: NowDe
     return PhaseOut.model_validate(phase_dict(phase, now=now, quota=quota))
 
 
-@router.get("/{phase_id}/leaderboard", response_model=LeaderboardOut)
+@router.get("/{phase_id}/leaderboard", response_model=list[LeaderboardRowOut])
 def get_leaderboard(
     phase_id: int,
     session: SessionDep,
@@ -40,22 +42,35 @@ def get_leaderboard(
     split: Annotated[Literal["public", "private"], Query()] = "public",
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
-    """The leaderboard of SPEC §6 as JSON (default) or CSV; private split after the reveal."""
+    """The leaderboard of SPEC §6: a JSON list of rows in leaderboard order (or CSV).
+
+    The split, tie policy and entry selection it was built with come as the headers
+    ``X-Fairboard-Split``, ``X-Fairboard-Tie-Policy`` and ``X-Fairboard-Entry-Selection``.
+    The private split is for organizers until the reveal.
+    """
     phase = competitions.get_phase(session, phase_id)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
     chosen = Split(split)
     leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
     board = leaderboard.build_leaderboard(session, phase, split=chosen)
+    described = {
+        "X-Fairboard-Split": board.split.value,
+        "X-Fairboard-Tie-Policy": board.tie_policy,
+        "X-Fairboard-Entry-Selection": board.entry_selection,
+    }
     if format == "csv":
         filename = f"leaderboard-phase{phase.id}-{split}.csv"
         return Response(
             exports.leaderboard_csv(board),
             media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'} | described,
         )
     return Response(
-        LeaderboardOut.model_validate(board.to_dict()).model_dump_json(),
+        LEADERBOARD_ROWS.dump_json(
+            LEADERBOARD_ROWS.validate_python([r.to_dict() for r in board.rows])
+        ),
         media_type="application/json",
+        headers=described,
     )
 
 

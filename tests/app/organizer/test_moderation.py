@@ -18,7 +18,7 @@ WORLD_DAILY_LIMIT = 5
 
 
 def rows(client: TestClient, world: World) -> list[dict[str, Any]]:
-    return list(client.get(f"/api/v1/phases/{world.phase_id}/leaderboard").json()["rows"])
+    return list(client.get(f"/api/v1/phases/{world.phase_id}/leaderboard").json())
 
 
 @pytest.fixture

@@ -179,7 +179,7 @@ def test_moderation_table_hides_an_entry_and_re_scoring_shows_the_report(
     )
     assert hidden.status_code == 200
     assert 'data-hidden="true"' in hidden.text
-    assert site.get(f"/api/v1/phases/{world.phase_id}/leaderboard").json()["rows"] == []
+    assert site.get(f"/api/v1/phases/{world.phase_id}/leaderboard").json() == []
     post_form(site, url, f"/organize/submissions/{submission['id']}/unhide", back=url)
 
     report = post_form(
