@@ -38,7 +38,7 @@ def phase_dict(phase: Phase, *, now: datetime, quota: Quota | None = None) -> di
         "testset_id": phase.testset_id,
         "n_items": testset.n_items if testset else None,
         "testset_is_synthetic": testset.is_synthetic if testset else None,
-        "input_size": [testset.image_height, testset.image_width] if testset else None,
+        "input_size": list(phase.effective_input_size(testset)) if testset else None,
         "quota": quota.to_dict() if quota else None,
     }
 

@@ -183,6 +183,9 @@ class PhasePatch(BaseModel):
     execution_provider: str = "auto"
     model_time_limit_seconds: int = 900
     model_memory_limit_mb: int = 4096
+    model_input_height: int | None = None
+    model_input_width: int | None = None
+    """Both, or neither for the test set's stored image size."""
 
 
 class PhaseIn(PhasePatch):
@@ -200,6 +203,7 @@ class OrganizerPhaseOut(PhaseOut):
     execution_provider: str
     model_time_limit_seconds: int
     model_memory_limit_mb: int
+    model_input_size: list[int] | None
     testset_fingerprint: str | None
 
 

@@ -117,6 +117,9 @@ class Phase(Base):
     execution_provider: Mapped[str] = mapped_column(String(8), default="auto")
     model_time_limit_seconds: Mapped[int] = mapped_column(default=900)
     model_memory_limit_mb: Mapped[int] = mapped_column(default=4096)
+    model_input_height: Mapped[int | None] = mapped_column(default=None)
+    model_input_width: Mapped[int | None] = mapped_column(default=None)
+    """Both set or both None; None means models get the test set's stored image size."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     competition: Mapped[Competition] = relationship(back_populates="phases", lazy="raise")
@@ -124,6 +127,12 @@ class Phase(Base):
 
     def accepts(self, kind: SubmissionKind) -> bool:
         return kind.value in self.submission_kinds
+
+    def effective_input_size(self, testset: TestSetVersion) -> tuple[int, int]:
+        """The (H, W) models get on ``testset``: the phase's own input size, or its stored size."""
+        if self.model_input_height is not None and self.model_input_width is not None:
+            return self.model_input_height, self.model_input_width
+        return testset.image_height, testset.image_width
 
     def is_open(self, now: datetime) -> bool:
         return (self.opens_at is None or self.opens_at <= now) and (

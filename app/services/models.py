@@ -55,7 +55,7 @@ def check_uploaded_model(settings: Settings, submission: Submission, phase: Phas
     try:
         check_model(
             path,
-            input_size=(testset.image_height, testset.image_width),
+            input_size=phase.effective_input_size(testset),
             preset=submission.preset,
             limits=inference_limits(
                 settings,
@@ -94,7 +94,7 @@ def run_model_submission(
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     result = run_model(
         path,
-        testsets.images_path(settings, testset),
+        testsets.images_for_size(settings, testset, phase.effective_input_size(testset)),
         preset=submission.preset,
         output_scale=submission.output_scale,
         provider=phase.execution_provider,

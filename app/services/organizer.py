@@ -65,6 +65,10 @@ TESTSET_NOT_AVAILABLE = (
 TESTSET_NOT_FOUND = "test set {id} not found"
 CANNOT_UPLOAD_TESTSET = "only users with the organizer or admin role can upload test sets"
 IMAGE_SIZE_OUT_OF_RANGE = "{field} must be between {low} and {high} pixels (got {value!r})"
+MODEL_INPUT_SIZE_INCOMPLETE = (
+    "model_input_height and model_input_width go together: give both, or neither for the "
+    "test set's stored image size"
+)
 NO_SUCH_USER = "no user named {username!r}"
 ALREADY_ORGANIZER = "{username!r} already organizes this competition"
 PARTICIPANT_CANNOT_ORGANIZE = (
@@ -77,6 +81,7 @@ LAST_ORGANIZER = (
 NO_PRIVATE_SPLIT = "phase {phase!r} has no private split (public_fraction is not set)"
 
 MIN_IMAGE_SIDE, MAX_IMAGE_SIDE = 8, 1024
+MIN_MODEL_INPUT_SIDE, MAX_MODEL_INPUT_SIDE = 16, 1024
 EXECUTION_PROVIDERS = ("auto", "cpu", "cuda")
 
 PHASE_FIELDS: tuple[str, ...] = (
@@ -98,6 +103,8 @@ PHASE_FIELDS: tuple[str, ...] = (
     "execution_provider",
     "model_time_limit_seconds",
     "model_memory_limit_mb",
+    "model_input_height",
+    "model_input_width",
 )
 """Every phase setting an organizer may give when creating a phase or change later."""
 
@@ -118,6 +125,8 @@ PHASE_DEFAULTS: dict[str, Any] = {
     "execution_provider": "auto",
     "model_time_limit_seconds": 900,
     "model_memory_limit_mb": 4096,
+    "model_input_height": None,
+    "model_input_width": None,
 }
 
 
@@ -276,6 +285,21 @@ def _kinds(value: Any) -> list[str]:
     return kinds
 
 
+def _model_input_size(values: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The phase's own model input size, (None, None) for the test set's stored size."""
+    sides = {
+        field: None
+        if values[field] is None or values[field] == ""
+        else _image_side(values[field], field, low=MIN_MODEL_INPUT_SIDE, high=MAX_MODEL_INPUT_SIDE)
+        for field in ("model_input_height", "model_input_width")
+    }
+    height, width = sides["model_input_height"], sides["model_input_width"]
+    if (height is None) != (width is None):
+        missing = "model_input_width" if width is None else "model_input_height"
+        raise InvalidInput(MODEL_INPUT_SIZE_INCOMPLETE, field=missing)
+    return height, width
+
+
 def validate_phase_settings(values: Mapping[str, Any]) -> dict[str, Any]:
     """Check a complete set of phase settings; return them normalised, or raise InvalidInput."""
     unknown = sorted(set(values) - set(PHASE_FIELDS))
@@ -322,6 +346,7 @@ def validate_phase_settings(values: Mapping[str, Any]) -> dict[str, Any]:
         "model_time_limit_seconds": _positive(merged, "model_time_limit_seconds"),
         "model_memory_limit_mb": _positive(merged, "model_memory_limit_mb"),
     }
+    cleaned["model_input_height"], cleaned["model_input_width"] = _model_input_size(merged)
     if merged.get("split_seed") is not None:
         seed = _whole(merged["split_seed"])
         if seed is None or seed < 0:
@@ -569,13 +594,13 @@ def organized_competitions(session: Session, user: User) -> list[Competition]:
 # --- Test sets ------------------------------------------------------------------------------
 
 
-def _image_side(value: Any, field: str) -> int:
+def _image_side(
+    value: Any, field: str, *, low: int = MIN_IMAGE_SIDE, high: int = MAX_IMAGE_SIDE
+) -> int:
     number = _whole(value)
-    if number is None or not MIN_IMAGE_SIDE <= number <= MAX_IMAGE_SIDE:
+    if number is None or not low <= number <= high:
         raise InvalidInput(
-            IMAGE_SIZE_OUT_OF_RANGE.format(
-                field=field, low=MIN_IMAGE_SIDE, high=MAX_IMAGE_SIDE, value=value
-            ),
+            IMAGE_SIZE_OUT_OF_RANGE.format(field=field, low=low, high=high, value=value),
             field=field,
         )
     return number
@@ -681,5 +706,8 @@ def phase_settings_dict(phase: Phase, *, now: datetime) -> dict[str, Any]:
         "execution_provider": phase.execution_provider,
         "model_time_limit_seconds": phase.model_time_limit_seconds,
         "model_memory_limit_mb": phase.model_memory_limit_mb,
+        "model_input_size": None
+        if phase.model_input_height is None or phase.model_input_width is None
+        else [phase.model_input_height, phase.model_input_width],
         "testset_fingerprint": phase.testset.fingerprint if phase.testset else None,
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 import uuid
 from functools import lru_cache
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -29,6 +32,41 @@ def testset_dir(settings: Settings, testset: TestSetVersion) -> Path:
 
 def images_path(settings: Settings, testset: TestSetVersion) -> Path:
     return testset_dir(settings, testset) / "images.npy"
+
+
+def images_for_size(settings: Settings, testset: TestSetVersion, size: tuple[int, int]) -> Path:
+    """The test set's images at ``size`` (H, W): the stored array, or a resized copy built once."""
+    stored = images_path(settings, testset)
+    if size == (testset.image_height, testset.image_width):
+        return stored
+    height, width = size
+    resized = testset_dir(settings, testset) / f"images_{height}x{width}.npy"
+    if resized.exists():
+        return resized
+    source = np.load(stored, mmap_mode="r")
+    # Concurrent builders each write their own temporary file; the atomic replace means a
+    # reader only ever sees a complete array, and the last writer's identical copy wins.
+    fd, temporary = tempfile.mkstemp(prefix=f".{resized.name}.", suffix=".tmp", dir=resized.parent)
+    os.close(fd)
+    try:
+        out = np.lib.format.open_memmap(
+            temporary, mode="w+", dtype=np.uint8, shape=(len(source), height, width, 3)
+        )
+        for index, image in enumerate(source):
+            # The resampling the import uses, so a resized copy looks like an import at that size.
+            out[index] = np.asarray(
+                Image.fromarray(np.asarray(image), "RGB").resize(
+                    (width, height), Image.Resampling.BILINEAR
+                ),
+                dtype=np.uint8,
+            )
+        out.flush()
+        del out  # close the memory map before the rename
+        os.replace(temporary, resized)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return resized
 
 
 def import_into_store(

@@ -14,7 +14,7 @@ from app.jobs import fair_queue_order
 from app.models import SubmissionKind, SubmissionStatus
 from app.services import submissions as submission_service
 from app.services.competitions import get_phase
-from app.services.testsets import images_path
+from app.services.testsets import images_for_size, images_path
 from scoring.inference import errors as inference_errors
 from scoring.inference.builders import build_red_mean_model
 from scoring.metrics import score
@@ -89,6 +89,49 @@ def test_wrong_signature_is_rejected_at_upload_with_the_contract_message(
         f"/api/v1/submissions/{body['details']['submission_id']}", headers=world.headers(alice)
     )
     assert record.json()["status"] == "failed"
+
+
+def test_a_phase_input_size_other_than_the_stored_one_runs_models_on_resized_images(
+    client: TestClient, world: World
+) -> None:
+    world.update_phase(model_input_height=48, model_input_width=48)
+    alice = world.user("alice")
+    headers = world.headers(alice)
+    stored_size = post_model(client, world, headers, build_red_mean_model(input_size=(32, 32)))
+    assert stored_size.status_code == 422
+    assert stored_size.json()["message"] == inference_errors.INPUT_SIZE.format(
+        name="image", shape="[N,32,32,3]", height=48, width=48
+    )
+
+    first = post_model(client, world, headers, build_red_mean_model(input_size=(48, 48)))
+    assert first.status_code == 201, first.text
+    done = wait_until_done(client, first.json()["id"], headers)
+    assert done["status"] == "finished", done["error"]
+    testset = _testset(world)
+    resized = images_for_size(world.settings, testset, (48, 48))
+    assert resized.name == "images_48x48.npy"
+    images = np.load(resized)
+    assert images.shape == (len(world.truth()), 48, 48, 3)
+    assert images.dtype == np.uint8
+    expected = score(world.truth(), baseline_predictions(images)).scores()
+    assert done["scores"] == pytest.approx(expected, rel=1e-5)
+
+    built = resized.stat()
+    second = post_model(client, world, headers, build_red_mean_model(input_size=(48, 48)))
+    assert wait_until_done(client, second.json()["id"], headers)["status"] == "finished"
+    again = resized.stat()
+    assert (again.st_ino, again.st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
+    assert sorted(p.name for p in resized.parent.glob("*.npy*")) == [
+        "images.npy",
+        "images_48x48.npy",
+    ]
+
+
+def test_images_at_the_stored_size_are_the_stored_array(world: World) -> None:
+    testset = _testset(world)
+    assert images_for_size(world.settings, testset, (32, 32)) == images_path(
+        world.settings, testset
+    )
 
 
 def test_random_bytes_are_not_a_model(client: TestClient, world: World) -> None:

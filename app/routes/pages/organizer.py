@@ -41,6 +41,15 @@ router = APIRouter(prefix="/organize")
 FormText = Annotated[str, Form()]
 NO_FILE_CHOSEN = "choose a file to upload"
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
+PHASE_FORM_BLANKS = (
+    "testset_id",
+    "daily_limit",
+    "total_limit",
+    "public_fraction",
+    "model_input_height",
+    "model_input_width",
+)
+"""Phase settings whose empty form field means None."""
 
 
 def _phase_form_values(phase: Phase | None) -> dict[str, Any]:
@@ -55,7 +64,7 @@ def _phase_form_values(phase: Phase | None) -> dict[str, Any]:
     for field in ("entry_selection", "tie_policy"):
         value = values[field]
         values[field] = value.value if isinstance(value, EntrySelection | TiePolicy) else value
-    for field in ("daily_limit", "total_limit", "public_fraction", "testset_id"):
+    for field in PHASE_FORM_BLANKS:
         values[field] = "" if values[field] is None else values[field]
     return values
 
@@ -65,7 +74,7 @@ def _phase_form_settings(form: dict[str, Any]) -> dict[str, Any]:
     settings = dict(form)
     for field in ("inputs_public", "leaderboard_public"):
         settings[field] = bool(form.get(field))
-    for field in ("testset_id", "daily_limit", "total_limit", "public_fraction"):
+    for field in PHASE_FORM_BLANKS:
         if str(form.get(field) or "").strip() == "":
             settings[field] = None
     return settings
@@ -236,6 +245,8 @@ class PhaseForm(BaseModel):
     execution_provider: str = "auto"
     model_time_limit_seconds: str = "900"
     model_memory_limit_mb: str = "4096"
+    model_input_height: str = ""
+    model_input_width: str = ""
     csrf_token: str = ""
 
 

@@ -167,6 +167,20 @@ def test_a_phase_without_limits_is_unlimited(
             {"inputs_public": False, "submission_kinds": ["predictions"]},
             organizer.PREDICTIONS_NEED_INPUTS,
         ),
+        ({"model_input_height": 48}, organizer.MODEL_INPUT_SIZE_INCOMPLETE),
+        ({"model_input_width": 48}, organizer.MODEL_INPUT_SIZE_INCOMPLETE),
+        (
+            {"model_input_height": 15, "model_input_width": 48},
+            organizer.IMAGE_SIZE_OUT_OF_RANGE.format(
+                field="model_input_height", low=16, high=1024, value=15
+            ),
+        ),
+        (
+            {"model_input_height": 48, "model_input_width": 1025},
+            organizer.IMAGE_SIZE_OUT_OF_RANGE.format(
+                field="model_input_width", low=16, high=1024, value=1025
+            ),
+        ),
     ],
 )
 def test_invalid_phase_settings_are_refused_with_a_clear_message(
@@ -223,6 +237,62 @@ def test_patch_changes_only_the_fields_sent_and_validates_the_result(
     )
     assert cleared.json()["daily_limit"] is None
     assert cleared.json()["closes_at"] is None
+
+
+def test_a_phase_sets_its_own_model_input_size_and_clears_it(
+    client: TestClient, world: World, organizer_headers: dict[str, str]
+) -> None:
+    created = new_phase(
+        client,
+        world,
+        organizer_headers,
+        world.competition_id,
+        model_input_height=48,
+        model_input_width=64,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["model_input_size"] == [48, 64]
+    assert created.json()["input_size"] == [48, 64]
+    url = f"/api/v1/phases/{created.json()['id']}"
+    settings = client.get(f"{url}/settings", headers=organizer_headers).json()
+    assert settings["model_input_size"] == [48, 64]
+    public = client.get(f"/api/v1/competitions/{world.competition_id}").json()
+    assert public["phases"][1]["input_size"] == [48, 64]
+    assert "model_input_size" not in public["phases"][1]
+
+    half = client.patch(url, json={"model_input_width": None}, headers=organizer_headers)
+    assert half.status_code == 422
+    assert half.json()["message"] == organizer.MODEL_INPUT_SIZE_INCOMPLETE
+    cleared = client.patch(
+        url,
+        json={"model_input_height": None, "model_input_width": None},
+        headers=organizer_headers,
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["model_input_size"] is None
+    assert cleared.json()["input_size"] == [32, 32]
+
+
+def test_changing_the_model_input_size_is_allowed_after_submissions_and_audited(
+    client: TestClient, world: World, organizer_headers: dict[str, str]
+) -> None:
+    alice = world.user("alice")
+    assert submit(client, world, world.headers(alice), world.truth().age).status_code == 201
+    changed = client.patch(
+        f"/api/v1/phases/{world.phase_id}",
+        json={"model_input_height": 48, "model_input_width": 48},
+        headers=organizer_headers,
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["model_input_size"] == [48, 48]
+    log = client.get(
+        f"/api/v1/competitions/{world.competition_id}/audit", headers=organizer_headers
+    ).json()
+    update = next(e for e in log if e["action"] == "phase.update")
+    assert update["details"]["changes"] == {
+        "model_input_height": {"from": None, "to": 48},
+        "model_input_width": {"from": None, "to": 48},
+    }
 
 
 def test_the_split_is_fixed_once_the_phase_has_submissions(

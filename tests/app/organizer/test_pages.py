@@ -142,6 +142,28 @@ def test_invalid_phase_settings_are_shown_on_the_form_with_what_was_typed(
     assert 'value="Odd"' in response.text
 
 
+def test_the_model_input_size_is_set_on_the_phase_form_and_blank_means_the_stored_size(
+    site: TestClient, world: World
+) -> None:
+    url = f"/organize/phases/{world.phase_id}"
+    fields = phase_form(
+        name="Task 1", testset_id=str(world.testset_id), submission_kinds=["predictions", "model"]
+    )
+    saved = post_form(site, url, url, **fields, model_input_height="48", model_input_width="48")
+    assert saved.status_code == 200, saved.text
+    assert 'name="model_input_height" type="number" min="16" max="1024" value="48"' in saved.text
+    public = site.get(f"/competitions/{world.competition_id}", headers=HTML)
+    assert 'class="model-input-size">48×48 pixels' in public.text
+    half = post_form(site, url, url, **fields, model_input_height="48", model_input_width="")
+    assert half.status_code == 422
+    assert organizer.MODEL_INPUT_SIZE_INCOMPLETE in half.text.replace("&#39;", "'")
+    cleared = post_form(site, url, url, **fields, model_input_height="", model_input_width="")
+    assert cleared.status_code == 200, cleared.text
+    assert 'name="model_input_height" type="number" min="16" max="1024" value=""' in cleared.text
+    public = site.get(f"/competitions/{world.competition_id}", headers=HTML)
+    assert 'class="model-input-size">32×32 pixels' in public.text
+
+
 def test_a_broken_test_set_shows_the_precise_problem(
     site: TestClient, world: World, synthetic_source: Path
 ) -> None:
