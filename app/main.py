@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -80,6 +81,17 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _form_page(request: Request) -> str | None:
+    """Where to come back to after logging in: this page, or for a form post the page it was
+    posted from (a POST action cannot be loaded with GET)."""
+    if request.method == "GET":
+        return None
+    referer = urlsplit(request.headers.get("referer", ""))
+    same_site = not referer.netloc or referer.netloc == request.url.netloc
+    path = referer.path if same_site and referer.path.startswith("/") else "/"
+    return path + (f"?{referer.query}" if same_site and referer.query else "")
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     from app.routes.pages.forms import login_redirect
     from app.routes.pages.render import render_error
@@ -90,7 +102,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers())
         if isinstance(exc, NotAuthenticated) and not isinstance(exc, InvalidCredentials):
             # A page that needs a login sends the visitor to the form, and back afterwards.
-            return login_redirect(request, back=None if request.method == "GET" else "/")
+            return login_redirect(request, back=_form_page(request))
         return render_error(request, exc.status_code, exc.message, code=exc.code)
 
     @app.exception_handler(RequestValidationError)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from html import unescape
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -347,4 +348,30 @@ def test_the_competitions_organizer_is_let_through(scene: Scene) -> None:
         as_user="lecturer",
         token=scene.world.token(scene.world.organizer),
         expected=lambda response, path: response.status_code not in (401, 403),
+    )
+
+
+@pytest.mark.parametrize(
+    ("referer", "back"),
+    [
+        (
+            "http://testserver/organize/phases/{phase_id}?tab=kits",
+            "/organize/phases/{phase_id}?tab=kits",
+        ),
+        ("https://elsewhere.example/organize", "/"),
+        (None, "/"),
+    ],
+)
+def test_an_anonymous_form_post_returns_to_the_page_it_came_from_after_login(
+    client: TestClient, world: World, referer: str | None, back: str
+) -> None:
+    headers = {"accept": "text/html"} | (
+        {"referer": referer.format(phase_id=world.phase_id)} if referer else {}
+    )
+    response = client.post(
+        f"/organize/phases/{world.phase_id}/reveal", headers=headers, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=" + quote(
+        back.format(phase_id=world.phase_id), safe=""
     )

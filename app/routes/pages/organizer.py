@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.deps import (
     ORGANIZER_ONLY,
+    CurrentUser,
     DatabaseDep,
     JobsDep,
     NowDep,
@@ -122,15 +123,13 @@ def dashboard(request: Request, session: SessionDep, user: OptionalUser, now: No
 def create_competition(
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     title: FormText = "",
     description: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
     """Create a competition and go to its organizer page."""
-    if user is None:
-        return login_redirect(request, back="/organize")
     show_viewer(request, user)
     require_csrf(request, csrf_token)
     try:
@@ -187,11 +186,9 @@ def _competition_page(
     "/competitions/{competition_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse
 )
 def competition_page(
-    competition_id: int, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
+    competition_id: int, request: Request, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> Response:
     """A competition's settings, phases, organizers and participants."""
-    if user is None:
-        return login_redirect(request)
     show_viewer(request, user)
     return _competition_page(request, session, competition_id, user, now)
 
@@ -201,7 +198,7 @@ def update_competition(
     competition_id: int,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     title: FormText = "",
     description: FormText = "",
@@ -209,8 +206,6 @@ def update_competition(
 ) -> Response:
     """Save the title and the Markdown description."""
     back = f"/organize/competitions/{competition_id}"
-    if user is None:
-        return login_redirect(request, back=back)
     show_viewer(request, user)
     require_csrf(request, csrf_token)
     try:
@@ -259,13 +254,11 @@ def create_phase(
     competition_id: int,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     fields: Annotated[PhaseForm, Form()],
 ) -> Response:
     """Add a phase; a problem is shown on the form with what was typed."""
-    if user is None:
-        return login_redirect(request, back=f"/organize/competitions/{competition_id}")
     show_viewer(request, user)
     require_csrf(request, fields.csrf_token)
     form = fields.model_dump(exclude={"csrf_token"})
@@ -298,7 +291,7 @@ def add_organizer(
     competition_id: int,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     username: FormText = "",
     csrf_token: FormText = "",
@@ -323,7 +316,7 @@ def remove_organizer(
     username: str,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     csrf_token: FormText = "",
 ) -> Response:
@@ -349,7 +342,7 @@ def disqualify(
     username: str,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     reason: FormText = "",
     csrf_token: FormText = "",
@@ -376,7 +369,7 @@ def requalify(
     username: str,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     csrf_token: FormText = "",
 ) -> Response:
@@ -399,12 +392,10 @@ def audit_page(
     competition_id: int,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     action: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """Every organizer action in this competition, newest first."""
-    if user is None:
-        return login_redirect(request)
     show_viewer(request, user)
     competition = competitions.get_competition(session, competition_id)
     competitions.require_organizer(session, competition.id, user)
@@ -420,7 +411,7 @@ def audit_page(
 def _action(
     request: Request,
     session: Session,
-    user: User | None,
+    user: User,
     csrf_token: str,
     back: str,
     perform: Callable[[User], object],
@@ -428,10 +419,9 @@ def _action(
 ) -> Response:
     """Run one organizer action from a form: its problem, or the notice, shows on ``back``.
 
-    Refusals (not logged in, not an organizer, no such thing) render as error pages.
+    Refusals (not an organizer, no such thing) render as error pages; the route's
+    ``ORGANIZER_ONLY`` dependency has already sent anonymous visitors to the login form.
     """
-    if user is None:
-        return login_redirect(request, back=back)
     show_viewer(request, user)
     require_csrf(request, csrf_token)
     try:
@@ -468,7 +458,7 @@ def upload_testset(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     file: Annotated[UploadFile | None, File()] = None,
     name: FormText = "",
@@ -477,8 +467,6 @@ def upload_testset(
     csrf_token: FormText = "",
 ) -> Response:
     """Validate and import a test set zip; its report, or the precise problem, is shown."""
-    if user is None:
-        return login_redirect(request, back="/organize/testsets")
     show_viewer(request, user)
     require_csrf(request, csrf_token)
     try:
@@ -557,11 +545,9 @@ def _phase_page(
 
 @router.get("/phases/{phase_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def phase_page(
-    phase_id: int, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
+    phase_id: int, request: Request, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> Response:
     """A phase's settings, reveal, re-scoring, kits, baselines and exports."""
-    if user is None:
-        return login_redirect(request)
     show_viewer(request, user)
     return _phase_page(request, session, phase_id, user, now)
 
@@ -571,13 +557,11 @@ def update_phase(
     phase_id: int,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     fields: Annotated[PhaseForm, Form()],
 ) -> Response:
     """Save a phase's settings; a problem is shown on the form with what was typed."""
-    if user is None:
-        return login_redirect(request, back=f"/organize/phases/{phase_id}")
     show_viewer(request, user)
     require_csrf(request, fields.csrf_token)
     form = fields.model_dump(exclude={"csrf_token"})
@@ -610,7 +594,7 @@ def reveal(
     phase_id: int,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     csrf_token: FormText = "",
 ) -> Response:
@@ -632,7 +616,7 @@ def rescore_phase(
     request: Request,
     session: SessionDep,
     jobs: JobsDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     testset_id: FormText = "",
     include_failed: FormText = "",
@@ -640,8 +624,6 @@ def rescore_phase(
 ) -> Response:
     """Re-run every finished submission (optionally on another test set); show the report."""
     back = f"/organize/phases/{phase_id}"
-    if user is None:
-        return login_redirect(request, back=back)
     show_viewer(request, user)
     require_csrf(request, csrf_token)
     try:
@@ -666,11 +648,9 @@ def rescore_phase(
 
 @router.get("/rescores/{rescore_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def rescore_page(
-    rescore_id: int, request: Request, session: SessionDep, user: OptionalUser
+    rescore_id: int, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """What a re-scoring changed: scores and leaderboard positions before and after."""
-    if user is None:
-        return login_redirect(request)
     show_viewer(request, user)
     run = rescore.get_rescore(session, rescore_id, user)
     phase = competitions.get_phase(session, run.phase_id)
@@ -691,7 +671,7 @@ def upload_kit(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     file: Annotated[UploadFile | None, File()] = None,
     csrf_token: FormText = "",
@@ -729,7 +709,7 @@ def delete_kit(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     csrf_token: FormText = "",
 ) -> Response:
@@ -753,7 +733,7 @@ def add_baseline(
     db: DatabaseDep,
     settings: SettingsDep,
     jobs: JobsDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     file: Annotated[UploadFile | None, File()] = None,
     description: FormText = "",
@@ -797,14 +777,12 @@ def moderation_page(
     phase_id: int,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     participant: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query()] = None,
     kind: Annotated[str | None, Query()] = None,
 ) -> Response:
     """Every submission of the phase, filtered, with moderation actions."""
-    if user is None:
-        return login_redirect(request)
     show_viewer(request, user)
     phase = competitions.get_phase(session, phase_id)
     rows = moderation.list_submissions(
@@ -840,7 +818,7 @@ def rerun(
     request: Request,
     session: SessionDep,
     jobs: JobsDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     back: FormText = "",
     csrf_token: FormText = "",
@@ -870,7 +848,7 @@ def hide(
     submission_id: int,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     reason: FormText = "",
     back: FormText = "",
@@ -895,7 +873,7 @@ def unhide(
     submission_id: int,
     request: Request,
     session: SessionDep,
-    user: OptionalUser,
+    user: CurrentUser,
     now: NowDep,
     back: FormText = "",
     csrf_token: FormText = "",
