@@ -41,6 +41,15 @@ router = APIRouter(prefix="/organize")
 
 FormText = Annotated[str, Form()]
 NO_FILE_CHOSEN = "choose a file to upload"
+
+
+def chosen_file(file: UploadFile | None) -> submissions.Upload:
+    """The file a form uploaded, or the problem that none was chosen."""
+    if file is None or not file.filename:
+        raise InvalidInput(NO_FILE_CHOSEN, field="file")
+    return submissions.Upload(file.filename, file.file)
+
+
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
 PHASE_FORM_BLANKS = (
     "testset_id",
@@ -470,13 +479,11 @@ def upload_testset(
     show_viewer(request, user)
     require_csrf(request, csrf_token)
     try:
-        if file is None or not file.filename:
-            raise InvalidInput(NO_FILE_CHOSEN, field="file")
         testset = organizer.upload_testset(
             session,
             settings,
             user,
-            submissions.Upload(file.filename, file.file),
+            chosen_file(file),
             name=name,
             image_height=image_height,
             image_width=image_width,
@@ -679,15 +686,13 @@ def upload_kit(
     """Upload or replace the starting kit or the sample submission."""
 
     def perform(viewer: User) -> None:
-        if file is None or not file.filename:
-            raise InvalidInput(NO_FILE_CHOSEN, field="file")
         kits.upload_kit(
             session,
             settings,
             phase_id,
             viewer,
             kind=kind,
-            upload=submissions.Upload(file.filename, file.file),
+            upload=chosen_file(file),
             now=now,
         )
 
@@ -742,8 +747,6 @@ def add_baseline(
     """Add a baseline entry, shown on the leaderboard as “Baseline: <description>”."""
 
     def perform(viewer: User) -> None:
-        if file is None or not file.filename:
-            raise InvalidInput(NO_FILE_CHOSEN, field="file")
         moderation.add_baseline(
             session,
             db,
@@ -751,7 +754,7 @@ def add_baseline(
             jobs,
             phase_id=phase_id,
             actor=viewer,
-            upload=submissions.Upload(file.filename, file.file),
+            upload=chosen_file(file),
             description=description,
             now=now,
         )

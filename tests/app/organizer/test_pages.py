@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.errors import CsrfFailed
+from app.routes.pages.organizer import NO_FILE_CHOSEN
 from app.services import organizer
 from scoring import testset as ts
 from tests.app.conftest import World
@@ -243,3 +244,21 @@ def test_anonymous_visitors_are_sent_to_log_in(client: TestClient, world: World)
     response = client.get("/organize", headers=HTML, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize(
+    "action", ["files/starting_kit", "baselines"], ids=["starting kit", "baseline"]
+)
+def test_an_upload_form_sent_without_a_file_says_so_and_stores_nothing(
+    site: TestClient, world: World, action: str
+) -> None:
+    page_url = f"/organize/phases/{world.phase_id}"
+    response = post_form(site, page_url, f"{page_url}/{action}", description="no file")
+    assert response.status_code == 200, response.text
+    assert f"Not done: {NO_FILE_CHOSEN}" in response.text
+    listed = site.get(
+        f"/api/v1/phases/{world.phase_id}/submissions",
+        headers=world.headers(world.organizer),
+    ).json()
+    assert listed == []
+    assert site.get(f"/api/v1/phases/{world.phase_id}/files").json() == []
