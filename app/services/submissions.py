@@ -210,13 +210,6 @@ def _enforce_quota(
         )
 
 
-def get_submission(session: Session, submission_id: int) -> Submission:
-    submission = session.get(Submission, submission_id)
-    if submission is None:
-        raise NotFound(f"submission {submission_id} not found")
-    return submission
-
-
 def get_visible_submission(
     session: Session, submission_id: int, viewer: User
 ) -> tuple[Submission, Phase, bool]:
