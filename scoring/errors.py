@@ -17,6 +17,7 @@ __all__ = [
     "MAX_MESSAGE_CHARS",
     "MORE_PROBLEMS",
     "PROBLEMS",
+    "MetricInputError",
     "ScoringError",
     "bounded",
     "excerpt",
@@ -88,3 +89,10 @@ class ScoringError(ValueError):
 
     def __init__(self, message: str = "") -> None:
         super().__init__(bounded(str(message)))
+
+
+class MetricInputError(ScoringError):
+    """Bad input to a metric (wrong shape, length, dtype or values), or an invalid score report.
+
+    Raised by :mod:`scoring.metrics` and :mod:`scoring.reports`; defined here so both share it.
+    """

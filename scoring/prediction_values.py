@@ -202,7 +202,7 @@ def header_problem(
     Example:
         >>> header_problem("id;age", ["id;age"], 1, ("id",), ("age",))[:47]
         'line 1: the fields are separated by semicolons;'
-        >>> header_problem(",id,age", ["", "id", "age"], 1, ("id",), ("age",))[:52]
+        >>> header_problem(",id,age", ["", "id", "age"], 1, ("id",), ("age",))[:51]
         "line 1: the first column has no name (''), like the"
     """
     shown = excerpt(header)

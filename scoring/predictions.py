@@ -364,9 +364,9 @@ def _parse_keyed(
             )
             continue
         first_line[position] = line_no
-        values[position], problem = parse_value(fields[value_column].strip(), line_no)
-        if problem is not None:
-            problems.append(problem)
+        values[position], value_problem = parse_value(fields[value_column].strip(), line_no)
+        if value_problem is not None:
+            problems.append(value_problem)
 
     missing = [ids[position] for position, line in enumerate(first_line) if not line]
     if missing:
