@@ -73,6 +73,7 @@ from scoring.prediction_values import (
 )
 
 __all__ = [
+    "BAD_QUOTING",
     "BRACKETED_VALUE",
     "DECIMAL_COMMA",
     "DUPLICATE_ID",
@@ -132,6 +133,7 @@ IN_ZIP = "{member} in {archive}"
 
 # One problem each (the values and headers are in scoring.prediction_values).
 EMPTY_FILE = "the file is empty"
+BAD_QUOTING = "line {line}: the quotes cannot be read as CSV ({reason})"
 FILE_TOO_LARGE = "the file is {size} bytes, over the limit of {limit} bytes"
 NOT_UTF8 = "line {line}: not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
 WRONG_ROW_COUNT = "expected {expected} predictions, found {found}"
@@ -314,13 +316,17 @@ def _parse_legacy(
 
 
 def _rows(
-    lines: list[str], start: int, end: int, *, quoted: bool
+    lines: list[str], start: int, end: int, source: str, *, quoted: bool
 ) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of each line from ``start``; handles CSV quoting when present."""
     if quoted:
         reader = csv.reader(lines[start:end])
-        for fields in reader:
-            yield start + reader.line_num, fields
+        try:
+            for fields in reader:
+                yield start + reader.line_num, fields
+        except csv.Error as error:
+            problem = BAD_QUOTING.format(line=start + reader.line_num, reason=excerpt(str(error)))
+            raise PredictionFileError(source, [problem]) from None
     else:
         for offset, line in enumerate(lines[start:end]):
             yield start + offset + 1, line.split(",")
@@ -329,7 +335,7 @@ def _rows(
 def _parse_keyed(
     lines: list[str], start: int, end: int, ids: Sequence[str], source: str, *, quoted: bool
 ) -> npt.NDArray[np.float64]:
-    rows = _rows(lines, start, end, quoted=quoted)
+    rows = _rows(lines, start, end, source, quoted=quoted)
     header_line, header = next(rows)
     names = [field.strip().lower() for field in header]
     id_matches = [i for i, name in enumerate(names) if name in ID_COLUMNS]
