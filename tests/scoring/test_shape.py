@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCORING = REPO / "scoring"
 MAX_MODULE_LINES = 500
 MIN_COPIED_LINES = 6
-# Modules whose examples need onnxruntime or spawn processes are exercised by tests/scoring/inference.
+# Examples that need onnxruntime or spawn processes: tests/scoring/inference runs those.
 DOCTEST_SKIPPED = ("scoring.__main__", "scoring.inference.")
 
 
@@ -38,7 +38,7 @@ def resolve(importer: str, node: ast.ImportFrom) -> str:
     if node.level == 0:
         return node.module or ""
     package = importer.split(".")
-    if not MODULES[importer].name == "__init__.py":
+    if MODULES[importer].name != "__init__.py":
         package.pop()
     base = package[: len(package) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
@@ -72,7 +72,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for target in sorted(graph.get(node, ())):
             if state[target] == 1:
-                return stack[stack.index(target) :] + [target]
+                return [*stack[stack.index(target) :], target]
             if state[target] == 0 and (cycle := visit(target)):
                 return cycle
         stack.pop()
