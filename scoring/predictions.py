@@ -47,24 +47,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from scoring import archives
+from scoring import archives, prediction_values
 from scoring.errors import MAX_LISTED_PROBLEMS, MORE_PROBLEMS, ScoringError, excerpt, summarise
+from scoring.prediction_values import *  # noqa: F403  (the value and header messages)
 from scoring.prediction_values import (
-    BRACKETED_VALUE,
-    DECIMAL_COMMA,
     EMPTY_LINE,
-    HEADER_WITHOUT_ID,
-    MISSING_HEADER,
-    NOT_A_NUMBER,
-    NOT_FINITE,
-    NOT_PLAIN_DECIMAL,
-    OUT_OF_RANGE,
-    PANDAS_INDEX,
-    SEMICOLON_SEPARATED,
-    TAB_SEPARATED,
-    TOO_MANY_COLUMNS,
-    UNKNOWN_HEADER,
-    WRONG_FIELD_COUNT,
     header_problem,
     looks_like_a_value,
     parse_value,
@@ -74,40 +61,25 @@ from scoring.prediction_values import (
 
 __all__ = [
     "BAD_QUOTING",
-    "BRACKETED_VALUE",
-    "DECIMAL_COMMA",
     "DUPLICATE_ID",
     "EMPTY_FILE",
-    "EMPTY_LINE",
     "ERROR_MESSAGE",
     "FILE_TOO_LARGE",
-    "HEADER_WITHOUT_ID",
     "ID_COLUMNS",
     "IN_ZIP",
     "MAX_LISTED_PROBLEMS",
-    "MISSING_HEADER",
     "MISSING_IDS",
     "MORE_PROBLEMS",
-    "NOT_A_NUMBER",
     "NOT_A_ZIP",
-    "NOT_FINITE",
-    "NOT_PLAIN_DECIMAL",
     "NOT_UTF8",
     "NO_CANDIDATE_IN_ZIP",
-    "OUT_OF_RANGE",
-    "PANDAS_INDEX",
-    "SEMICOLON_SEPARATED",
-    "TAB_SEPARATED",
     "TOO_MANY_CANDIDATES_IN_ZIP",
-    "TOO_MANY_COLUMNS",
     "TOO_MANY_LINES",
     "TOO_MANY_ZIP_ENTRIES",
     "UNCOMPRESSED_TOO_LARGE",
-    "UNKNOWN_HEADER",
     "UNKNOWN_ID",
     "UNSAFE_ZIP_ENTRY",
     "VALUE_COLUMNS",
-    "WRONG_FIELD_COUNT",
     "WRONG_ROW_COUNT",
     "ZIP_BOMB",
     "ZIP_ENTRY_ENCRYPTED",
@@ -116,6 +88,7 @@ __all__ = [
     "format_problems",
     "parse_predictions",
 ]
+__all__ += prediction_values.__all__
 
 MIB = 1024 * 1024
 
