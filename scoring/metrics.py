@@ -4,31 +4,54 @@ Per-group results are computed once per attribute (one ``np.bincount`` for the s
 the sums of absolute errors) and the bias is derived from them, in float64 and unrounded.
 
 Inputs are validated first; every bad input raises :class:`MetricInputError` with one of the
-message constants below, in scikit-learn's style: what was expected and what was found.
+message constants below, in scikit-learn's style: what was expected and what was found. Ages
+and predictions must lie within ±:data:`~scoring.numbers.MAX_ABS_PREDICTION` (SPEC §4), so no
+sum can overflow and every score is finite: a :class:`ScoreReport` never holds NaN or
+infinity (its constructor checks, and :func:`is_valid_report` lets a caller check a stored one).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from scoring.errors import ScoringError
-from scoring.groups import ATTRIBUTES, SCORE_NAMES
+from scoring.errors import MetricInputError
+from scoring.groups import ATTRIBUTES
+from scoring.numbers import MAX_ABS_PREDICTION
+from scoring.reports import (
+    INVALID_REPORT,
+    REPORT_MISSING_KEY,
+    REPORT_NOT_A_COUNT,
+    REPORT_NOT_A_MAPPING,
+    REPORT_NOT_A_NUMBER,
+    REPORT_NOT_FINITE,
+    AttributeResult,
+    GroupResult,
+    ScoreReport,
+    is_valid_report,
+    json_float,
+)
 
 __all__ = [
     "CODE_OUT_OF_RANGE",
     "INVALID_REPORT",
     "LENGTH_MISMATCH",
+    "MAX_ABS_VALUE",
     "NOT_FINITE",
     "NOT_NUMERIC",
     "NOT_ONE_DIMENSIONAL",
     "NO_ROWS",
+    "OUT_OF_RANGE",
+    "REPORT_MISSING_KEY",
+    "REPORT_NOT_A_COUNT",
+    "REPORT_NOT_A_MAPPING",
+    "REPORT_NOT_A_NUMBER",
+    "REPORT_NOT_FINITE",
     "SCORER_VERSION",
     "AttributeResult",
     "GroundTruth",
@@ -37,6 +60,7 @@ __all__ = [
     "ScoreReport",
     "bias",
     "group_mae",
+    "is_valid_report",
     "mean_absolute_error",
     "pairwise_gap",
     "score",
@@ -51,11 +75,11 @@ NO_ROWS = "{name} has no rows"
 NOT_NUMERIC = "{name} must hold numbers, got dtype {dtype}"
 NOT_FINITE = "{name} holds {count} NaN or infinite values, the first at index {index}"
 CODE_OUT_OF_RANGE = "{name} must lie in [0, {n_groups}), found {code} at index {index}"
-INVALID_REPORT = "not a score report: {reason}"
-
-
-class MetricInputError(ScoringError):
-    """Bad input to a metric: wrong shape, length, dtype or non-finite values."""
+OUT_OF_RANGE = "{name} holds {count} values beyond ±{limit:,g}, the first at index {index}"
+MAX_ABS_VALUE = MAX_ABS_PREDICTION
+"""The largest absolute age or prediction the metrics accept (SPEC §4: ±10,000 years)."""
+MAX_GROUP_MAE = 2 * MAX_ABS_VALUE
+"""The largest MAE values within :data:`MAX_ABS_VALUE` can give."""
 
 
 class GroundTruth(Protocol):
@@ -69,151 +93,6 @@ class GroundTruth(Protocol):
     def group_codes(self, attribute: str) -> npt.NDArray[np.intp]: ...
 
 
-@dataclass(frozen=True)
-class GroupResult:
-    """One group of an attribute: its name, its number of items and its MAE (None if empty).
-
-    Example:
-        >>> GroupResult("female", 716, 20.73).mae
-        20.73
-    """
-
-    group: str
-    size: int
-    mae: float | None
-
-
-@dataclass(frozen=True)
-class AttributeResult:
-    """The per-group MAEs of one attribute and its bias (None with fewer than 2 groups).
-
-    Example:
-        >>> female, male = GroupResult("female", 2, 20.73), GroupResult("male", 3, 19.40)
-        >>> AttributeResult("gender", (female, male), 1.33).bias
-        1.33
-    """
-
-    attribute: str
-    groups: tuple[GroupResult, ...]
-    bias: float | None
-
-
-@dataclass(frozen=True)
-class ScoreReport:
-    """The five scores of SPEC §3 with every attribute's per-group breakdown.
-
-    Example:
-        >>> report = ScoreReport(5.0, 1.0, 0.5, None, 2.0, attributes=(), n_items=10)
-        >>> report.scores()["ethnicity_bias"] is None
-        True
-        >>> ScoreReport.from_dict(report.to_dict()) == report
-        True
-    """
-
-    mae: float
-    age_bias: float | None
-    gender_bias: float | None
-    ethnicity_bias: float | None
-    expression_bias: float | None
-    attributes: tuple[AttributeResult, ...]
-    n_items: int
-
-    def scores(self) -> dict[str, float | None]:
-        """The five scores keyed by the names of SPEC §3, in that order.
-
-        Example:
-            >>> ScoreReport(5.0, 1.0, 0.5, None, 2.0, attributes=(), n_items=10).scores()
-            {'mae': 5.0, 'age_bias': 1.0, 'gender_bias': 0.5, 'ethnicity_bias': None, \
-'expression_bias': 2.0}
-        """
-        return {name: getattr(self, name) for name in SCORE_NAMES}
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict: the five scores at the top, ``n_items``, and ``attributes``.
-
-        Undefined values are ``None`` (JSON ``null``), never NaN; floats are unrounded.
-
-        Example:
-            >>> group = GroupResult("female", 0, None)
-            >>> report = ScoreReport(5.0, None, None, None, None,
-            ...                      (AttributeResult("gender", (group,), None),), 1)
-            >>> report.to_dict()["attributes"]
-            [{'attribute': 'gender', 'bias': None, 'groups': [{'group': 'female', 'size': 0, \
-'mae': None}]}]
-        """
-        return {
-            **{name: _json_float(value) for name, value in self.scores().items()},
-            "n_items": self.n_items,
-            "attributes": [
-                {
-                    "attribute": attribute.attribute,
-                    "bias": _json_float(attribute.bias),
-                    "groups": [
-                        {"group": group.group, "size": group.size, "mae": _json_float(group.mae)}
-                        for group in attribute.groups
-                    ],
-                }
-                for attribute in self.attributes
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ScoreReport:
-        """Rebuild a report from :meth:`to_dict`'s output; unknown keys are ignored.
-
-        Raises :class:`MetricInputError` (``INVALID_REPORT``) when a key is missing or has
-        the wrong type.
-
-        Example:
-            >>> ScoreReport.from_dict({"mae": 5.0, "age_bias": None, "gender_bias": None,
-            ...     "ethnicity_bias": None, "expression_bias": None, "n_items": 3,
-            ...     "attributes": []}).mae
-            5.0
-        """
-        try:
-            attributes = tuple(
-                AttributeResult(
-                    attribute=str(attribute["attribute"]),
-                    groups=tuple(
-                        GroupResult(
-                            group=str(group["group"]),
-                            size=int(group["size"]),
-                            mae=_optional_float(group["mae"]),
-                        )
-                        for group in attribute["groups"]
-                    ),
-                    bias=_optional_float(attribute["bias"]),
-                )
-                for attribute in data["attributes"]
-            )
-            mae = _optional_float(data["mae"])
-            if mae is None:
-                raise TypeError("mae is null")
-            return cls(
-                mae=mae,
-                age_bias=_optional_float(data["age_bias"]),
-                gender_bias=_optional_float(data["gender_bias"]),
-                ethnicity_bias=_optional_float(data["ethnicity_bias"]),
-                expression_bias=_optional_float(data["expression_bias"]),
-                attributes=attributes,
-                n_items=int(data["n_items"]),
-            )
-        except KeyError as exc:
-            raise MetricInputError(INVALID_REPORT.format(reason=f"missing {exc}")) from None
-        except (TypeError, ValueError) as exc:
-            raise MetricInputError(INVALID_REPORT.format(reason=str(exc))) from None
-
-
-def _json_float(value: float | None) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 def _as_values(values: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
     """``values`` as a finite float64 vector; an ``(n, 1)`` column is accepted and flattened."""
     array = np.asarray(values)
@@ -225,12 +104,24 @@ def _as_values(values: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
         raise MetricInputError(NOT_NUMERIC.format(name=name, dtype=array.dtype))
     if len(array) == 0:
         raise MetricInputError(NO_ROWS.format(name=name))
-    array = array.astype(np.float64, copy=False)
+    with np.errstate(over="ignore"):  # float128 or huge integers: caught as inf just below
+        array = array.astype(np.float64, copy=False)
+    _check_bounded(array, name, MAX_ABS_VALUE)
+    return array
+
+
+def _check_bounded(array: npt.NDArray[np.float64], name: str, limit: float) -> None:
+    """Raise unless every value is finite (NaN allowed where ``array`` was pre-filtered)."""
     finite = np.isfinite(array)
     if not finite.all():
         bad = np.flatnonzero(~finite)
         raise MetricInputError(NOT_FINITE.format(name=name, count=len(bad), index=int(bad[0])))
-    return array
+    beyond = np.abs(array) > limit
+    if beyond.any():
+        bad = np.flatnonzero(beyond)
+        raise MetricInputError(
+            OUT_OF_RANGE.format(name=name, count=len(bad), limit=limit, index=int(bad[0]))
+        )
 
 
 def _check_same_length(
@@ -322,10 +213,15 @@ def pairwise_gap(group_maes: npt.ArrayLike | Sequence[float | None]) -> float | 
         >>> pairwise_gap([20.0, None]) is None
         True
     """
-    maes = np.asarray(group_maes, dtype=np.float64)
+    try:
+        maes = np.asarray(group_maes, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        maes = np.asarray(group_maes, dtype=object)
+        raise MetricInputError(NOT_NUMERIC.format(name="group_maes", dtype=maes.dtype)) from None
     if maes.ndim != 1:
         raise MetricInputError(NOT_ONE_DIMENSIONAL.format(name="group_maes", shape=maes.shape))
     defined = [mae for mae in maes.tolist() if not math.isnan(mae)]
+    _check_bounded(np.asarray(defined, dtype=np.float64), "group_maes", MAX_GROUP_MAE)
     if len(defined) < 2:
         return None
     # Attributes have a handful of groups: the pairs are few, and fsum makes the result
@@ -398,7 +294,7 @@ def score(testset: GroundTruth, predictions: npt.ArrayLike) -> ScoreReport:
             AttributeResult(
                 attribute=attribute.name,
                 groups=tuple(
-                    GroupResult(group=group, size=int(size), mae=_json_float(mae))
+                    GroupResult(group=group, size=int(size), mae=json_float(mae))
                     for group, size, mae in zip(
                         attribute.groups, sizes.tolist(), maes.tolist(), strict=True
                     )

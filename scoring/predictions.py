@@ -10,46 +10,59 @@ Accepted forms:
 
 How the form is told apart: a zip is recognised by its magic bytes (a file named ``*.zip``
 that lacks them is reported as an unreadable zip). A text file whose first non-blank line is
-a number is the legacy form; otherwise that line is a header, and a header without both an
-id and a value column is an unknown header.
+a number (or a value written the wrong way, such as ``34,5`` or ``[34.5]``) is the legacy
+form; otherwise that line is a header. A header that is not exactly an id and a value column
+gets the message naming what is wrong with it: tab or semicolon separators, a value column
+without an id column, more than two columns, an unnamed first column (the index pandas writes
+by default), a first line of data instead of a header, or else an unknown header.
 
-Inside a zip, directory entries, anything under ``__MACOSX/``, hidden files (any path part
-starting with ``.``) and files not ending in ``.csv``/``.txt`` are ignored; exactly one
-candidate must remain. Every entry, ignored or not, must have a safe relative path, and the
-declared sizes and compression ratios of all entries are checked before anything is
-decompressed; the candidate is then read in chunks with a hard cap, so an archive that lies
-about its sizes cannot make the reader allocate more than the limit.
+Numbers are plain ASCII decimals or scientific notation (:mod:`scoring.numbers`) with an
+absolute value of at most :data:`~scoring.numbers.MAX_ABS_PREDICTION`; a decimal comma, a
+bracketed value, ``3_0``, other digit sets, NaN and infinity are each refused with their line.
+
+A zip is checked by :mod:`scoring.archives` (the same rules as test sets, with the limits of
+:class:`PredictionLimits`) before anything is decompressed. Inside it, directory entries,
+anything under ``__MACOSX/``, hidden files (any path part starting with ``.``) and files not
+ending in ``.csv``/``.txt`` are ignored; exactly one candidate must remain, and it is read
+with a hard cap.
 
 Accepted leniencies: a UTF-8 byte order mark, CRLF (or CR) line ends, blanks around fields,
 and blank lines before the first and after the last line. A blank line in the middle is an
 error, since in the legacy form it would shift every later prediction.
 
 Every problem found is collected, so that one upload reports all of them; the message counts
-them and lists the first :data:`MAX_LISTED_PROBLEMS`. A text with more lines than one header,
-one line per id and :data:`EXTRA_LINES_ALLOWED` blank lines is rejected at once, before it is
-split, so the number of problems and the memory used stay bounded.
+them and lists the first :data:`MAX_LISTED_PROBLEMS`; it quotes the participant's input only as
+short excerpts, so it stays short whatever the file holds. A text with more lines than one
+header, one line per id and :data:`EXTRA_LINES_ALLOWED` blank lines is rejected at once, before
+it is split, so the number of problems and the memory used stay bounded.
 """
 
 from __future__ import annotations
 
 import csv
-import io
-import math
-import re
 import zipfile
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from scoring.errors import ScoringError
+from scoring import archives, prediction_values
+from scoring.errors import MAX_LISTED_PROBLEMS, MORE_PROBLEMS, ScoringError, excerpt, summarise
+from scoring.prediction_values import *  # noqa: F403  (the value and header messages)
+from scoring.prediction_values import (
+    EMPTY_LINE,
+    header_problem,
+    looks_like_a_value,
+    parse_value,
+    row_problem,
+    values_in_range,
+)
 
 __all__ = [
+    "BAD_QUOTING",
     "DUPLICATE_ID",
     "EMPTY_FILE",
-    "EMPTY_LINE",
     "ERROR_MESSAGE",
     "FILE_TOO_LARGE",
     "ID_COLUMNS",
@@ -57,20 +70,16 @@ __all__ = [
     "MAX_LISTED_PROBLEMS",
     "MISSING_IDS",
     "MORE_PROBLEMS",
-    "NOT_A_NUMBER",
     "NOT_A_ZIP",
-    "NOT_FINITE",
     "NOT_UTF8",
     "NO_CANDIDATE_IN_ZIP",
     "TOO_MANY_CANDIDATES_IN_ZIP",
     "TOO_MANY_LINES",
     "TOO_MANY_ZIP_ENTRIES",
     "UNCOMPRESSED_TOO_LARGE",
-    "UNKNOWN_HEADER",
     "UNKNOWN_ID",
     "UNSAFE_ZIP_ENTRY",
     "VALUE_COLUMNS",
-    "WRONG_FIELD_COUNT",
     "WRONG_ROW_COUNT",
     "ZIP_BOMB",
     "ZIP_ENTRY_ENCRYPTED",
@@ -79,57 +88,43 @@ __all__ = [
     "format_problems",
     "parse_predictions",
 ]
+__all__ += prediction_values.__all__
 
 MIB = 1024 * 1024
 
 ID_COLUMNS: tuple[str, ...] = ("id", "file", "file_name")
 VALUE_COLUMNS: tuple[str, ...] = ("age", "prediction")
 CANDIDATE_SUFFIXES: tuple[str, ...] = (".csv", ".txt")
-MAX_LISTED_PROBLEMS = 5
 MAX_LISTED_IDS = 3
 ZIP_MAGIC: tuple[bytes, ...] = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
-READ_CHUNK_BYTES = 64 * 1024
 EXTRA_LINES_ALLOWED = 1000
 """Blank lines tolerated beyond one header and one line per id before a file is cut short."""
-END_OF_CENTRAL_DIRECTORY = b"PK\x05\x06"
 
-# The message of a PredictionFileError.
+# The message of a PredictionFileError (scoring.errors.PROBLEMS, with the file as the place).
 ERROR_MESSAGE = "{count} {noun} in {filename}: {listed}"
-MORE_PROBLEMS = "; and {count} more"
 IN_ZIP = "{member} in {archive}"
 
-# One problem each.
+# One problem each (the values and headers are in scoring.prediction_values).
 EMPTY_FILE = "the file is empty"
+BAD_QUOTING = "line {line}: the quotes cannot be read as CSV ({reason})"
 FILE_TOO_LARGE = "the file is {size} bytes, over the limit of {limit} bytes"
 NOT_UTF8 = "line {line}: not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
 WRONG_ROW_COUNT = "expected {expected} predictions, found {found}"
 TOO_MANY_LINES = "expected {expected} predictions, found more than {limit} lines"
-EMPTY_LINE = "line {line}: the line is empty"
-NOT_A_NUMBER = "line {line}: {value!r} is not a number"
-NOT_FINITE = "line {line}: {value!r} is not a finite number"
-UNKNOWN_HEADER = (
-    "line {line}: unknown header {header!r}; expected an id column (id, file or file_name) "
-    "and a value column (age or prediction)"
-)
-WRONG_FIELD_COUNT = "line {line}: expected 2 fields, found {found}"
 UNKNOWN_ID = "line {line}: unknown id {id!r}"
 DUPLICATE_ID = "line {line}: duplicate id {id!r}, first on line {first}"
 MISSING_IDS = "no prediction for {count} {noun}: {examples}"
-NOT_A_ZIP = "the file is not a readable zip archive"
-ZIP_ENTRY_ENCRYPTED = "zip entry {name!r} is encrypted"
-UNSAFE_ZIP_ENTRY = "zip entry {name!r} has an absolute path or '..'"
 NO_CANDIDATE_IN_ZIP = "the zip holds no .csv or .txt file"
 TOO_MANY_CANDIDATES_IN_ZIP = (
     "the zip holds {count} .csv or .txt files ({names}); expected exactly one"
 )
-TOO_MANY_ZIP_ENTRIES = "the zip holds {count} entries, over the limit of {limit}"
-UNCOMPRESSED_TOO_LARGE = "the zip uncompresses to more than {limit} bytes"
-ZIP_BOMB = (
-    "zip entry {name!r} expands {ratio:.0f} times when uncompressed, "
-    "over the limit of {limit:g} times"
-)
-
-_DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
+# Zips follow the one set of rules of scoring.archives, under the names this module had.
+NOT_A_ZIP = archives.ARCHIVE_CORRUPT
+ZIP_ENTRY_ENCRYPTED = archives.ENTRY_ENCRYPTED
+UNSAFE_ZIP_ENTRY = archives.UNSAFE_PATH
+TOO_MANY_ZIP_ENTRIES = archives.TOO_MANY_ENTRIES
+UNCOMPRESSED_TOO_LARGE = archives.TOO_LARGE
+ZIP_BOMB = archives.RATIO_TOO_HIGH
 
 
 @dataclass(frozen=True)
@@ -153,6 +148,21 @@ class PredictionLimits:
     max_compression_ratio: float = 100.0
     ratio_check_min_bytes: int = 1 * MIB
     max_zip_entries: int = 1000
+
+    def archive_limits(self) -> archives.ArchiveLimits:
+        """The same limits as :mod:`scoring.archives` applies them.
+
+        Example:
+            >>> PredictionLimits(max_zip_entries=5).archive_limits().max_entries
+            5
+        """
+        return archives.ArchiveLimits(
+            max_total_bytes=self.max_uncompressed_bytes,
+            max_entry_bytes=self.max_uncompressed_bytes,
+            max_entries=self.max_zip_entries,
+            max_compression_ratio=self.max_compression_ratio,
+            ratio_check_min_bytes=self.ratio_check_min_bytes,
+        )
 
 
 class PredictionFileError(ScoringError):
@@ -181,11 +191,7 @@ def format_problems(filename: str, problems: Sequence[str]) -> str:
         >>> format_problems("p.csv", ["a", "b", "c", "d", "e", "f", "g"])
         '7 problems in p.csv: a; b; c; d; e; and 2 more'
     """
-    listed = "; ".join(problems[:MAX_LISTED_PROBLEMS])
-    if len(problems) > MAX_LISTED_PROBLEMS:
-        listed += MORE_PROBLEMS.format(count=len(problems) - MAX_LISTED_PROBLEMS)
-    noun = "problem" if len(problems) == 1 else "problems"
-    return ERROR_MESSAGE.format(count=len(problems), noun=noun, filename=filename, listed=listed)
+    return summarise(problems, excerpt(filename))
 
 
 def parse_predictions(
@@ -218,7 +224,7 @@ def parse_predictions(
     source = filename
     if data.startswith(ZIP_MAGIC) or filename.lower().endswith(".zip"):
         member, data = _read_zip_member(data, filename, limits)
-        source = IN_ZIP.format(member=member, archive=filename)
+        source = IN_ZIP.format(member=excerpt(member), archive=excerpt(filename))
     text = _decode(data, source)
     return _parse_text(text, ids, source)
 
@@ -253,17 +259,9 @@ def _parse_text(text: str, ids: Sequence[str], source: str) -> npt.NDArray[np.fl
         start += 1
     if start == end:
         raise PredictionFileError(source, [EMPTY_FILE])
-    if _is_number(lines[start]):
+    if looks_like_a_value(lines[start]):
         return _parse_legacy(lines, start, end, ids, source)
     return _parse_keyed(lines, start, end, ids, source, quoted='"' in text)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _parse_legacy(
@@ -273,41 +271,35 @@ def _parse_legacy(
     problems: list[str] = []
     if len(body) != len(ids):
         problems.append(WRONG_ROW_COUNT.format(expected=len(ids), found=len(body)))
-    try:
-        # float() accepts surrounding blanks and exponents; the fast path covers valid files.
-        values = np.array(list(map(float, body)), dtype=np.float64)
-    except ValueError:
+    values = values_in_range(body)
+    if values is None:
+        # Something is off: find every bad line, with its number.
         values = np.full(len(body), np.nan)
         for offset, line in enumerate(body):
             line_no = start + offset + 1
-            field = line.strip()
-            if not field:
+            if not line.strip():
                 problems.append(EMPTY_LINE.format(line=line_no))
                 continue
-            try:
-                value = float(field)
-            except ValueError:
-                problems.append(NOT_A_NUMBER.format(line=line_no, value=field))
-                continue
-            if not math.isfinite(value):
-                problems.append(NOT_FINITE.format(line=line_no, value=field))
-            values[offset] = value
-    else:
-        for offset in np.flatnonzero(~np.isfinite(values)).tolist():
-            problems.append(NOT_FINITE.format(line=start + offset + 1, value=body[offset].strip()))
+            values[offset], problem = parse_value(line.strip(), line_no)
+            if problem is not None:
+                problems.append(problem)
     if problems:
         raise PredictionFileError(source, problems)
     return values
 
 
 def _rows(
-    lines: list[str], start: int, end: int, *, quoted: bool
+    lines: list[str], start: int, end: int, source: str, *, quoted: bool
 ) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of each line from ``start``; handles CSV quoting when present."""
     if quoted:
         reader = csv.reader(lines[start:end])
-        for fields in reader:
-            yield start + reader.line_num, fields
+        try:
+            for fields in reader:
+                yield start + reader.line_num, fields
+        except csv.Error as error:
+            problem = BAD_QUOTING.format(line=start + reader.line_num, reason=excerpt(str(error)))
+            raise PredictionFileError(source, [problem]) from None
     else:
         for offset, line in enumerate(lines[start:end]):
             yield start + offset + 1, line.split(",")
@@ -316,15 +308,16 @@ def _rows(
 def _parse_keyed(
     lines: list[str], start: int, end: int, ids: Sequence[str], source: str, *, quoted: bool
 ) -> npt.NDArray[np.float64]:
-    rows = _rows(lines, start, end, quoted=quoted)
+    rows = _rows(lines, start, end, source, quoted=quoted)
     header_line, header = next(rows)
     names = [field.strip().lower() for field in header]
     id_matches = [i for i, name in enumerate(names) if name in ID_COLUMNS]
     value_matches = [i for i, name in enumerate(names) if name in VALUE_COLUMNS]
     if len(names) != 2 or len(id_matches) != 1 or len(value_matches) != 1:
-        raise PredictionFileError(
-            source, [UNKNOWN_HEADER.format(line=header_line, header=lines[start].strip())]
+        problem = header_problem(
+            lines[start].strip(), names, header_line, ID_COLUMNS, VALUE_COLUMNS
         )
+        raise PredictionFileError(source, [problem])
     id_column, value_column = id_matches[0], value_matches[0]
     position_of = dict(zip(ids, range(len(ids)), strict=True))
     values = None if quoted else _align_clean_rows(lines[start + 1 : end], id_column, position_of)
@@ -337,35 +330,26 @@ def _parse_keyed(
     problems: list[str] = []
     for line_no, fields in rows:
         if len(fields) != 2:
-            if not "".join(fields).strip():
-                problems.append(EMPTY_LINE.format(line=line_no))
-            else:
-                problems.append(WRONG_FIELD_COUNT.format(line=line_no, found=len(fields)))
+            problems.append(row_problem(fields, line_no, value_column))
             continue
         item_id = fields[id_column].strip()
         position = position_of.get(item_id)
         if position is None:
-            problems.append(UNKNOWN_ID.format(line=line_no, id=item_id))
+            problems.append(UNKNOWN_ID.format(line=line_no, id=excerpt(item_id)))
             continue
         if first_line[position]:
             problems.append(
-                DUPLICATE_ID.format(line=line_no, id=item_id, first=first_line[position])
+                DUPLICATE_ID.format(line=line_no, id=excerpt(item_id), first=first_line[position])
             )
             continue
         first_line[position] = line_no
-        field = fields[value_column].strip()
-        try:
-            value = float(field)
-        except ValueError:
-            problems.append(NOT_A_NUMBER.format(line=line_no, value=field))
-            continue
-        if not math.isfinite(value):
-            problems.append(NOT_FINITE.format(line=line_no, value=field))
-        values[position] = value
+        values[position], value_problem = parse_value(fields[value_column].strip(), line_no)
+        if value_problem is not None:
+            problems.append(value_problem)
 
     missing = [ids[position] for position, line in enumerate(first_line) if not line]
     if missing:
-        examples = ", ".join(repr(item_id) for item_id in missing[:MAX_LISTED_IDS])
+        examples = ", ".join(repr(excerpt(item_id)) for item_id in missing[:MAX_LISTED_IDS])
         if len(missing) > MAX_LISTED_IDS:
             examples += ", ..."
         noun = "id" if len(missing) == 1 else "ids"
@@ -394,23 +378,15 @@ def _align_clean_rows(
     positions = list(map(position_of.get, map(str.strip, id_fields)))
     if None in positions:
         return None
-    try:
-        values = np.array(list(map(float, value_fields)), dtype=np.float64)
-    except ValueError:
+    values = values_in_range(value_fields)
+    if values is None:
         return None
     index = np.array(positions, dtype=np.intp)
     if len(body) and np.bincount(index, minlength=len(body)).max() != 1:
         return None
-    if not np.isfinite(values).all():
-        return None
     aligned = np.empty(len(body), dtype=np.float64)
     aligned[index] = values
     return aligned
-
-
-def _is_unsafe(name: str) -> bool:
-    path = name.replace("\\", "/")
-    return path.startswith("/") or bool(_DRIVE_LETTER.match(path)) or ".." in path.split("/")
 
 
 def _is_ignored(name: str) -> bool:
@@ -418,82 +394,32 @@ def _is_ignored(name: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in parts)
 
 
-def _ratio_exceeded(uncompressed: int, compressed: int, limits: PredictionLimits) -> bool:
-    return (
-        uncompressed >= limits.ratio_check_min_bytes
-        and uncompressed > limits.max_compression_ratio * max(compressed, 1)
-    )
-
-
-def _bomb_problem(name: str, uncompressed: int, compressed: int, limits: PredictionLimits) -> str:
-    return ZIP_BOMB.format(
-        name=name, ratio=uncompressed / max(compressed, 1), limit=limits.max_compression_ratio
-    )
-
-
 def _read_zip_member(data: bytes, filename: str, limits: PredictionLimits) -> tuple[str, bytes]:
     """Check the whole archive, then return the one candidate's name and (capped) bytes."""
-    # zipfile builds an object per entry while opening: count them first, from the end record.
-    end_record = data.rfind(END_OF_CENTRAL_DIRECTORY, max(0, len(data) - 65_557))
-    if end_record >= 0:
-        count = int.from_bytes(data[end_record + 10 : end_record + 12], "little")
-        if count > limits.max_zip_entries:
-            raise PredictionFileError(
-                filename, [TOO_MANY_ZIP_ENTRIES.format(count=count, limit=limits.max_zip_entries)]
-            )
+    archive_limits = limits.archive_limits()
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
-        raise PredictionFileError(filename, [NOT_A_ZIP]) from None
+        with archives.open_archive(data, excerpt(filename), archive_limits) as archive:
+            candidates = [
+                info
+                for info in archive.infolist()
+                if not info.is_dir()
+                and not _is_ignored(info.filename)
+                and info.filename.lower().endswith(CANDIDATE_SUFFIXES)
+            ]
+            if not candidates:
+                raise PredictionFileError(filename, [NO_CANDIDATE_IN_ZIP])
+            if len(candidates) > 1:
+                raise PredictionFileError(filename, [_too_many_candidates(candidates)])
+            member = candidates[0]
+            content = archives.read_member(archive, member, excerpt(filename), archive_limits)
+    except archives.ArchiveError as error:
+        raise PredictionFileError(filename, error.problems) from None
+    return member.filename, content
 
-    problems: list[str] = []
-    declared_total = 0
-    candidates: list[zipfile.ZipInfo] = []
-    for info in infos:
-        if _is_unsafe(info.filename):
-            problems.append(UNSAFE_ZIP_ENTRY.format(name=info.filename))
-            continue
-        declared_total += info.file_size
-        if _ratio_exceeded(info.file_size, info.compress_size, limits):
-            problems.append(
-                _bomb_problem(info.filename, info.file_size, info.compress_size, limits)
-            )
-        if info.is_dir() or _is_ignored(info.filename):
-            continue
-        if info.filename.lower().endswith(CANDIDATE_SUFFIXES):
-            candidates.append(info)
-    if declared_total > limits.max_uncompressed_bytes:
-        problems.append(UNCOMPRESSED_TOO_LARGE.format(limit=limits.max_uncompressed_bytes))
-    if not problems and not candidates:
-        problems.append(NO_CANDIDATE_IN_ZIP)
-    if not problems and len(candidates) > 1:
-        names = ", ".join(sorted(info.filename for info in candidates))
-        problems.append(TOO_MANY_CANDIDATES_IN_ZIP.format(count=len(candidates), names=names))
-    if problems:
-        raise PredictionFileError(filename, problems)
 
-    member = candidates[0]
-    if member.flag_bits & 0x1:
-        raise PredictionFileError(filename, [ZIP_ENTRY_ENCRYPTED.format(name=member.filename)])
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        with archive.open(member) as stream:
-            while chunk := stream.read(READ_CHUNK_BYTES):
-                size += len(chunk)
-                # Declared sizes can lie: enforce the limits on the bytes actually produced.
-                if size > limits.max_uncompressed_bytes:
-                    raise PredictionFileError(
-                        filename,
-                        [UNCOMPRESSED_TOO_LARGE.format(limit=limits.max_uncompressed_bytes)],
-                    )
-                if _ratio_exceeded(size, member.compress_size, limits):
-                    raise PredictionFileError(
-                        filename,
-                        [_bomb_problem(member.filename, size, member.compress_size, limits)],
-                    )
-                chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
-        raise PredictionFileError(filename, [NOT_A_ZIP]) from None
-    return member.filename, b"".join(chunks)
+def _too_many_candidates(candidates: list[zipfile.ZipInfo]) -> str:
+    names = sorted(info.filename for info in candidates)
+    listed = ", ".join(excerpt(name) for name in names[:MAX_LISTED_IDS])
+    if len(names) > MAX_LISTED_IDS:
+        listed += ", ..."
+    return TOO_MANY_CANDIDATES_IN_ZIP.format(count=len(names), names=listed)

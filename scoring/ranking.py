@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any, Literal, get_args
 
-from scoring.errors import ScoringError
+from scoring.errors import ScoringError, excerpt
 
 __all__ = [
     "DUPLICATE_COLUMN",
@@ -24,6 +25,7 @@ __all__ = [
     "INVALID_WEIGHT",
     "LEADERBOARD_COLUMNS",
     "MISSING_SCORE",
+    "NOT_A_SCORE",
     "NO_COLUMNS",
     "TIE_POLICIES",
     "UNKNOWN_TIE_POLICY",
@@ -46,6 +48,7 @@ NO_COLUMNS = "at least one column is needed to rank entries"
 DUPLICATE_COLUMN = "column {name!r} is listed more than once"
 INVALID_WEIGHT = "column {name!r} has weight {weight!r}; weights must be positive and finite"
 MISSING_SCORE = "entry {key!r} has no score {column!r}"
+NOT_A_SCORE = "entry {key!r} has {value} as its score {column!r}; expected a number or None"
 
 
 class RankingError(ScoringError):
@@ -228,6 +231,13 @@ def rank_entries(
         for column in columns:
             if column.name not in entry.scores:
                 raise RankingError(MISSING_SCORE.format(key=entry.key, column=column.name))
+            value = entry.scores[column.name]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, Real)):
+                raise RankingError(
+                    NOT_A_SCORE.format(
+                        key=entry.key, column=column.name, value=excerpt(repr(value))
+                    )
+                )
 
     column_ranks = {
         column.name: rank_values(

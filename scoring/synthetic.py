@@ -26,6 +26,13 @@ from PIL import Image
 from scoring.groups import AGE, ETHNICITY, EXPRESSION, GENDER, Attribute
 from scoring.testset import IMAGES_DIR, LABELS_FILE, SYNTHETIC_MARKER, TestSet
 
+CANNOT_SPLIT = "cannot split {n} in proportion to {weights}"
+N_TOO_SMALL = "n must be at least 1, got {n}"
+BAD_SIZE = "need n >= 1 and a positive image_size, got n={n}, {image_size}"
+OUT_NOT_EMPTY = "{out} exists and is not an empty folder"
+BAD_IMAGE_ARRAY = "images must have shape (N, H, W, 3), got {shape}"
+
+
 __all__ = [
     "AGE_SIGNAL_OFFSET",
     "AGE_SIGNAL_SLOPE",
@@ -97,7 +104,7 @@ def largest_remainder(weights: Sequence[int], n: int) -> list[int]:
     """
     total = sum(weights)
     if n < 0 or total <= 0 or any(weight < 0 for weight in weights):
-        raise ValueError(f"cannot split {n} in proportion to {list(weights)}")
+        raise ValueError(CANNOT_SPLIT.format(n=n, weights=list(weights)))
     quotients = [divmod(weight * n, total) for weight in weights]
     parts = [quotient for quotient, _ in quotients]
     by_remainder = sorted(range(len(weights)), key=lambda index: -quotients[index][1])
@@ -163,7 +170,7 @@ def make_labels(*, n: int = DEFAULT_N, seed: int = 0) -> TestSet:
         ('000001.png', '000002.png')
     """
     if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
+        raise ValueError(N_TOO_SMALL.format(n=n))
     return _draw_labels(n, np.random.default_rng(seed))[0]
 
 
@@ -258,10 +265,10 @@ def make_testset(
     """
     height, width = image_size
     if n < 1 or height < 1 or width < 1:
-        raise ValueError(f"need n >= 1 and a positive image_size, got n={n}, {image_size}")
+        raise ValueError(BAD_SIZE.format(n=n, image_size=image_size))
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out} exists and is not an empty folder")
+        raise FileExistsError(OUT_NOT_EMPTY.format(out=out))
     rng = np.random.default_rng(seed)
     testset, noise_sd = _draw_labels(n, rng)
     noisy_age = testset.age + rng.normal(0.0, 1.0, n) * noise_sd
@@ -319,6 +326,6 @@ def baseline_predictions(images: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """
     array = np.asarray(images)
     if array.ndim != 4 or array.shape[-1] != 3:
-        raise ValueError(f"images must have shape (N, H, W, 3), got {array.shape}")
+        raise ValueError(BAD_IMAGE_ARRAY.format(shape=array.shape))
     red_mean = array[..., 0].mean(axis=(1, 2), dtype=np.float64)
     return (red_mean - AGE_SIGNAL_OFFSET) / AGE_SIGNAL_SLOPE

@@ -34,6 +34,9 @@ from scoring.inference.contract import (
 )
 from scoring.inference.errors import InferenceError, ModelRejected, memory_limit_message
 
+CUDA_NOT_USED = "CUDA was requested but onnxruntime ran {provider}"
+
+
 PROGRESS_INTERVAL_S = 0.1
 """Progress is rewritten at most this often (and after the last batch)."""
 
@@ -111,7 +114,7 @@ def run_job(job: dict[str, Any], job_dir: Path) -> dict[str, Any]:
     provider = session.get_providers()[0]
     if cuda and provider != runtime.CUDA:
         if job["provider"] == "cuda":
-            raise InferenceError(f"CUDA was requested but onnxruntime ran {provider}")
+            raise InferenceError(CUDA_NOT_USED.format(provider=provider))
         # CUDA was offered but could not start: the CPU run gets its memory limit after all.
         limit_address_space(limits)
     padded = signature.batch_size is not None or provider == runtime.CUDA

@@ -13,6 +13,15 @@ from typing import Any, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
+UNKNOWN_PRESET = "unknown preprocessing preset {value!r}; expected one of {expected}"
+UNKNOWN_PROVIDER = "unknown execution provider {value!r}; expected one of {expected}"
+TOO_FEW_OPEN_FILES = "InferenceLimits.max_open_files must be >= 32, got {max_open_files}"
+TOO_FEW_THREADS = "InferenceLimits.threads must be >= 1, got {threads}"
+CPU_SECONDS_NOT_POSITIVE = "InferenceLimits.cpu_seconds must be positive, got {cpu_seconds}"
+MODEL_BYTES_TOO_LARGE = "InferenceLimits.max_model_bytes must be under 2 GiB (protobuf)"
+LIMIT_NOT_POSITIVE = "InferenceLimits.{name} must be positive, got {value!r}"
+
+
 Preset = Literal["raw", "keras-resnet50", "imagenet"]
 Provider = Literal["auto", "cpu", "cuda"]
 Layout = Literal["NHWC", "NCHW"]
@@ -83,19 +92,15 @@ class InferenceLimits:
         for name in ("wall_seconds", "memory_bytes", "max_model_bytes", "max_output_bytes"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ValueError(f"InferenceLimits.{name} must be positive, got {value!r}")
+                raise ValueError(LIMIT_NOT_POSITIVE.format(name=name, value=value))
         if self.max_model_bytes >= 2 * GIB:
-            raise ValueError("InferenceLimits.max_model_bytes must be under 2 GiB (protobuf)")
+            raise ValueError(MODEL_BYTES_TOO_LARGE)
         if self.max_open_files < 32:
-            raise ValueError(
-                f"InferenceLimits.max_open_files must be >= 32, got {self.max_open_files}"
-            )
+            raise ValueError(TOO_FEW_OPEN_FILES.format(max_open_files=self.max_open_files))
         if self.threads is not None and self.threads < 1:
-            raise ValueError(f"InferenceLimits.threads must be >= 1, got {self.threads}")
+            raise ValueError(TOO_FEW_THREADS.format(threads=self.threads))
         if self.cpu_seconds is not None and not self.cpu_seconds > 0:
-            raise ValueError(
-                f"InferenceLimits.cpu_seconds must be positive, got {self.cpu_seconds}"
-            )
+            raise ValueError(CPU_SECONDS_NOT_POSITIVE.format(cpu_seconds=self.cpu_seconds))
 
     def resolved_threads(self) -> int:
         """The intra-op thread count the child will use.
@@ -232,7 +237,7 @@ def as_preset(value: str) -> Preset:
         'imagenet'
     """
     if value not in PRESETS:
-        raise ValueError(f"unknown preprocessing preset {value!r}; expected one of {PRESETS}")
+        raise ValueError(UNKNOWN_PRESET.format(value=value, expected=PRESETS))
     return cast(Preset, value)
 
 
@@ -244,5 +249,5 @@ def as_provider(value: str) -> Provider:
         'cpu'
     """
     if value not in PROVIDERS:
-        raise ValueError(f"unknown execution provider {value!r}; expected one of {PROVIDERS}")
+        raise ValueError(UNKNOWN_PROVIDER.format(value=value, expected=PROVIDERS))
     return cast(Provider, value)

@@ -65,6 +65,10 @@ NON_FINITE = (
     "The model produced {count} non-finite outputs (NaN or infinity) for {total} images; the "
     "first is for image {index}."
 )
+OUT_OF_RANGE = (
+    "The model produced {count} outputs beyond ±10,000 years (after the output scale {scale:g}) "
+    "for {total} images; the first is for image {index}. Check the output scale."
+)
 RUNTIME_FAILURE = (
     "The model failed while running on the test images: onnxruntime reported an error in the "
     "{op} node '{node}'."

@@ -16,6 +16,12 @@ import numpy.typing as npt
 
 from scoring.inference.contract import InputDType, Layout, Preset
 
+UNKNOWN_PRESET = "unknown preprocessing preset {preset!r}"
+BAD_IMAGES = "images must be uint8 N×H×W×3, got {dtype} {shape}"
+BAD_BATCH_SIZE = "batch_size must be >= 1, got {batch_size}"
+PRESET_NEEDS_FLOAT32 = "preset {preset!r} needs a float32 input"
+
+
 KERAS_RESNET50_MEAN_BGR = (103.939, 116.779, 123.68)
 """``keras.applications.resnet50.preprocess_input`` ("caffe" mode): BGR means, no scaling."""
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
@@ -56,7 +62,7 @@ class PixelTransform:
             scale = tuple(1.0 / (255.0 * s) for s in IMAGENET_STD_RGB)
             bias = tuple(-m / s for m, s in zip(IMAGENET_MEAN_RGB, IMAGENET_STD_RGB, strict=True))
             return cls(bgr=False, scale=scale, bias=bias)  # type: ignore[arg-type]
-        raise ValueError(f"unknown preprocessing preset {preset!r}")
+        raise ValueError(UNKNOWN_PRESET.format(preset=preset))
 
 
 @dataclass(frozen=True)
@@ -98,14 +104,12 @@ class BatchFeeder:
         pad: bool = False,
     ) -> None:
         if images.ndim != 4 or images.shape[3] != 3 or images.dtype != np.uint8:
-            raise ValueError(
-                f"images must be uint8 N×H×W×3, got {images.dtype} {tuple(images.shape)}"
-            )
+            raise ValueError(BAD_IMAGES.format(dtype=images.dtype, shape=tuple(images.shape)))
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise ValueError(BAD_BATCH_SIZE.format(batch_size=batch_size))
         transform = PixelTransform.for_preset(preset)
         if dtype == "uint8" and (transform.scale is not None or transform.bias is not None):
-            raise ValueError(f"preset {preset!r} needs a float32 input")
+            raise ValueError(PRESET_NEEDS_FLOAT32.format(preset=preset))
         self.images = images
         self.layout = layout
         self.batch_size = batch_size

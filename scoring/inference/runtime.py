@@ -18,6 +18,7 @@ import onnxruntime as ort
 from scoring.inference.contract import ModelSignature, Provider
 from scoring.inference.errors import (
     NON_FINITE,
+    OUT_OF_RANGE,
     OUTPUT_LENGTH,
     RUNTIME_FAILURE,
     RUNTIME_FAILURE_UNLOCATED,
@@ -29,6 +30,13 @@ from scoring.inference.errors import (
 )
 from scoring.inference.preprocessing import BatchFeeder
 from scoring.inference.validation import short_reason
+from scoring.numbers import MAX_ABS_PREDICTION
+
+CUDA_UNAVAILABLE = (
+    "CUDA was requested but does not work here (onnxruntime offers {providers}; "
+    "see the inference log)"
+)
+
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -87,8 +95,7 @@ def uses_cuda(provider: Provider) -> bool:
     works = cuda_works()
     if provider == "cuda" and not works:
         raise InferenceError(
-            "CUDA was requested but does not work here (onnxruntime offers "
-            f"{', '.join(ort.get_available_providers())}; see the inference log)"
+            CUDA_UNAVAILABLE.format(providers=", ".join(ort.get_available_providers()))
         )
     return works
 
@@ -198,26 +205,41 @@ def predict(
         if on_batch is not None:
             on_batch(batch.start + batch.count)
     if output_scale != 1.0:
-        predictions *= output_scale
+        with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below
+            predictions *= output_scale
     if require_finite:
-        check_finite(predictions)
+        check_outputs(predictions, output_scale=output_scale)
     return predictions
 
 
-def check_finite(predictions: npt.NDArray[np.float64]) -> None:
-    """Reject NaN and infinite outputs, saying how many and the first image's index.
+def check_outputs(predictions: npt.NDArray[np.float64], *, output_scale: float = 1.0) -> None:
+    """Reject NaN, infinite and out-of-range outputs (SPEC §5), with the count and first index.
+
+    ``predictions`` are the outputs after ``output_scale`` (named in the message only).
 
     Example:
-        >>> check_finite(np.array([1.0, np.nan, np.inf]))
+        >>> check_outputs(np.array([1.0, np.nan, np.inf]))
         Traceback (most recent call last):
         ...
         scoring.inference.errors.ModelRejected: The model produced 2 non-finite outputs (NaN or infinity) for 3 images; the first is for image 1.
+        >>> check_outputs(np.array([50.0, 0.5, 2e4]) * 100, output_scale=100)
+        Traceback (most recent call last):
+        ...
+        scoring.inference.errors.ModelRejected: The model produced 1 outputs beyond ±10,000 years (after the output scale 100) for 3 images; the first is for image 2. Check the output scale.
     """  # noqa: E501
     finite = np.isfinite(predictions)
     if not finite.all():
         bad = np.flatnonzero(~finite)
         raise ModelRejected(
             NON_FINITE.format(count=len(bad), total=len(predictions), index=int(bad[0]))
+        )
+    beyond = np.abs(predictions) > MAX_ABS_PREDICTION
+    if beyond.any():
+        bad = np.flatnonzero(beyond)
+        raise ModelRejected(
+            OUT_OF_RANGE.format(
+                count=len(bad), scale=output_scale, total=len(predictions), index=int(bad[0])
+            )
         )
 
 

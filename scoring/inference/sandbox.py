@@ -55,6 +55,20 @@ from scoring.inference.errors import (
     mentions_memory_exhaustion,
 )
 
+BAD_BATCH_SIZE = "batch_size must be >= 1, got {batch_size}"
+OUTPUT_SCALE_NOT_FINITE = "output_scale must be finite, got {output_scale}"
+CHILD_FAILED = "the inference process failed: {message}; log: {log}"
+CANCELLED = "the model run was cancelled"
+NO_SUCH_FILE = "no such file: {path}"
+BAD_TEST_IMAGES = "the test images must be a uint8 N×H×W×3 array, got {dtype} {shape}"
+BAD_CHILD_PREDICTIONS = (
+    "the inference process returned {dtype} {shape} predictions for {count} images"
+)
+UNREADABLE_TEST_IMAGES = "cannot read the test images {name}: {exc}"
+CHILD_NOT_STARTED = "could not start the inference process: {exc}"
+NO_CHILD_PREDICTIONS = "the inference process left no readable predictions: {exc}"
+
+
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
@@ -160,9 +174,9 @@ def run_model(
     preset = as_preset(preset)
     provider = as_provider(provider)
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise ValueError(BAD_BATCH_SIZE.format(batch_size=batch_size))
     if not math.isfinite(output_scale):
-        raise ValueError(f"output_scale must be finite, got {output_scale}")
+        raise ValueError(OUTPUT_SCALE_NOT_FINITE.format(output_scale=output_scale))
     images = _existing_file(images_path)
     count = _image_count(images)
     job = {
@@ -232,7 +246,7 @@ class _Job:
                 )
         except OSError as exc:
             shutil.rmtree(self.dir, ignore_errors=True)
-            raise InferenceError(f"could not start the inference process: {exc}") from exc
+            raise InferenceError(CHILD_NOT_STARTED.format(exc=exc)) from exc
         self.started = time.monotonic()
         return self
 
@@ -278,7 +292,7 @@ class _Job:
                 reported = self._forward_progress(progress, reported)
             if cancel is not None and cancel.is_set():
                 self._kill()
-                raise InferenceCancelled("the model run was cancelled")
+                raise InferenceCancelled(CANCELLED)
             if time.monotonic() >= deadline:
                 self._kill()
                 raise self._rejected(TIME_LIMIT.format(seconds=self.limits.wall_seconds))
@@ -299,13 +313,12 @@ class _Job:
         try:
             predictions = np.load(self.dir / PREDICTIONS_FILE, allow_pickle=False)
         except (OSError, ValueError) as exc:
-            raise InferenceError(
-                f"the inference process left no readable predictions: {exc}"
-            ) from exc
+            raise InferenceError(NO_CHILD_PREDICTIONS.format(exc=exc)) from exc
         if predictions.dtype != np.float64 or predictions.shape != (count,):
             raise InferenceError(
-                f"the inference process returned {predictions.dtype} {predictions.shape} "
-                f"predictions for {count} images"
+                BAD_CHILD_PREDICTIONS.format(
+                    dtype=predictions.dtype, shape=predictions.shape, count=count
+                )
             )
         return predictions
 
@@ -339,7 +352,7 @@ class _Job:
         if status == "rejected":
             raise self._rejected(str(result["message"]), str(result.get("detail", "")))
         raise InferenceError(
-            f"the inference process failed: {result.get('message')}; log: {self._log_tail()}"
+            CHILD_FAILED.format(message=result.get("message"), log=self._log_tail())
         )
 
     def _exit_without_result(self, returncode: int) -> Exception:
@@ -391,7 +404,7 @@ def _has_exited(pid: int) -> bool:
 def _existing_file(path: str | os.PathLike[str]) -> Path:
     resolved = Path(path).resolve()
     if not resolved.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
+        raise FileNotFoundError(NO_SUCH_FILE.format(path=path))
     return resolved
 
 
@@ -400,9 +413,7 @@ def _image_count(images_path: Path) -> int:
     try:
         images = np.load(images_path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise InferenceError(f"cannot read the test images {images_path.name}: {exc}") from exc
+        raise InferenceError(UNREADABLE_TEST_IMAGES.format(name=images_path.name, exc=exc)) from exc
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] != 3:
-        raise InferenceError(
-            f"the test images must be a uint8 N×H×W×3 array, got {images.dtype} {images.shape}"
-        )
+        raise InferenceError(BAD_TEST_IMAGES.format(dtype=images.dtype, shape=images.shape))
     return int(images.shape[0])

@@ -16,6 +16,7 @@ from scoring.predictions import (
     EMPTY_FILE,
     EMPTY_LINE,
     FILE_TOO_LARGE,
+    HEADER_WITHOUT_ID,
     MISSING_IDS,
     NO_CANDIDATE_IN_ZIP,
     NOT_A_NUMBER,
@@ -186,13 +187,13 @@ def test_legacy_form_with_the_wrong_number_of_rows_is_rejected() -> None:
 
 
 def test_unparsable_numbers_are_reported_with_their_line_and_counted() -> None:
-    message = problems_of(legacy(["21.5", "abc", "8,25", "67"]))
+    message = problems_of(legacy(["21.5", "abc", "8.2.5", "67"]))
     assert message == (
         "2 problems in predictions.csv: line 2: 'abc' is not a number; "
-        "line 3: '8,25' is not a number"
+        "line 3: '8.2.5' is not a number"
     )
     assert message == "2 problems in predictions.csv: " + "; ".join(
-        [NOT_A_NUMBER.format(line=2, value="abc"), NOT_A_NUMBER.format(line=3, value="8,25")]
+        [NOT_A_NUMBER.format(line=2, value="abc"), NOT_A_NUMBER.format(line=3, value="8.2.5")]
     )
 
 
@@ -249,25 +250,26 @@ def test_duplicate_ids_are_reported_with_both_lines() -> None:
     assert message.endswith("line 6: duplicate id '000002.jpg', first on line 3")
 
 
-@pytest.mark.parametrize(
-    "header", ["prediction", "id", "id,value", "name,age", "id,age,extra", "id,file,age", "a;b"]
-)
+@pytest.mark.parametrize("header", ["id", "id,value", "name,age", "image,years"])
 def test_an_unknown_header_is_rejected(header: str) -> None:
     rows = "".join(f"{value}\n" for value in VALUES) if "," not in header else ""
     data = (header + "\n" + rows).encode()
     assert problems_of(data) == one_problem(UNKNOWN_HEADER.format(line=1, header=header))
 
 
-def test_a_value_column_with_n_rows_and_no_id_column_is_an_unknown_header() -> None:
-    data = b"age\n" + legacy([str(value) for value in VALUES])
-    assert problems_of(data) == (
-        "1 problem in predictions.csv: line 1: unknown header 'age'; expected an id column "
-        "(id, file or file_name) and a value column (age or prediction)"
+@pytest.mark.parametrize("header", ["age", "prediction", "Prediction"])
+def test_a_value_column_without_an_id_column_says_so(header: str) -> None:
+    data = (header + "\n").encode() + legacy([str(value) for value in VALUES])
+    assert problems_of(data) == one_problem(HEADER_WITHOUT_ID.format(line=1, header=header))
+    assert problems_of(b"prediction\n21.5\n") == (
+        "1 problem in predictions.csv: line 1: the header 'prediction' names a value column but "
+        "no id column; add an id column (id, file or file_name), or drop the header and give "
+        "one number per line in test order"
     )
 
 
 def test_a_keyed_row_with_the_wrong_number_of_fields_is_rejected() -> None:
-    data = b"id,age\n000001.jpg,1\n000002.jpg\n000003.jpg,3,3\n000004.jpg,4\n"
+    data = b"id,age\n000001.jpg,1\n000002.jpg\n000003.jpg,3,x\n000004.jpg,4\n"
     message = problems_of(data)
     assert message.startswith(
         "3 problems in predictions.csv: "
@@ -382,23 +384,27 @@ def test_a_zip_entry_with_an_absolute_path_or_dotdot_is_rejected(name: str) -> N
 def test_an_unsafe_zip_entry_message_reads_plainly() -> None:
     data = zipped({"../evil.csv": CANONICAL})
     assert problems_of(data, filename="p.zip") == (
-        "1 problem in p.zip: zip entry '../evil.csv' has an absolute path or '..'"
+        "1 problem in p.zip: entry '../evil.csv' has an absolute path or '..'"
     )
 
 
 def test_a_zip_with_too_many_entries_is_rejected_before_it_is_opened() -> None:
     data = zipped({f"junk/{i}.md": b"" for i in range(12)} | {"p.csv": CANONICAL})
     message = problems_of(data, filename="p.zip", limits=PredictionLimits(max_zip_entries=10))
-    assert message == one_problem(TOO_MANY_ZIP_ENTRIES.format(count=13, limit=10), "p.zip")
-    assert message == "1 problem in p.zip: the zip holds 13 entries, over the limit of 10"
+    problem = TOO_MANY_ZIP_ENTRIES.format(file="p.zip", count=13, limit=10)
+    assert message == one_problem(problem, "p.zip")
+    assert message == "1 problem in p.zip: p.zip holds 13 entries, over the limit of 10"
 
 
 def test_a_zip_whose_uncompressed_total_is_over_the_limit_is_rejected() -> None:
     limits = PredictionLimits(max_uncompressed_bytes=100)
     data = zipped({"predictions.csv": CANONICAL, "junk/a.bin": bytes(range(60))})
     message = problems_of(data, filename="p.zip", limits=limits)
-    assert message == one_problem(UNCOMPRESSED_TOO_LARGE.format(limit=100), "p.zip")
-    assert message == "1 problem in p.zip: the zip uncompresses to more than 100 bytes"
+    total = len(CANONICAL) + 60
+    assert message == one_problem(UNCOMPRESSED_TOO_LARGE.format(total=total, limit=100), "p.zip")
+    assert message == (
+        f"1 problem in p.zip: {total} bytes uncompressed in all, over the limit of 100 bytes"
+    )
 
 
 def test_a_zip_bomb_is_rejected_by_its_compression_ratio_before_decompressing() -> None:
@@ -407,11 +413,15 @@ def test_a_zip_bomb_is_rejected_by_its_compression_ratio_before_decompressing() 
     info = zipfile.ZipFile(io.BytesIO(data)).getinfo("predictions.csv")
     message = problems_of(data, filename="p.zip")
     expected = ZIP_BOMB.format(
-        name="predictions.csv", ratio=info.file_size / info.compress_size, limit=100.0
+        name="predictions.csv",
+        ratio=info.file_size / info.compress_size,
+        size=info.file_size,
+        compressed=info.compress_size,
+        limit=100,
     )
     assert message == one_problem(expected, "p.zip")
-    assert message.startswith("1 problem in p.zip: zip entry 'predictions.csv' expands ")
-    assert message.endswith(" times when uncompressed, over the limit of 100 times")
+    assert message.startswith("1 problem in p.zip: entry 'predictions.csv' expands ")
+    assert message.endswith(", over the limit of 100:1")
 
 
 def test_a_small_well_compressed_file_is_not_mistaken_for_a_bomb() -> None:
@@ -428,16 +438,18 @@ def test_a_small_well_compressed_file_is_not_mistaken_for_a_bomb() -> None:
     ids=["garbage-after-magic", "truncated", "text-named-zip"],
 )
 def test_a_corrupt_zip_is_rejected(data: bytes) -> None:
-    assert problems_of(data, filename="predictions.zip") == one_problem(
-        NOT_A_ZIP, "predictions.zip"
-    )
-    assert NOT_A_ZIP == "the file is not a readable zip archive"
+    with pytest.raises(zipfile.BadZipFile) as reason:
+        zipfile.ZipFile(io.BytesIO(data))
+    problem = NOT_A_ZIP.format(file="predictions.zip", reason=reason.value)
+    assert problems_of(data, filename="predictions.zip") == one_problem(problem, "predictions.zip")
+    assert problem == "predictions.zip is not a readable zip file (File is not a zip file)"
 
 
 def test_a_zip_entry_with_a_bad_checksum_is_rejected_as_corrupt() -> None:
     data = bytearray(zipped({"p.csv": CANONICAL}, compression=zipfile.ZIP_STORED))
     data[data.index(b"000001.jpg")] ^= 0x01
-    assert problems_of(bytes(data), filename="p.zip") == one_problem(NOT_A_ZIP, "p.zip")
+    problem = "p.zip: entry 'p.csv' is corrupt (Bad CRC-32 for file 'p.csv')"
+    assert problems_of(bytes(data), filename="p.zip") == one_problem(problem, "p.zip")
 
 
 def test_an_encrypted_zip_entry_is_rejected() -> None:
@@ -456,7 +468,7 @@ def test_an_encrypted_zip_entry_is_rejected() -> None:
 @settings(max_examples=60, deadline=None)
 @given(
     values=st.lists(
-        st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=40
+        st.floats(min_value=-1e4, max_value=1e4, allow_nan=False), min_size=1, max_size=40
     ),
     data=st.data(),
 )

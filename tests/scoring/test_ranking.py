@@ -17,6 +17,7 @@ from scoring.ranking import (
     LEADERBOARD_COLUMNS,
     MISSING_SCORE,
     NO_COLUMNS,
+    NOT_A_SCORE,
     UNKNOWN_TIE_POLICY,
     Column,
     RankEntry,
@@ -207,6 +208,15 @@ def test_an_entry_without_a_ranked_score_is_rejected() -> None:
     message = ranking_error(entries=[RankEntry("a", {"mae": 1.0}, order=0)])
     assert message == MISSING_SCORE.format(key="a", column="gender_bias")
     assert message == "entry 'a' has no score 'gender_bias'"
+
+
+@pytest.mark.parametrize("value", ["1.5", True, [1.0], {"x": 1}])
+def test_an_entry_whose_score_is_not_a_number_is_rejected_by_name(value: object) -> None:
+    scores = dict.fromkeys(("gender_bias", "expression_bias", "ethnicity_bias", "age_bias"), 1.0)
+    entry = RankEntry("a", scores | {"mae": value}, order=0)
+    assert ranking_error(entries=[entry]) == NOT_A_SCORE.format(
+        key="a", column="mae", value=repr(value)
+    )
 
 
 # --- properties --------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from scoring.testset import (
     NPY_TRUNCATED,
     NPY_UNREADABLE,
     SOURCE_NOT_FOUND,
+    TOO_LARGE,
     UNDECODABLE_IMAGE,
     UNKNOWN_LAYOUT,
     UNKNOWN_VALUE,
@@ -311,14 +312,34 @@ def test_message_lists_the_first_five_problems_and_counts_the_rest(tmp_path):
         ("nan", NOT_FINITE),
         ("inf", NOT_FINITE),
         ("-0.5", NEGATIVE_NUMBER),
+        ("3_0", NOT_A_NUMBER),
+        ("٣٠", NOT_A_NUMBER),
+        ("10000.5", TOO_LARGE),
+        ("1e999", TOO_LARGE),
     ],
 )
-def test_age_must_be_a_finite_non_negative_number(tmp_path, value, template):
+def test_age_must_be_a_plain_finite_non_negative_number_up_to_10000(tmp_path, value, template):
     raises_problems(
         lambda: read_labels(labels_file(tmp_path, with_cell(2, "age", value))),
         "labels.csv",
         [template.format(row=3, column="age", value=value)],
     )
+
+
+def test_a_huge_age_cell_is_quoted_as_an_excerpt(tmp_path):
+    raises_problems(
+        lambda: read_labels(labels_file(tmp_path, with_cell(0, "age", "9" * 100_000))),
+        "labels.csv",
+        [TOO_LARGE.format(row=1, column="age", value="9" * 37 + "...")],
+    )
+
+
+def test_a_test_set_built_in_code_refuses_ages_over_10000():
+    with pytest.raises(TestSetError) as caught:
+        TestSet(
+            ids=("a",), age=[20_000.0], gender=["male"], ethnicity=["asian"], expression=["happy"]
+        )
+    assert caught.value.problems == [TOO_LARGE.format(row=1, column="age", value="20000.0")]
 
 
 def test_real_age_may_be_empty_but_not_malformed(tmp_path):

@@ -23,6 +23,7 @@ from scoring.inference.errors import (
     NON_FINITE,
     NOT_ONNX,
     ORT_FORMAT,
+    OUT_OF_RANGE,
     OUTPUT_LENGTH,
     RUNTIME_FAILURE,
     TIME_LIMIT,
@@ -174,6 +175,20 @@ def test_nan_outputs_are_counted_and_located(write_model: ModelWriter, images_pa
     # The upload check runs a blank image (NaN here too): only the output's shape counts there.
     check_model(model, input_size=(models.SIZE, models.SIZE), limits=LIMITS)
     assert str(rejected_by_run(model, images_path)) == NON_FINITE.format(count=3, total=6, index=3)
+
+
+def test_outputs_beyond_ten_thousand_years_after_the_scale_are_rejected(
+    write_model: ModelWriter, images_path: Path
+) -> None:
+    # 0.25 for every image: 12,500 years once multiplied by the participant's scale of 50,000.
+    model = write_model(models.constant_shift_model(0.25))
+    with pytest.raises(ModelRejected) as caught:
+        run_model(model, images_path, output_scale=50_000, provider="cpu", limits=LIMITS)
+    assert str(caught.value) == OUT_OF_RANGE.format(count=6, scale=50_000, total=6, index=0)
+    assert str(caught.value) == (
+        "The model produced 6 outputs beyond ±10,000 years (after the output scale 50000) for 6 "
+        "images; the first is for image 0. Check the output scale."
+    )
 
 
 def test_infinite_outputs_are_rejected(write_model: ModelWriter, images_path: Path) -> None:
