@@ -87,7 +87,7 @@ def check_new_password(password: str, *, username: str, email: str) -> None:
     """Refuse a password that is short or that zxcvbn rates easy to guess for this account."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(PASSWORD_TOO_SHORT, field="password")
-    user_inputs = [username, email, email.partition("@")[0], "fairboard"]
+    user_inputs = [username, email, email.partition("@")[0]]
     if password_strength(password, user_inputs=user_inputs) < MIN_PASSWORD_STRENGTH:
         raise InvalidInput(PASSWORD_TOO_WEAK, field="password")
 
