@@ -13,12 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.config import Settings, get_settings
 from app.db import Database
+from app.downloads import DEFAULT_TYPE as DEFAULT_DOWNLOAD_TYPE
 from app.errors import AppError, InvalidCredentials, NotAuthenticated
 from app.http_security import SecurityHeadersMiddleware
 from app.jobs import make_dispatcher
@@ -69,7 +70,13 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         https_only=settings.uses_https,
     )
     # Pages, CSV and JSON over 1 KB go compressed; zips and partial responses do not.
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=1024,
+        compresslevel=6,
+        # Stored uploads (models, archives) go whole, with their length known.
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, DEFAULT_DOWNLOAD_TYPE),
+    )
     if settings.trusted_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     # Outermost, so that every response gets the headers, a refused Host's included.

@@ -35,8 +35,16 @@ def security_headers(response: Any) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/login", "/api/v1/competitions", "/static/fairboard.css", "/nowhere", "/api/v1/nowhere",
-     "/healthz", "/openapi.json"],
+    [
+        "/",
+        "/login",
+        "/api/v1/competitions",
+        "/static/fairboard.css",
+        "/nowhere",
+        "/api/v1/nowhere",
+        "/healthz",
+        "/openapi.json",
+    ],
 )
 def test_every_response_carries_the_security_headers(client: TestClient, path: str) -> None:
     response = client.get(path, headers={"accept": "text/html"})
@@ -135,7 +143,9 @@ def test_the_api_docs_load_nothing_from_another_host_and_run_no_inline_script(
     assert response.status_code == 200
     assert security_headers(response) == expected_headers(DOCS_CONTENT_SECURITY_POLICY)
     references = re.findall(r'(?:src|href|spec-url|data-openapi-url)="([^"]+)"', response.text)
-    assert references and all(ref.startswith("/") and not ref.startswith("//") for ref in references)
+    assert references and all(
+        ref.startswith("/") and not ref.startswith("//") for ref in references
+    )
     assert "://" not in response.text
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", response.text, re.S)
     assert scripts and all('src="' in attrs and not body.strip() for attrs, body in scripts)

@@ -58,9 +58,7 @@ def test_a_saved_session_cookie_is_anonymous_after_logging_out(app: Any, world: 
     assert page.headers["location"].startswith("/login")
 
 
-def test_logging_out_in_one_browser_ends_the_session_in_every_other(
-    app: Any, world: World
-) -> None:
+def test_logging_out_in_one_browser_ends_the_session_in_every_other(app: Any, world: World) -> None:
     world.user("alice")
     laptop, phone = browser(app), browser(app)
     log_in(laptop, "alice")
@@ -133,7 +131,11 @@ def test_a_password_change_to_a_weak_password_is_refused_on_the_page(
     form = alice.get("/account/password", headers=HTML)
     response = alice.post(
         "/account/password",
-        data={"current_password": PASSWORD, "new_password": "12345678", "csrf_token": csrf_of(form)},
+        data={
+            "current_password": PASSWORD,
+            "new_password": "12345678",
+            "csrf_token": csrf_of(form),
+        },
     )
     assert response.status_code == 422
     assert accounts.PASSWORD_TOO_WEAK.replace("'", "&#39;") in response.text

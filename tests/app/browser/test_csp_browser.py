@@ -62,7 +62,7 @@ def test_the_main_pages_run_under_the_csp_without_violations(
         page.wait_for_load_state("networkidle")
     page.goto(board)
     # The sortable table is driven by the site's script: sorting proves it ran.
-    page.locator('#leaderboard th[data-sort] button.sort').first.click()
+    page.locator("#leaderboard th[data-sort] button.sort").first.click()
     expect(page.locator("#leaderboard th[aria-sort]")).to_have_count(1)
 
     page.get_by_role("button", name="Log out").click()
