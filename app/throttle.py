@@ -65,9 +65,10 @@ class LoginThrottle:
             (self.per_address, ["fairboard-login-address", address]),
         ]
 
-    def attempt(self, username: str, address: str, check: Callable[[], T]) -> T:
-        """Run the password ``check`` unless a limit is reached; count it if it fails."""
-        counters = self._counters(username, address)
+    def attempt(self, request: Request, username: str, check: Callable[[], T]) -> T:
+        """Run the password ``check`` for ``username`` by this request's client unless a limit
+        is reached; count it if it fails."""
+        counters = self._counters(username, client_address(request))
         blocked = [(item, keys) for item, keys in counters if not self.limiter.test(item, *keys)]
         if blocked:
             now = time.time()

@@ -104,15 +104,19 @@ def test_changing_the_password_ends_other_sessions_and_revokes_api_tokens(
     assert new.status_code == 201
 
 
+def change_password(client: TestClient, headers: dict[str, str], current: str) -> Any:
+    return client.post(
+        "/api/v1/auth/password",
+        json={"current_password": current, "new_password": NEW_PASSWORD},
+        headers=headers,
+    )
+
+
 def test_a_password_change_with_a_wrong_current_password_changes_nothing(
     client: TestClient, world: World
 ) -> None:
     headers = world.headers(world.user("alice"))
-    response = client.post(
-        "/api/v1/auth/password",
-        json={"current_password": "not-my-password", "new_password": NEW_PASSWORD},
-        headers=headers,
-    )
+    response = change_password(client, headers, "not-my-password")
     assert response.status_code == 422
     assert response.json() == {
         "code": "current_password_wrong",
@@ -146,11 +150,7 @@ def test_an_api_password_change_revokes_every_token_including_the_callers(
     client: TestClient, world: World
 ) -> None:
     headers = world.headers(world.user("alice"))
-    response = client.post(
-        "/api/v1/auth/password",
-        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
-        headers=headers,
-    )
+    response = change_password(client, headers, PASSWORD)
     assert response.status_code == 204
     assert whoami(client, **headers) == 401
 

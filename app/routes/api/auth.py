@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, status
 from app.deps import CurrentUser, SessionDep
 from app.schemas import PasswordChangeIn, RegisterIn, TokenIn, TokenInfoOut, TokenOut, UserOut
 from app.services import accounts
-from app.throttle import LoginThrottleDep, client_address
+from app.throttle import LoginThrottleDep
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["auth"])
@@ -28,8 +28,8 @@ def create_token(
 ) -> TokenOut:
     """Exchange a username and password for a new personal API token (failures throttled)."""
     user = throttle.attempt(
+        request,
         body.username,
-        client_address(request),
         lambda: accounts.authenticate(session, username=body.username, password=body.password),
     )
     token, secret = accounts.create_token(session, user, name=body.name)
@@ -52,8 +52,8 @@ def change_password(
 ) -> None:
     """Change the caller's password: every session ends and every API token is revoked."""
     throttle.attempt(
+        request,
         user.username,
-        client_address(request),
         lambda: accounts.change_password(
             session, user, current_password=body.current_password, new_password=body.new_password
         ),

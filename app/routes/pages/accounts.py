@@ -19,7 +19,7 @@ from app.routes.pages.forms import (
 from app.routes.pages.render import flash, render, show_viewer
 from app.security import new_csrf_token
 from app.services import accounts
-from app.throttle import LoginThrottleDep, client_address
+from app.throttle import LoginThrottleDep
 
 router = APIRouter()
 
@@ -95,8 +95,8 @@ def login(
     require_csrf(request, csrf_token)
     try:
         user = throttle.attempt(
+            request,
             username,
-            client_address(request),
             lambda: accounts.authenticate(session, username=username, password=password),
         )
     except AppError as error:
@@ -147,8 +147,8 @@ def change_password(
     require_csrf(request, csrf_token)
     try:
         throttle.attempt(
+            request,
             user.username,
-            client_address(request),
             lambda: accounts.change_password(
                 session, user, current_password=current_password, new_password=new_password
             ),
