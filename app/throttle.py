@@ -4,6 +4,10 @@ Failed log-ins are counted in a moving window per account and client address, pe
 per address. A real user is never locked out for longer than the window takes to move on,
 and a successful log-in forgets the pair's failures. The counts live in memory in the
 embedded mode and in Redis in scale-out mode, where every API replica shares them.
+
+The per-account limit is what a crowd of addresses could use to lock a user out, so a browser
+that has logged in to the account before (it holds a signed "known device" cookie) is not
+held to it; the limits per address and per pair still apply to it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -31,6 +36,8 @@ LOGIN_THROTTLED = (
 FAILED_PASSWORD = (InvalidCredentials, WrongCurrentPassword)
 """The errors that count as a wrong password guess."""
 MAX_KEY_CHARACTERS = 64
+KNOWN_DEVICE_COOKIE = "fairboard_known_device"
+KNOWN_DEVICE_MAX_AGE_SECONDS = 180 * 24 * 3600
 
 
 class LoginThrottled(AppError):
@@ -56,6 +63,8 @@ class LoginThrottle:
         self.per_pair = parse(settings.login_limit_per_account_and_address)
         self.per_account = parse(settings.login_limit_per_account)
         self.per_address = parse(settings.login_limit_per_address)
+        self._devices = URLSafeTimedSerializer(settings.secret_key, salt="fairboard-known-device")
+        self._secure_cookie = settings.uses_https
 
     def _counters(self, username: str, address: str) -> list[tuple[RateLimitItem, list[str]]]:
         account = username.strip().lower()[:MAX_KEY_CHARACTERS]
@@ -69,7 +78,10 @@ class LoginThrottle:
         """Run the password ``check`` for ``username`` by this request's client unless a limit
         is reached; count it if it fails."""
         counters = self._counters(username, client_address(request))
-        blocked = [(item, keys) for item, keys in counters if not self.limiter.test(item, *keys)]
+        applying = counters
+        if self._known_device(request, username):
+            applying = [(item, keys) for item, keys in counters if item is not self.per_account]
+        blocked = [(item, keys) for item, keys in applying if not self.limiter.test(item, *keys)]
         if blocked:
             now = time.time()
             resets = [
@@ -85,6 +97,27 @@ class LoginThrottle:
         pair_item, pair_keys = counters[0]
         self.limiter.clear(pair_item, *pair_keys)
         return result
+
+    def _known_device(self, request: Request, username: str) -> bool:
+        cookie = request.cookies.get(KNOWN_DEVICE_COOKIE)
+        if not cookie:
+            return False
+        try:
+            known = self._devices.loads(cookie, max_age=KNOWN_DEVICE_MAX_AGE_SECONDS)
+        except BadSignature:
+            return False
+        return bool(known == username.strip().lower())
+
+    def remember_device(self, response: Response, username: str) -> None:
+        """Mark this browser as one that logged in to ``username``."""
+        response.set_cookie(
+            KNOWN_DEVICE_COOKIE,
+            self._devices.dumps(username),
+            max_age=KNOWN_DEVICE_MAX_AGE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=self._secure_cookie,
+        )
 
 
 def client_address(request: Request) -> str:

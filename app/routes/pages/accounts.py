@@ -110,7 +110,9 @@ def login(
             headers=error.headers(),
         )
     _log_in(request, user)
-    return commit_and_redirect(session, safe_next(next))
+    response = commit_and_redirect(session, safe_next(next))
+    throttle.remember_device(response, user.username)
+    return response
 
 
 @router.post("/logout")
