@@ -12,6 +12,10 @@ from tests.app.conftest import prediction_csv
 
 pytestmark = pytest.mark.browser
 
+REDOC_FOOTER_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+"""ReDoc's bundle always tries this image in its 'API docs by Redocly' footer (it hides it when
+it fails to load). The CSP blocking it is the point: nothing is fetched from elsewhere."""
+
 
 def watch_for_violations(page: Page) -> list[str]:
     """Console errors and uncaught exceptions; Chromium reports each CSP refusal there."""
@@ -87,5 +91,5 @@ def test_the_api_docs_render_offline_under_the_csp(
     page.goto(f"{url}/redoc")
     expect(page.locator("h1").first).to_contain_text("Fairboard")
 
-    assert problems == []
+    assert [problem for problem in problems if REDOC_FOOTER_LOGO not in problem] == []
     assert chromium.offsite_requests == []
