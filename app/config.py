@@ -4,12 +4,40 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from limits import parse as parse_limit
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+LIMIT_INVALID = (
+    "{value!r} is not a rate limit: write it as '<count> per <n> <unit>', e.g. '10 per 15 minutes'"
+)
+BASE_URL_INVALID = (
+    "FAIRBOARD_BASE_URL {value!r} must be an absolute http:// or https:// URL, "
+    "e.g. https://fairboard.example.org"
+)
+BASE_URL_REQUIRED = (
+    "FAIRBOARD_BASE_URL must be set in production to the address users reach the site at "
+    "(links and assets are built from it, never from the Host header)"
+)
+WILDCARD_HOST = (
+    "FAIRBOARD_ALLOWED_HOSTS must not contain '*' in production: list the host names the site "
+    "is reached by"
+)
+METRICS_TOKEN_MISSING = (
+    "FAIRBOARD_METRICS=token needs FAIRBOARD_METRICS_TOKEN, the Bearer token Prometheus sends"
+)
+METRICS_TOKEN_SHORT = "FAIRBOARD_METRICS_TOKEN must be at least 16 characters in production"
+MEMORY_LIMITS_WITH_BROKER = (
+    "FAIRBOARD_RATE_LIMIT_STORAGE_URL is memory:// while FAIRBOARD_BROKER_URL is set: each API "
+    "replica would count failed log-ins on its own; point it at Redis (or leave it unset to "
+    "use the broker's Redis)"
+)
 
 
 class Settings(BaseSettings):
@@ -25,6 +53,22 @@ class Settings(BaseSettings):
     """Celery broker (Redis). When unset, jobs run in-process (the embedded default)."""
 
     base_url: str = "http://127.0.0.1:8000"
+    """The public address: every absolute URL is built from it, never from the Host header.
+    Required in production; https here turns on HSTS and secure cookies."""
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Production: Host headers accepted besides the base URL's host (and loopback, for
+    health checks from inside the container), e.g. ``["fairboard.example.org"]``."""
+    metrics: Literal["off", "public", "token"] | None = None
+    """Who may read ``/metrics``; unset means public in development and tests, off in
+    production. ``token`` needs ``FAIRBOARD_METRICS_TOKEN`` sent as a Bearer token."""
+    metrics_token: SecretStr | None = None
+    rate_limit_storage_url: str | None = None
+    """Where failed log-ins are counted (a ``limits`` storage URL). Unset: the Redis of
+    ``FAIRBOARD_BROKER_URL`` in scale-out mode, so API replicas share the counts, else memory."""
+    login_limit_per_account_and_address: str = "10 per 15 minutes"
+    login_limit_per_account: str = "50 per 15 minutes"
+    login_limit_per_address: str = "100 per 15 minutes"
+    """Failed log-ins allowed in a moving window; beyond, 429 until the window moves on."""
     session_max_age_seconds: int = 14 * 24 * 3600
     inline_scoring_max_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     """Prediction files up to this size are scored within the upload request."""
@@ -61,6 +105,86 @@ class Settings(BaseSettings):
                 "(the development placeholder is refused)"
             )
         return self
+
+    @field_validator(
+        "login_limit_per_account_and_address", "login_limit_per_account", "login_limit_per_address"
+    )
+    @classmethod
+    def _parseable_limit(cls, value: str) -> str:
+        try:
+            parse_limit(value)
+        except ValueError as exc:
+            raise ValueError(LIMIT_INVALID.format(value=value)) from exc
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(BASE_URL_INVALID.format(value=value))
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_inconsistent_settings(self) -> Settings:
+        problems = self.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def problems(self) -> list[str]:
+        """Combinations refused at start: a metrics token mode without a token, and in
+        production an unset base URL, a wildcard host, or per-replica log-in counting."""
+        found = []
+        if self.metrics == "token" and not self.metrics_token:
+            found.append(METRICS_TOKEN_MISSING)
+        if self.environment != "production":
+            return found
+        if "base_url" not in self.model_fields_set:
+            found.append(BASE_URL_REQUIRED)
+        if "*" in self.allowed_hosts:
+            found.append(WILDCARD_HOST)
+        if self.metrics_token and len(self.metrics_token.get_secret_value()) < 16:
+            found.append(METRICS_TOKEN_SHORT)
+        if self.broker_url and self.limit_storage_url.startswith("memory://"):
+            found.append(MEMORY_LIMITS_WITH_BROKER)
+        return found
+
+    @property
+    def metrics_access(self) -> Literal["off", "public", "token"]:
+        if self.metrics is not None:
+            return self.metrics
+        return "off" if self.environment == "production" else "public"
+
+    @property
+    def limit_storage_url(self) -> str:
+        if self.rate_limit_storage_url:
+            return self.rate_limit_storage_url
+        if self.broker_url and self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return "memory://"
+
+    @property
+    def base_host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def trusted_hosts(self) -> list[str] | None:
+        """Host headers accepted; None accepts any (development and tests)."""
+        if self.environment != "production" and not self.allowed_hosts:
+            return None
+        return [self.base_host, *self.allowed_hosts, *LOOPBACK_HOSTS]
+
+    @property
+    def uses_https(self) -> bool:
+        return self.base_url.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

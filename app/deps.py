@@ -84,10 +84,11 @@ def get_optional_user(request: Request, session: SessionDep) -> User | None:
     if token is not None:
         return accounts.user_for_token(session, token)
     user_id = request.session.get("user_id")
-    if user_id is None:
+    if not isinstance(user_id, int):
         return None
-    user = session.get(User, int(user_id))
-    if user is None or not user.is_active:
+    # A session ended by logging out, a password change or disabling carries an old version.
+    user = accounts.session_user(session, user_id, request.session.get("session_version"))
+    if user is None:
         request.session.clear()
         return None
     # Pages check the form field themselves; API calls made with the cookie need the header.

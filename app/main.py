@@ -13,14 +13,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.config import Settings, get_settings
 from app.db import Database
+from app.downloads import DEFAULT_TYPE as DEFAULT_DOWNLOAD_TYPE
 from app.errors import AppError, InvalidCredentials, NotAuthenticated
+from app.http_security import SecurityHeadersMiddleware
 from app.jobs import make_dispatcher
 from app.logs import configure_logging
+from app.throttle import LoginThrottle
 
 STATIC_DIR = Path(__file__).parent / "static"
 log = logging.getLogger("fairboard")
@@ -48,10 +52,14 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         version="1.0",
         description="Scoring and leaderboards for fair apparent-age estimation competitions.",
         lifespan=lifespan,
+        # Served by app.routes.docs from bundled assets: FastAPI's own pages load a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
     app.state.jobs = make_dispatcher(app.state.db, settings)
+    app.state.login_throttle = LoginThrottle(settings)
 
     app.add_middleware(
         SessionMiddleware,
@@ -59,20 +67,34 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         session_cookie="fairboard_session",
         max_age=settings.session_max_age_seconds,
         same_site="lax",
-        https_only=settings.base_url.startswith("https://"),
+        https_only=settings.uses_https,
     )
-    # Outermost: pages, CSV and JSON over 1 KB go compressed; zips and partial responses do not.
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    # Pages, CSV and JSON over 1 KB go compressed; zips and partial responses do not.
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=1024,
+        compresslevel=6,
+        # Stored uploads (models, archives) go whole, with their length known.
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, DEFAULT_DOWNLOAD_TYPE),
+    )
+    if settings.trusted_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
+    # Outermost, so that every response gets the headers, a refused Host's included.
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.uses_https)
     _install_error_handlers(app)
 
     from app.routes.api import router as api_router
+    from app.routes.docs import DOCS_ASSETS_DIR, DOCS_ASSETS_PATH
+    from app.routes.docs import router as docs_router
     from app.routes.ops import router as ops_router
     from app.routes.pages import router as pages_router
 
     app.include_router(api_router)
     app.include_router(ops_router)
+    app.include_router(docs_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(DOCS_ASSETS_PATH, StaticFiles(directory=DOCS_ASSETS_DIR), name="docs-assets")
     return app
 
 

@@ -26,6 +26,11 @@ class TokenIn(BaseModel):
     name: str = Field(default="api", max_length=100)
 
 
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
 class TokenOut(BaseModel):
     token: str
     id: int
@@ -48,6 +53,7 @@ class UserOut(BaseModel):
     username: str
     role: str
     created_at: datetime
+    is_active: bool
 
 
 class QuotaOut(BaseModel):

@@ -1,4 +1,4 @@
-"""Password hashing, API token material and CSRF tokens."""
+"""Password hashing and strength, API token material and CSRF tokens."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "fb_"
+STRENGTH_MAX_CHARACTERS = 72
+"""zxcvbn refuses longer input (its cost grows fast); a password whose first 72 characters
+are hard to guess is hard to guess."""
 
 
 def hash_password(password: str) -> str:
@@ -33,6 +37,12 @@ def burn_password_check(password: str) -> None:
     verify_password(_DUMMY_HASH, password)
 
 
+def password_strength(password: str, *, user_inputs: list[str]) -> int:
+    """zxcvbn's score from 0 (guessed at once) to 4, knowing the account's own words."""
+    result = zxcvbn(password[:STRENGTH_MAX_CHARACTERS], user_inputs=user_inputs)
+    return int(result["score"])
+
+
 def new_api_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
@@ -45,5 +55,12 @@ def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def csrf_matches(expected: str | None, given: str | None) -> bool:
-    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
+def secrets_match(expected: str | None, given: str | None) -> bool:
+    """Both present and equal, compared in constant time."""
+    if not expected or not given:
+        return False
+    # As bytes: compare_digest refuses str with non-ASCII characters, which anyone can send.
+    return hmac.compare_digest(str(expected).encode(), str(given).encode())
+
+
+csrf_matches = secrets_match

@@ -29,6 +29,8 @@ class User(Base):
         Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Stored in every cookie session at log-in; bumping it ends all of the user's sessions."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", lazy="raise")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from app.deps import DatabaseDep, SettingsDep
 from app.metrics import CONTENT_TYPE_LATEST, render
+from app.security import secrets_match
+
+METRICS_OFF = "metrics are off (FAIRBOARD_METRICS=off)"
+METRICS_TOKEN_REQUIRED = "metrics need the FAIRBOARD_METRICS_TOKEN as a Bearer token"
 
 router = APIRouter(tags=["operations"], include_in_schema=False)
 
@@ -39,6 +43,23 @@ def readyz(db: DatabaseDep, settings: SettingsDep) -> Response:
 
 
 @router.get("/metrics")
-def metrics(db: DatabaseDep) -> Response:
-    """Prometheus metrics: this process's job durations, submissions and queues from the DB."""
+def metrics(request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """Prometheus metrics: this process's job durations, submissions and queues from the DB.
+
+    Who may read them is ``FAIRBOARD_METRICS``: off (404), public, or token (Bearer).
+    """
+    # Plain-text refusals: a scraper gets no login page and no redirect.
+    access = settings.metrics_access
+    if access == "off":
+        return Response(METRICS_OFF, status_code=404, media_type="text/plain")
+    if access == "token":
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        expected = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        if scheme.lower() != "bearer" or not secrets_match(expected, given.strip()):
+            return Response(
+                METRICS_TOKEN_REQUIRED,
+                status_code=401,
+                media_type="text/plain",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     return Response(render(db), media_type=CONTENT_TYPE_LATEST)

@@ -1,19 +1,27 @@
-"""Accounts: registration, log-in and personal API tokens."""
+"""Accounts: registration, log-in, passwords, sessions, disabling and personal API tokens."""
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.errors import Conflict, InvalidCredentials, InvalidInput, NotAuthenticated, NotFound
+from app.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+)
 from app.models import ApiToken, Role, User
 from app.security import (
     burn_password_check,
     hash_password,
     new_api_token,
+    password_strength,
     token_digest,
     verify_password,
 )
@@ -21,6 +29,8 @@ from app.security import (
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_STRENGTH = 3
+"""zxcvbn score (0-4) a new password needs: 3 is 'safely unguessable' for an online attack."""
 
 USERNAME_INVALID = (
     "username must be 3 to 32 characters: letters, digits, '_', '.' or '-', "
@@ -29,8 +39,23 @@ USERNAME_INVALID = (
 USERNAME_TAKEN = "username {username!r} is already taken"
 EMAIL_INVALID = "email {email!r} is not a valid e-mail address"
 PASSWORD_TOO_SHORT = f"password must be at least {MIN_PASSWORD_LENGTH} characters long"
+PASSWORD_TOO_WEAK = (
+    "this password is too easy to guess (a common password, a repeated or keyboard pattern, "
+    "or your username or e-mail with a few characters added); choose a passphrase of three or "
+    "four unrelated words, e.g. 'copper-lantern-orbit'"
+)
+CURRENT_PASSWORD_WRONG = "the current password is wrong"
 LOGIN_FAILED = "unknown username or wrong password"
+ADMIN_ONLY = "only administrators can enable or disable accounts"
+CANNOT_DISABLE_SELF = "you cannot disable your own account"
+USER_NOT_FOUND = "user {username!r} not found"
 TOKEN_INVALID = "the API token is invalid or has been revoked"
+
+
+class WrongCurrentPassword(InvalidInput):
+    """A password change whose current password is wrong: counted as a failed log-in."""
+
+    code = "current_password_wrong"
 
 
 def register(
@@ -47,8 +72,7 @@ def register(
         raise InvalidInput(USERNAME_INVALID, field="username")
     if not EMAIL_RE.match(email.strip()):
         raise InvalidInput(EMAIL_INVALID.format(email=email), field="email")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(PASSWORD_TOO_SHORT, field="password")
+    check_new_password(password, username=normalized, email=email.strip())
     if session.scalar(select(func.count()).where(User.username == normalized)):
         raise Conflict(USERNAME_TAKEN.format(username=normalized), field="username")
     user = User(
@@ -59,6 +83,15 @@ def register(
     return user
 
 
+def check_new_password(password: str, *, username: str, email: str) -> None:
+    """Refuse a password that is short or that zxcvbn rates easy to guess for this account."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(PASSWORD_TOO_SHORT, field="password")
+    user_inputs = [username, email, email.partition("@")[0]]
+    if password_strength(password, user_inputs=user_inputs) < MIN_PASSWORD_STRENGTH:
+        raise InvalidInput(PASSWORD_TOO_WEAK, field="password")
+
+
 def authenticate(session: Session, *, username: str, password: str) -> User:
     """The active user with these credentials, else InvalidCredentials."""
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
@@ -67,6 +100,52 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
         raise InvalidCredentials(LOGIN_FAILED)
     if not verify_password(user.password_hash, password) or not user.is_active:
         raise InvalidCredentials(LOGIN_FAILED)
+    return user
+
+
+def session_user(session: Session, user_id: int, version: object) -> User | None:
+    """The active user a cookie session belongs to, unless the session has been ended."""
+    user = session.get(User, user_id)
+    if user is None or not user.is_active or user.session_version != version:
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every cookie session of ``user``: each carries the version it was started with."""
+    user.session_version += 1
+
+
+def change_password(
+    session: Session, user: User, *, current_password: str, new_password: str
+) -> None:
+    """Set a new password; every session ends and every API token is revoked, since a password
+    is usually changed because someone else may know it."""
+    if not verify_password(user.password_hash, current_password):
+        raise WrongCurrentPassword(CURRENT_PASSWORD_WRONG, field="current_password")
+    check_new_password(new_password, username=user.username, email=user.email)
+    user.password_hash = hash_password(new_password)
+    end_sessions(user)
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def set_active(session: Session, admin: User, username: str, *, active: bool) -> User:
+    """Enable or disable an account (admins only); disabling ends its sessions and its API
+    tokens stop working until it is enabled again."""
+    if admin.role != Role.ADMIN:
+        raise Forbidden(ADMIN_ONLY)
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(USER_NOT_FOUND.format(username=username))
+    if user.id == admin.id and not active:
+        raise InvalidInput(CANNOT_DISABLE_SELF, field="username")
+    if user.is_active and not active:
+        end_sessions(user)
+    user.is_active = active
     return user
 
 

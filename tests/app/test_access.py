@@ -31,22 +31,28 @@ class Policy(Enum):
     SELF = "the owner of the submission alone"
     ORGANIZER = "the organizers of the competition (and admins)"
     CREATOR = "users with the organizer or admin role"
+    ADMIN = "administrators only"
 
 
 P, L, OWN, S = Policy.PUBLIC, Policy.LOGIN, Policy.OWNER, Policy.SELF
-ORG, C = Policy.ORGANIZER, Policy.CREATOR
+ORG, C, A = Policy.ORGANIZER, Policy.CREATOR, Policy.ADMIN
 
 POLICIES: dict[tuple[str, str], Policy] = {
     # operations
     ("GET", "/healthz"): P,
     ("GET", "/readyz"): P,
     ("GET", "/metrics"): P,
+    ("GET", "/docs"): P,
+    ("GET", "/redoc"): P,
     # accounts
     ("POST", "/api/v1/auth/register"): P,
     ("POST", "/api/v1/auth/token"): P,
     ("GET", "/api/v1/auth/me"): L,
     ("GET", "/api/v1/auth/tokens"): L,
     ("DELETE", "/api/v1/auth/tokens/{token_id}"): L,
+    ("POST", "/api/v1/auth/password"): L,
+    ("POST", "/api/v1/users/{username}/disable"): A,
+    ("POST", "/api/v1/users/{username}/enable"): A,
     ("GET", "/login"): P,
     ("POST", "/login"): P,
     ("GET", "/signup"): P,
@@ -55,6 +61,8 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/account/tokens"): L,
     ("POST", "/account/tokens"): L,
     ("POST", "/account/tokens/{token_id}/revoke"): L,
+    ("GET", "/account/password"): L,
+    ("POST", "/account/password"): L,
     # competitions and phases, as participants see them
     ("GET", "/"): P,
     ("GET", "/competitions/{competition_id}"): P,
@@ -283,7 +291,9 @@ def refused_anonymously(response: Any, path: str) -> bool:
 def test_anonymous_visitors_are_refused_everything_but_public_routes(scene: Scene) -> None:
     check_routes(
         scene,
-        routes_with(Policy.LOGIN, Policy.OWNER, Policy.SELF, Policy.ORGANIZER, Policy.CREATOR),
+        routes_with(
+            Policy.LOGIN, Policy.OWNER, Policy.SELF, Policy.ORGANIZER, Policy.CREATOR, Policy.ADMIN
+        ),
         as_user=None,
         token=None,
         expected=refused_anonymously,
@@ -318,6 +328,20 @@ def test_participants_cannot_use_organizer_routes(scene: Scene) -> None:
         token=scene.other_token,
         expected=lambda response, path: response.status_code in (403, 404),
     )
+
+
+def test_only_administrators_enable_or_disable_accounts(scene: Scene) -> None:
+    for username, token in (
+        ("other", scene.other_token),
+        ("lecturer", scene.world.token(scene.world.organizer)),
+    ):
+        check_routes(
+            scene,
+            routes_with(Policy.ADMIN),
+            as_user=username,
+            token=token,
+            expected=lambda response, path: response.status_code == 403,
+        )
 
 
 def test_organizers_of_another_competition_cannot_run_this_one(scene: Scene) -> None:

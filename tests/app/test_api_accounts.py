@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.services import accounts
+from app.services.demo import DEMO_ACCOUNTS, DemoAccount
 from tests.app.conftest import PASSWORD, World
 
 
@@ -96,3 +98,38 @@ def test_anonymous_calls_to_protected_routes_are_refused(client: TestClient) -> 
     response = client.get("/api/v1/auth/me")
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("bob", "12345678"),
+        ("bob", "aaaaaaaaaa"),
+        ("bob", " " * 8),
+        ("margarethe", "margarethe2024"),
+        ("alice", "alice12345"),
+    ],
+    ids=["digits", "repeated-letter", "eight-spaces", "username-plus-digits", "alice-plus-digits"],
+)
+def test_easily_guessed_passwords_are_refused_with_what_to_do_instead(
+    client: TestClient, username: str, password: str
+) -> None:
+    result = register(client, username, password=password)
+    assert result["status"] == 422
+    assert result["body"] == {
+        "code": "invalid_input",
+        "message": accounts.PASSWORD_TOO_WEAK,
+        "details": {"field": "password"},
+    }
+
+
+@pytest.mark.parametrize("account", DEMO_ACCOUNTS, ids=lambda account: account.username)
+def test_the_demo_accounts_passwords_are_strong_enough(account: DemoAccount) -> None:
+    accounts.check_new_password(
+        account.password, username=account.username, email=f"{account.username}@example.org"
+    )
+
+
+def test_a_very_long_password_is_judged_by_its_start(client: TestClient) -> None:
+    assert register(client, "bob", password="a" * 1000)["status"] == 422
+    assert register(client, "carol", password=PASSWORD + "a" * 1000)["status"] == 201

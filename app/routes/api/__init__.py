@@ -6,6 +6,7 @@ from app.routes.api import auth, competitions, moderation, organizer, phases, su
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(auth.router)
+router.include_router(auth.users_router)
 router.include_router(competitions.router)
 router.include_router(phases.router)
 router.include_router(submissions.router)

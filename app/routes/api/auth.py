@@ -1,14 +1,16 @@
-"""Accounts and personal API tokens."""
+"""Accounts, passwords, personal API tokens, and enabling or disabling accounts (admins)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from app.deps import CurrentUser, SessionDep
-from app.schemas import RegisterIn, TokenIn, TokenInfoOut, TokenOut, UserOut
+from app.schemas import PasswordChangeIn, RegisterIn, TokenIn, TokenInfoOut, TokenOut, UserOut
 from app.services import accounts
+from app.throttle import LoginThrottleDep
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+users_router = APIRouter(prefix="/users", tags=["auth"])
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
@@ -21,9 +23,15 @@ def register(body: RegisterIn, session: SessionDep) -> UserOut:
 
 
 @router.post("/token", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
-def create_token(body: TokenIn, session: SessionDep) -> TokenOut:
-    """Exchange a username and password for a new personal API token."""
-    user = accounts.authenticate(session, username=body.username, password=body.password)
+def create_token(
+    body: TokenIn, request: Request, session: SessionDep, throttle: LoginThrottleDep
+) -> TokenOut:
+    """Exchange a username and password for a new personal API token (failures throttled)."""
+    user = throttle.attempt(
+        request,
+        body.username,
+        lambda: accounts.authenticate(session, username=body.username, password=body.password),
+    )
     token, secret = accounts.create_token(session, user, name=body.name)
     return TokenOut(token=secret, id=token.id, name=token.name)
 
@@ -32,6 +40,24 @@ def create_token(body: TokenIn, session: SessionDep) -> TokenOut:
 def me(user: CurrentUser) -> UserOut:
     """The caller's account."""
     return UserOut.model_validate(user)
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(
+    body: PasswordChangeIn,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    throttle: LoginThrottleDep,
+) -> None:
+    """Change the caller's password: every session ends and every API token is revoked."""
+    throttle.attempt(
+        request,
+        user.username,
+        lambda: accounts.change_password(
+            session, user, current_password=body.current_password, new_password=body.new_password
+        ),
+    )
 
 
 @router.get("/tokens", response_model=list[TokenInfoOut])
@@ -44,3 +70,15 @@ def list_tokens(user: CurrentUser, session: SessionDep) -> list[TokenInfoOut]:
 def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> TokenInfoOut:
     """Revoke one of the caller's tokens."""
     return TokenInfoOut.model_validate(accounts.revoke_token(session, user, token_id))
+
+
+@users_router.post("/{username}/disable", response_model=UserOut)
+def disable_user(username: str, user: CurrentUser, session: SessionDep) -> UserOut:
+    """Disable an account (admins): its sessions end and its API tokens stop working."""
+    return UserOut.model_validate(accounts.set_active(session, user, username, active=False))
+
+
+@users_router.post("/{username}/enable", response_model=UserOut)
+def enable_user(username: str, user: CurrentUser, session: SessionDep) -> UserOut:
+    """Enable a disabled account again (admins); its old sessions stay ended."""
+    return UserOut.model_validate(accounts.set_active(session, user, username, active=True))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse, Response
 
 from app.deps import ORGANIZER_ONLY, CurrentUser, JobsDep, NowDep, SessionDep, SettingsDep
+from app.downloads import stored_file_response
 from app.presenters import competition_dict
 from app.schemas import (
     AuditEntryOut,
@@ -319,7 +320,7 @@ def download_kit(
 ) -> FileResponse:
     """Download the starting kit or the sample submission."""
     phase_file = kits.get_kit(session, phase_id, kind)
-    return FileResponse(kits.kit_path(settings, phase_file), filename=phase_file.filename)
+    return stored_file_response(kits.kit_path(settings, phase_file), phase_file.filename)
 
 
 @router.put(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from app.deps import CurrentUser, DatabaseDep, JobsDep, NowDep, SessionDep, SettingsDep
+from app.downloads import stored_file_response
 from app.errors import NotFound
 from app.presenters import submission_dict
 from app.schemas import SubmissionOut
@@ -105,4 +106,4 @@ def download_file(
     path = submissions.stored_file(settings, submission)
     if path is None or not path.exists():
         raise NotFound(f"submission {submission_id} has no stored file")
-    return FileResponse(path, filename=submission.filename)
+    return stored_file_response(path, submission.filename)

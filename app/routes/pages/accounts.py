@@ -1,4 +1,4 @@
-"""Sign-up, log-in, log-out and personal API tokens."""
+"""Sign-up, log-in, log-out, changing the password and personal API tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, Response
 
-from app.deps import OptionalUser, SessionDep
+from app.deps import CurrentUser, OptionalUser, SessionDep
 from app.errors import AppError
 from app.models import User
 from app.routes.pages.forms import (
@@ -15,21 +15,25 @@ from app.routes.pages.forms import (
     login_redirect,
     require_csrf,
     safe_next,
-    see_other,
 )
 from app.routes.pages.render import flash, render, show_viewer
 from app.security import new_csrf_token
 from app.services import accounts
+from app.throttle import LoginThrottleDep
 
 router = APIRouter()
 
 FormText = Annotated[str, Form()]
+PASSWORD_CHANGED = (
+    "Password changed. Every other session has been logged out and your API tokens revoked."
+)
 
 
 def _log_in(request: Request, user: User) -> None:
     """Start a fresh session for ``user``; a new CSRF token, so a token seen before is useless."""
     request.session.clear()
     request.session["user_id"] = user.id
+    request.session["session_version"] = user.session_version
     request.session["csrf"] = new_csrf_token()
 
 
@@ -81,15 +85,20 @@ def login_form(request: Request, user: OptionalUser, next: str = "/") -> HTMLRes
 def login(
     request: Request,
     session: SessionDep,
+    throttle: LoginThrottleDep,
     username: FormText = "",
     password: FormText = "",
     next: FormText = "/",
     csrf_token: FormText = "",
 ) -> Response:
-    """Check the credentials; a failure is shown on the form."""
+    """Check the credentials (failures throttled); a failure is shown on the form."""
     require_csrf(request, csrf_token)
     try:
-        user = accounts.authenticate(session, username=username, password=password)
+        user = throttle.attempt(
+            request,
+            username,
+            lambda: accounts.authenticate(session, username=username, password=password),
+        )
     except AppError as error:
         return render(
             request,
@@ -98,17 +107,66 @@ def login(
             error=error.message,
             next=safe_next(next),
             username=username,
+            headers=error.headers(),
         )
     _log_in(request, user)
-    return commit_and_redirect(session, safe_next(next))
+    response = commit_and_redirect(session, safe_next(next))
+    throttle.remember_device(response, user.username)
+    return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: FormText = "") -> Response:
-    """End the session."""
+def logout(
+    request: Request, session: SessionDep, user: OptionalUser, csrf_token: FormText = ""
+) -> Response:
+    """End every session of the user, this one and those on other devices."""
     require_csrf(request, csrf_token)
+    if user is not None:
+        accounts.end_sessions(user)
     request.session.clear()
-    return see_other("/")
+    return commit_and_redirect(session, "/")
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_form(request: Request, user: CurrentUser) -> HTMLResponse:
+    """The change-password form."""
+    show_viewer(request, user)
+    return render(request, "pages/password.html")
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    throttle: LoginThrottleDep,
+    current_password: FormText = "",
+    new_password: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """Change the password; every other session ends, this browser gets a fresh one."""
+    show_viewer(request, user)
+    require_csrf(request, csrf_token)
+    try:
+        throttle.attempt(
+            request,
+            user.username,
+            lambda: accounts.change_password(
+                session, user, current_password=current_password, new_password=new_password
+            ),
+        )
+    except AppError as error:
+        session.rollback()
+        return render(
+            request,
+            "pages/password.html",
+            error.status_code,
+            error=error.message,
+            headers=error.headers(),
+        )
+    _log_in(request, user)
+    flash(request, PASSWORD_CHANGED)
+    return commit_and_redirect(session, "/account/tokens")
 
 
 @router.get("/account/tokens", response_class=HTMLResponse)

@@ -1,0 +1,134 @@
+"""Throttling of password guessing, with the maintained ``limits`` library.
+
+Failed log-ins are counted in a moving window per account and client address, per account and
+per address. A real user is never locked out for longer than the window takes to move on,
+and a successful log-in forgets the pair's failures. The counts live in memory in the
+embedded mode and in Redis in scale-out mode, where every API replica shares them.
+
+The per-account limit is what a crowd of addresses could use to lock a user out, so a browser
+that has logged in to the account before (it holds a signed "known device" cookie) is not
+held to it; the limits per address and per pair still apply to it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from app.config import Settings
+from app.errors import AppError, InvalidCredentials
+from app.services.accounts import WrongCurrentPassword
+
+T = TypeVar("T")
+
+LOGIN_THROTTLED = (
+    "too many failed log-in attempts for this account or from this address; "
+    "try again in {minutes} minute(s), or ask an administrator if you forgot your password"
+)
+FAILED_PASSWORD = (InvalidCredentials, WrongCurrentPassword)
+"""The errors that count as a wrong password guess."""
+MAX_KEY_CHARACTERS = 64
+KNOWN_DEVICE_COOKIE = "fairboard_known_device"
+KNOWN_DEVICE_MAX_AGE_SECONDS = 180 * 24 * 3600
+
+
+class LoginThrottled(AppError):
+    status_code = 429
+    code = "too_many_login_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            LOGIN_THROTTLED.format(minutes=math.ceil(retry_after / 60)), retry_after=retry_after
+        )
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class LoginThrottle:
+    """Counts failed password checks; refuses further checks once a limit is reached."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.storage: Any = storage_from_string(settings.limit_storage_url)
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.per_pair = parse(settings.login_limit_per_account_and_address)
+        self.per_account = parse(settings.login_limit_per_account)
+        self.per_address = parse(settings.login_limit_per_address)
+        self._devices = URLSafeTimedSerializer(settings.secret_key, salt="fairboard-known-device")
+        self._secure_cookie = settings.uses_https
+
+    def _counters(self, username: str, address: str) -> list[tuple[RateLimitItem, list[str]]]:
+        account = username.strip().lower()[:MAX_KEY_CHARACTERS]
+        return [
+            (self.per_pair, ["fairboard-login-pair", account, address]),
+            (self.per_account, ["fairboard-login-account", account]),
+            (self.per_address, ["fairboard-login-address", address]),
+        ]
+
+    def attempt(self, request: Request, username: str, check: Callable[[], T]) -> T:
+        """Run the password ``check`` for ``username`` by this request's client unless a limit
+        is reached; count it if it fails."""
+        counters = self._counters(username, client_address(request))
+        applying = counters
+        if self._known_device(request, username):
+            applying = [(item, keys) for item, keys in counters if item is not self.per_account]
+        blocked = [(item, keys) for item, keys in applying if not self.limiter.test(item, *keys)]
+        if blocked:
+            now = time.time()
+            resets = [
+                self.limiter.get_window_stats(item, *keys).reset_time for item, keys in blocked
+            ]
+            raise LoginThrottled(max(1, math.ceil(max(resets) - now)))
+        try:
+            result = check()
+        except FAILED_PASSWORD:
+            for item, keys in counters:
+                self.limiter.hit(item, *keys)
+            raise
+        pair_item, pair_keys = counters[0]
+        self.limiter.clear(pair_item, *pair_keys)
+        return result
+
+    def _known_device(self, request: Request, username: str) -> bool:
+        cookie = request.cookies.get(KNOWN_DEVICE_COOKIE)
+        if not cookie:
+            return False
+        try:
+            known = self._devices.loads(cookie, max_age=KNOWN_DEVICE_MAX_AGE_SECONDS)
+        except BadSignature:
+            return False
+        return bool(known == username.strip().lower())
+
+    def remember_device(self, response: Response, username: str) -> None:
+        """Mark this browser as one that logged in to ``username``."""
+        response.set_cookie(
+            KNOWN_DEVICE_COOKIE,
+            self._devices.dumps(username),
+            max_age=KNOWN_DEVICE_MAX_AGE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=self._secure_cookie,
+        )
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (behind a proxy, run uvicorn with
+    ``--proxy-headers`` and ``FORWARDED_ALLOW_IPS`` so that this is the real client)."""
+    return request.client.host if request.client else "unknown"
+
+
+def get_login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
