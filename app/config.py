@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     broker_visibility_timeout_seconds: int = Field(default=6 * 3600, ge=60)
     """Redis broker: a task not acknowledged this long is delivered again. Keep it above the
     longest model time limit; the sweep, not this, recovers jobs of a worker that died."""
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    """A running job's lease: renewed while it works, taken back this long after its holder
+    stops renewing it (a dead worker), whatever the phase's time limit."""
+    job_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    """How often a job's holder renews its lease; at most half the lease (checked at start)."""
     log_json: bool = False
 
     @model_validator(mode="after")
