@@ -112,7 +112,7 @@ def run_claimed(
             submission,
             phase,
             testset,
-            progress=lambda done, total: heartbeat.renew((done, total)),
+            progress=heartbeat.report,
         )
     status = _record(db, settings, submission, testset, token, outcome, worker)
     if status is None:

@@ -100,6 +100,10 @@ class Heartbeat:
             self.lost.set()
         return held
 
+    def report(self, done: int, total: int) -> None:
+        """The progress callback evaluation is given: progress renews the lease too."""
+        self.renew((done, total))
+
     def _run(self) -> None:
         while not self._stop.wait(self.settings.job_heartbeat_seconds):
             try:

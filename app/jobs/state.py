@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -212,7 +212,7 @@ def finish(
     submission_id: int,
     token: str,
     *,
-    scores: list[Mapping[str, float | None]],
+    scores: Sequence[Mapping[str, float | None]],
     values: Mapping[str, Any],
     worker: str,
     now: datetime | None = None,
@@ -405,8 +405,10 @@ def rerun(
 def fair_queue_order(session: Session, kind: SubmissionKind) -> list[int]:
     """Queued submissions of a kind in the order they will run, in either mode.
 
-    Arrival order, fair across participants: everyone's first queued job comes before anyone's
-    second, and so on, so one participant's burst cannot starve the others.
+    Round-robin across participants: everyone's first queued job comes before anyone's
+    second; among equal turns, the participant served least recently (never first) goes
+    first, then arrival order. So one participant's burst of 20 models costs the others at
+    most one of its jobs each, however the jobs arrive.
     """
     turn = (
         func.row_number()
@@ -414,13 +416,26 @@ def fair_queue_order(session: Session, kind: SubmissionKind) -> list[int]:
         .label("turn")
     )
     queued = (
-        select(Submission.id, Submission.created_at, turn)
+        select(Submission.id, Submission.user_id, Submission.created_at, turn)
         .where(Submission.status == QUEUED, Submission.kind == kind)
+        .subquery()
+    )
+    served = (
+        select(Submission.user_id, func.max(Submission.started_at).label("last_started"))
+        .where(Submission.kind == kind, Submission.started_at.is_not(None))
+        .group_by(Submission.user_id)
         .subquery()
     )
     return list(
         session.scalars(
-            select(queued.c.id).order_by(queued.c.turn, queued.c.created_at, queued.c.id)
+            select(queued.c.id)
+            .outerjoin(served, served.c.user_id == queued.c.user_id)
+            .order_by(
+                queued.c.turn,
+                served.c.last_started.asc().nulls_first(),
+                queued.c.created_at,
+                queued.c.id,
+            )
         )
     )
 
