@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from app.config import Settings, get_settings
 from app.db import Database
 from app.errors import AppError, InvalidCredentials, NotAuthenticated
-from app.jobs import make_dispatcher
+from app.jobs.dispatch import make_dispatcher
 from app.logs import configure_logging
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
-from app.jobs import JobDispatcher, state
+from app.jobs import state
+from app.jobs.dispatch import JobDispatcher
 from app.models import (
     Phase,
     Rescore,

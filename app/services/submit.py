@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.errors import InvalidSubmissionFile
-from app.jobs import JobDispatcher
+from app.jobs.dispatch import JobDispatcher
 from app.jobs.execute import run_submission
 from app.models import SubmissionKind, SubmissionStatus, User
 from app.services import competitions, submissions
