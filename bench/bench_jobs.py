@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
 from app.db import Database, utcnow  # noqa: E402
-from app.jobs import state, worker  # noqa: E402
+from app.jobs import worker  # noqa: E402
 from app.jobs.runner import InProcessJobs  # noqa: E402
 from app.models import (  # noqa: E402
     Phase,
@@ -53,7 +53,7 @@ from scoring.synthetic import make_testset  # noqa: E402
 from scoring.testset import read_labels  # noqa: E402
 from tests.scaleout.cluster import Cluster, children_of, start_redis, wait_for  # noqa: E402
 from tests.scaleout.models import age_model  # noqa: E402
-from tests.scaleout.test_end_to_end import KillLoop, model_run_of  # noqa: E402
+from tests.scaleout.test_end_to_end import KillLoop, claims_after, model_run_of  # noqa: E402
 from tests.support.postgres import start_postgres  # noqa: E402
 
 N_ITEMS = 300
@@ -188,16 +188,12 @@ def overhead_scaleout(
 
 
 def next_claim_after(db: Database, submission_id: int, killed_at: datetime) -> float:
-    def claims() -> list[datetime]:
-        with db.sessionmaker() as session:
-            return [
-                e.at
-                for e in state.timeline(session, submission_id)
-                if e.to_status is SubmissionStatus.RUNNING and e.at > killed_at
-            ]
-
-    wait_for(lambda: bool(claims()), timeout=120, what="the job to be claimed again")
-    return (claims()[0] - killed_at).total_seconds()
+    wait_for(
+        lambda: bool(claims_after(db, submission_id, killed_at)),
+        timeout=120,
+        what="the job to be claimed again",
+    )
+    return (claims_after(db, submission_id, killed_at)[0] - killed_at).total_seconds()
 
 
 def post_model(base_url: str, phase_id: int, token: str, n: int) -> int:

@@ -19,7 +19,7 @@ from app.jobs.leases import Heartbeat
 from app.logs import current_submission
 from app.models import Phase, Submission, SubmissionKind, SubmissionStatus, TestSetVersion
 from app.models.submission import SubmissionScore
-from app.services.evaluation import Rejected, Scored, evaluate
+from app.services.evaluation import INTERNAL_ERROR, Rejected, Scored, evaluate
 from app.services.submissions import stored_file
 from scoring.metrics import SCORER_VERSION
 
@@ -104,7 +104,13 @@ def run_claimed(
     db: Database, settings: Settings, submission_id: int, token: str, worker: str
 ) -> SubmissionStatus | None:
     """Evaluate a job this process holds, renewing its lease; None when the lease was lost."""
-    submission, phase, testset = _snapshot(db, submission_id)
+    try:
+        submission, phase, testset = _snapshot(db, submission_id)
+    except Exception:
+        log.exception("submission %s: could not be loaded for evaluation", submission_id)
+        with db.transaction() as session:
+            failed = state.fail(session, submission_id, token, INTERNAL_ERROR, worker=worker)
+        return SubmissionStatus.FAILED if failed else None
     started = time.perf_counter()
     with Heartbeat(db, settings, submission_id, token) as heartbeat:
         outcome = evaluate(

@@ -18,11 +18,12 @@ from sqlalchemy import select, update
 
 from app.config import Settings
 from app.db import Database, utcnow
-from app.jobs import leases, state, worker
+from app.jobs import execute, leases, state, worker
 from app.jobs.sweep import sweep
 from app.models import Submission, SubmissionKind, SubmissionScore, SubmissionStatus, User
 from app.services import competitions
 from app.services import submissions as submission_service
+from app.services.evaluation import INTERNAL_ERROR
 from scoring.inference.builders import build_red_mean_model
 from tests.app.conftest import World, prediction_csv
 
@@ -280,3 +281,17 @@ def test_dispatch_to_an_unreachable_broker_leaves_the_submission_queued_for_the_
 
     assert get(world, submission_id).status is SubmissionStatus.QUEUED
     assert f"could not send submission {submission_id} to the broker" in caplog.text
+
+
+def test_a_job_that_cannot_be_loaded_fails_with_the_internal_error_instead_of_staying_running(
+    world: World,
+) -> None:
+    submission_id = queued_submission(world)
+    set_fields(world, submission_id, testset_id=None)
+
+    outcome = execute.run_submission(world.db, world.settings, submission_id, worker="w-1")
+
+    failed = get(world, submission_id)
+    assert outcome is SubmissionStatus.FAILED
+    assert failed.status is SubmissionStatus.FAILED
+    assert failed.error == INTERNAL_ERROR

@@ -15,13 +15,12 @@ import pytest
 
 from app.config import Settings
 from app.db import Database
-from app.jobs import state
 from app.migrate import upgrade
 from app.models import Submission, SubmissionStatus
 from tests.scaleout.cluster import Cluster, children_of, wait_for
 from tests.scaleout.conftest import IMAGE_SIZE, process_env, seed_competition
 from tests.scaleout.models import age_model
-from tests.scaleout.test_end_to_end import model_run_of
+from tests.scaleout.test_end_to_end import claims_after, model_run_of
 
 pytestmark = pytest.mark.scaleout
 
@@ -71,16 +70,12 @@ def test_a_model_job_resumes_at_once_when_the_killed_server_restarts(
         second = cluster.start_api("server-restarted")
         healthy_at = datetime.now(UTC)
 
-        def claims() -> list[datetime]:
-            with db.sessionmaker() as session:
-                return [
-                    event.at
-                    for event in state.timeline(session, model_id)
-                    if event.to_status is SubmissionStatus.RUNNING and event.at > killed_at
-                ]
-
-        wait_for(lambda: bool(claims()), timeout=30, what="the job to be claimed again")
-        resumed_after = (claims()[0] - healthy_at).total_seconds()
+        wait_for(
+            lambda: bool(claims_after(db, model_id, killed_at)),
+            timeout=30,
+            what="the job to be claimed again",
+        )
+        resumed_after = (claims_after(db, model_id, killed_at)[0] - healthy_at).total_seconds()
         assert resumed_after <= RESUMED_WITHIN_SECONDS
 
         def done() -> bool:

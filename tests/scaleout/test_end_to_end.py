@@ -341,12 +341,17 @@ def replay_in_process(
     return boards, replayed
 
 
-def recovery_seconds(db: Database, kill: Kill) -> float:
-    """From the kill to the job's next claim, as its timeline records them."""
+def claims_after(db: Database, submission_id: int, since: datetime) -> list[datetime]:
+    """When the job was claimed after ``since``, as its timeline records it."""
     with db.sessionmaker() as session:
-        events = state.timeline(session, kill.submission_id)
-    claims = [e.at for e in events if e.to_status is SubmissionStatus.RUNNING and e.at > kill.at]
-    assert claims, [(e.to_status, e.reason) for e in events]
+        events = state.timeline(session, submission_id)
+    return [e.at for e in events if e.to_status is SubmissionStatus.RUNNING and e.at > since]
+
+
+def recovery_seconds(db: Database, kill: Kill) -> float:
+    """From the kill to the job's next claim."""
+    claims = claims_after(db, kill.submission_id, kill.at)
+    assert claims, kill
     return (claims[0] - kill.at).total_seconds()
 
 
