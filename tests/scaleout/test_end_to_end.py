@@ -412,6 +412,9 @@ def test_two_workers_lose_nothing_when_killed_twenty_times_mid_model_and_mid_fil
     invalid = sum(b"bogus" in u.content for u in plan)
     statuses = Counter(o["status"] for o in cluster_outcomes.values())
     assert statuses == {"finished": len(plan) - invalid, "failed": invalid}
+    # Leases of 3 s held through model runs of several seconds: only killed jobs ran twice.
+    killed_ids = {kill.submission_id for kill in loop.kills}
+    assert [o for o in by_id.values() if o["id"] not in killed_ids and o["attempts"] != 1] == []
     recoveries = []
     for kill in loop.kills:
         outcome = by_id[kill.submission_id]
