@@ -40,6 +40,7 @@ INVALID_SCORES = (
 )
 LEASE_EXPIRED = "lease expired on {worker}, re-queued"
 INTERRUPTED = "interrupted on {worker} by a restart of the server, re-queued"
+SUBMITTED = "submitted"
 CLAIMED = "started on {worker}"
 SCORED = "scored"
 
@@ -131,7 +132,7 @@ def record_creation(session: Session, submission: Submission, *, actor: str) -> 
             from_status=None,
             to_status=submission.status,
             actor=actor[:128],
-            reason="submitted",
+            reason=SUBMITTED,
         )
     )
 
@@ -330,22 +331,22 @@ def take_back(
     return None
 
 
-def expired_leases(session: Session, now: datetime) -> list[tuple[int, SubmissionKind, str, str]]:
-    """Running jobs whose lease is past: (id, kind, job token, holder)."""
+def expired_leases(session: Session, now: datetime) -> list[tuple[int, str, str]]:
+    """Running jobs whose lease is past: (id, job token, holder)."""
     rows = session.execute(
-        select(Submission.id, Submission.kind, Submission.job_token, Submission.worker).where(
+        select(Submission.id, Submission.job_token, Submission.worker).where(
             Submission.status == RUNNING,
             or_(Submission.lease_expires_at.is_(None), Submission.lease_expires_at <= now),
         )
     ).all()
-    return [(row[0], row[1], row[2] or "", row[3] or "an unknown worker") for row in rows]
+    return [(row[0], row[1] or "", row[2] or "an unknown worker") for row in rows]
 
 
 def release_expired(session: Session, *, actor: str, now: datetime | None = None) -> list[int]:
     """Take back every job whose lease expired; the ids that changed."""
     now = now or utcnow()
     changed = []
-    for submission_id, _, token, holder in expired_leases(session, now):
+    for submission_id, token, holder in expired_leases(session, now):
         same_claim = (
             Submission.job_token == token if token else Submission.job_token.is_(None),
             or_(Submission.lease_expires_at.is_(None), Submission.lease_expires_at <= now),
