@@ -47,7 +47,7 @@ from app.models import (  # noqa: E402
     User,
 )
 from app.services import submissions  # noqa: E402
-from app.services.evaluation import evaluate  # noqa: E402
+from app.services.evaluation import Scored, evaluate  # noqa: E402
 from bench.bench_throughput import environment, prediction_files, seed  # noqa: E402
 from scoring.synthetic import make_testset  # noqa: E402
 from scoring.testset import read_labels  # noqa: E402
@@ -64,6 +64,19 @@ LEASE = {
     "FAIRBOARD_INFERENCE_THREADS": "1",
 }
 MODEL_DEPTH = 300
+
+
+def seed_for_models(settings: Settings, source: Path) -> Any:
+    """``bench_throughput``'s phase, taking models too (run on the CPU)."""
+    workload = seed(settings, source)
+    db = Database(settings.database_url)
+    with db.transaction() as session:
+        phase = session.get(Phase, workload.phase_id)
+        assert phase is not None
+        phase.submission_kinds = ["predictions", "model"]
+        phase.execution_provider = "cpu"
+    db.dispose()
+    return workload
 
 
 def queue_files(settings: Settings, files: list[bytes]) -> list[int]:
@@ -108,7 +121,8 @@ def direct_seconds(settings: Settings, ids: list[int]) -> float:
     started = time.perf_counter()
     for submission, phase, testset in snapshots:
         assert phase is not None and testset is not None
-        evaluate(settings, submission, phase, testset, progress=lambda done, total: None)
+        outcome = evaluate(settings, submission, phase, testset, progress=lambda d, t: None)
+        assert isinstance(outcome, Scored), outcome
     db.dispose()
     return time.perf_counter() - started
 
@@ -211,7 +225,7 @@ def recovery_scaleout(
     root: Path, source: Path, kills: int, postgres: Any, redis: Any
 ) -> list[float]:
     settings = scaleout_settings(root, "recovery", postgres, redis)
-    workload = seed(settings, source)
+    workload = seed_for_models(settings, source)
     cluster = Cluster(env=environment(settings, **LEASE), logs=root / "logs-recovery")
     db = Database(settings.database_url)
     try:
@@ -239,7 +253,7 @@ def recovery_embedded(root: Path, source: Path, kills: int) -> list[float]:
         data_dir=root / "recovery-embedded",
         secret_key="b",
     )
-    workload = seed(settings, source)
+    workload = seed_for_models(settings, source)
     cluster = Cluster(
         env=environment(settings, FAIRBOARD_INFERENCE_THREADS="1"), logs=root / "logs-embedded"
     )
