@@ -134,7 +134,7 @@ def worker(
         os.environ.setdefault(
             "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="fairboard-metrics-")
         )
-    from app.worker import run_worker
+    from app.jobs.worker import run_worker
 
     run_worker(
         queues=[q.strip() for q in queues.split(",") if q.strip()],

@@ -82,13 +82,18 @@ class Settings(BaseSettings):
     inference_batch_size: int = Field(default=32, ge=1)
     inference_threads: int | None = None
     stuck_job_grace_seconds: int = 300
-    """How long past its expected end (a model's time limit; at once for a file) a running job
-    may go before the sweep of the scale-out mode takes it back and queues it again."""
+    """No longer read: leases (``job_lease_seconds``) decide when a job is taken back."""
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
-    """Scale-out mode: how often one of the workers sweeps for stuck or undelivered jobs."""
+    """Scale-out mode: how often one of the workers sweeps for expired leases and unannounced
+    jobs; at most ``job_lease_seconds``."""
     broker_visibility_timeout_seconds: int = Field(default=6 * 3600, ge=60)
-    """Redis broker: a task not acknowledged this long is delivered again. Keep it above the
-    longest model time limit; the sweep, not this, recovers jobs of a worker that died."""
+    """Redis broker: a wake-up not acknowledged this long is delivered again (a spare wake-up);
+    at least ``job_lease_seconds``. Leases, not this, recover jobs of a worker that died."""
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    """A running job's lease: renewed while it works, taken back this long after its holder
+    stops renewing it (a dead worker), whatever the phase's time limit."""
+    job_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    """How often a job's holder renews its lease; at most half the lease (checked at start)."""
     log_json: bool = False
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database, utcnow
 from app.errors import CsrfFailed, Forbidden, NotAuthenticated, NotFound
-from app.jobs import JobDispatcher
+from app.jobs.dispatch import JobDispatcher
 from app.models import User
 from app.security import csrf_matches, new_csrf_token
 from app.services import accounts

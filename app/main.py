@@ -22,7 +22,7 @@ from app.db import Database
 from app.downloads import DEFAULT_TYPE as DEFAULT_DOWNLOAD_TYPE
 from app.errors import AppError, InvalidCredentials, NotAuthenticated
 from app.http_security import SecurityHeadersMiddleware
-from app.jobs import make_dispatcher
+from app.jobs.dispatch import make_dispatcher
 from app.logs import configure_logging
 from app.throttle import LoginThrottle
 

@@ -65,6 +65,7 @@ def submission_dict(
     organizer: bool,
     now: datetime,
     participant: str | None = None,
+    with_timeline: bool = False,
 ) -> dict[str, Any]:
     scores = submissions.scores_of(session, submission.id)
     public = scores.get(Split.PUBLIC.value)
@@ -100,6 +101,8 @@ def submission_dict(
         body["progress"] = {"done": submission.progress_done, "total": submission.progress_total}
     if submission.status == SubmissionStatus.QUEUED:
         body["queue_position"] = submissions.queue_position(session, submission)
+    if with_timeline:
+        body["timeline"] = submissions.timeline_of(session, submission)
     return body
 
 

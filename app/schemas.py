@@ -105,6 +105,16 @@ class GroupOut(BaseModel):
     mae: float | None
 
 
+class TimelineEventOut(BaseModel):
+    """One change of a submission's status: when, by which process or person, and why."""
+
+    at: datetime
+    from_status: str | None
+    status: str
+    by: str
+    reason: str
+
+
 class SubmissionOut(BaseModel):
     id: int
     phase_id: int
@@ -124,6 +134,8 @@ class SubmissionOut(BaseModel):
     private_groups: dict[str, list[GroupOut]] | None = None
     progress: dict[str, int] | None = None
     queue_position: int | None = None
+    timeline: list[TimelineEventOut] | None = None
+    """Every transition, oldest first; only in the detail of one submission."""
     execution_provider: str | None = None
     scorer_version: str | None
     testset_fingerprint: str | None

@@ -12,7 +12,13 @@ from app.models.competition import (
     TiePolicy,
 )
 from app.models.rescore import Rescore
-from app.models.submission import Split, Submission, SubmissionScore, SubmissionStatus
+from app.models.submission import (
+    Split,
+    Submission,
+    SubmissionEvent,
+    SubmissionScore,
+    SubmissionStatus,
+)
 from app.models.testset import TestSetVersion
 from app.models.user import ApiToken, Role, User
 
@@ -29,6 +35,7 @@ __all__ = [
     "Role",
     "Split",
     "Submission",
+    "SubmissionEvent",
     "SubmissionKind",
     "SubmissionScore",
     "SubmissionStatus",

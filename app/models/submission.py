@@ -71,6 +71,11 @@ class Submission(Base):
     is_baseline: Mapped[bool] = mapped_column(default=False)
     job_token: Mapped[str | None] = mapped_column(String(64), default=None)
     """Identifies the dispatch that owns a running job, so a stale worker cannot finish it."""
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    """A running job's lease: its holder renews it while it works; once past, the job is
+    taken back and queued again (``app.jobs.sweep``)."""
+    worker: Mapped[str | None] = mapped_column(String(128), default=None)
+    """The worker process that holds (or last held) the job, e.g. ``host:pid``."""
 
     scores: Mapped[list[SubmissionScore]] = relationship(
         back_populates="submission", lazy="raise", cascade="all, delete-orphan"
@@ -102,3 +107,22 @@ class SubmissionScore(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="scores", lazy="raise")
+
+
+class SubmissionEvent(Base):
+    """One transition of a submission's status: when, by which process, and why."""
+
+    __tablename__ = "submission_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    from_status: Mapped[SubmissionStatus | None] = mapped_column(
+        _enum(SubmissionStatus), default=None
+    )
+    to_status: Mapped[SubmissionStatus] = mapped_column(_enum(SubmissionStatus))
+    actor: Mapped[str] = mapped_column(String(128), default="")
+    """The worker process, ``web``, or the organizer who asked for it."""
+    reason: Mapped[str] = mapped_column(Text, default="")

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from app.config import Settings
 from app.db import Database, utcnow
+from app.jobs.execute import run_submission
 from app.models import Competition, EntrySelection, Role, SubmissionStatus, User
 from app.services import accounts, competitions, testsets
-from app.services.evaluation import run_submission
 from app.services.inputs import inputs_zip
 from app.services.submissions import Upload, create_submission
 from scoring.inference.builders import build_red_mean_model
@@ -170,7 +170,7 @@ def _submit_baselines(
                 as_baseline=True,
             )
             submitted.append(model.id)
-    outcomes = {sid: run_submission(db, settings, sid) for sid in submitted}
+    outcomes = {sid: run_submission(db, settings, sid, worker="demo") for sid in submitted}
     failed = [sid for sid, outcome in outcomes.items() if outcome is not SubmissionStatus.FINISHED]
     if failed:
         raise RuntimeError(f"demo baseline submission(s) {failed} did not finish; see the log")

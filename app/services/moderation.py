@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.errors import Conflict, InvalidInput, NotFound
-from app.jobs import JobDispatcher
+from app.jobs.dispatch import JobDispatcher
 from app.models import (
     Participation,
     Phase,

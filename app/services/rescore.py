@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
-from app.jobs import JobDispatcher
+from app.jobs import state
+from app.jobs.dispatch import JobDispatcher
 from app.models import (
     Phase,
     Rescore,
@@ -45,17 +46,25 @@ Pending = list[tuple[int, SubmissionKind]]
 """Submissions to hand to the job runner once the transaction that queued them committed."""
 
 
-def _requeue(submission: Submission, phase: Phase) -> None:
+RERUN_REASON = "re-run by the organizers"
+RESCORE_REASON = "re-scored by the organizers on test set {testset}"
+
+
+def _requeue(
+    session: Session, submission: Submission, phase: Phase, actor: User, reason: str, now: datetime
+) -> None:
     """Back to the queue, to be evaluated on the phase's current test set.
 
     The fingerprint of the test set it was last scored on is kept until the new result lands.
     """
-    submission.status = SubmissionStatus.QUEUED
-    submission.job_token = None
-    submission.testset_id = phase.testset_id
-    submission.progress_done = 0
-    submission.started_at = None
-    submission.finished_at = None
+    state.rerun(
+        session,
+        submission.id,
+        testset_id=phase.testset_id,
+        actor=actor.username,
+        reason=reason,
+        now=now,
+    )
 
 
 def _check_rerunnable(submission: Submission) -> None:
@@ -78,8 +87,7 @@ def rerun_submission(
         raise Conflict(PHASE_HAS_NO_TESTSET.format(phase=phase.name))
     _check_rerunnable(submission)
     previous = submission.status.value
-    _requeue(submission, phase)
-    session.flush()
+    _requeue(session, submission, phase, actor, RERUN_REASON, now)
     audit.record(
         session,
         actor,
@@ -168,7 +176,14 @@ def rescore_phase(
         "positions": _positions(session, phase),
     }
     for submission in chosen:
-        _requeue(submission, phase)
+        _requeue(
+            session,
+            submission,
+            phase,
+            actor,
+            RESCORE_REASON.format(testset=phase.testset.name),
+            now,
+        )
     run = Rescore(
         phase_id=phase.id,
         actor_id=actor.id,

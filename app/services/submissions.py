@@ -23,6 +23,7 @@ from app.errors import (
     SubmissionKindNotAllowed,
     SubmissionLimitReached,
 )
+from app.jobs import state
 from app.models import (
     Participation,
     Phase,
@@ -51,6 +52,7 @@ BAD_OUTPUT_SCALE = "output_scale must be a finite positive number, got {value!r}
 EMPTY_UPLOAD = "the uploaded file is empty"
 NOT_YOUR_SUBMISSION = "submission {id} not found"
 CHOOSE_NOT_FINISHED = "only a finished submission can be chosen as the leaderboard entry"
+WEB_ACTOR = "upload check"
 
 
 def kind_of_upload(filename: str) -> SubmissionKind:
@@ -182,6 +184,7 @@ def create_submission(
         shutil.move(staged.path, final)
         submission.storage_key = str(final.relative_to(settings.data_dir))
         session.flush()
+        state.record_creation(session, submission, actor=user.username)
     except BaseException:
         staged.path.unlink(missing_ok=True)
         raise
@@ -227,6 +230,20 @@ def get_visible_submission(
     return submission, phase, organizer
 
 
+def timeline_of(session: Session, submission: Submission) -> list[dict[str, object]]:
+    """The submission's transitions, oldest first, as its owner and organizers read them."""
+    return [
+        {
+            "at": event.at,
+            "from_status": event.from_status.value if event.from_status else None,
+            "status": event.to_status.value,
+            "by": event.actor,
+            "reason": event.reason,
+        }
+        for event in state.timeline(session, submission.id)
+    ]
+
+
 def scores_of(session: Session, submission_id: int) -> dict[str, SubmissionScore]:
     """The submission's scores keyed by split name."""
     rows = session.scalars(
@@ -263,9 +280,7 @@ def queue_position(session: Session, submission: Submission) -> int | None:
     """1-based position among queued jobs of its kind in the fair order, or None if not queued."""
     if submission.status != SubmissionStatus.QUEUED:
         return None
-    from app.jobs import fair_queue_order
-
-    order = fair_queue_order(session, submission.kind)
+    order = state.fair_queue_order(session, submission.kind)
     try:
         return order.index(submission.id) + 1
     except ValueError:
@@ -277,10 +292,6 @@ def mark_rejected(
 ) -> None:
     """Fail a submission whose file was rejected; the file itself is not kept."""
     path = stored_file(settings, submission)
+    state.reject(session, submission.id, message, actor=WEB_ACTOR, now=now)
     if path is not None:
         path.unlink(missing_ok=True)
-    submission.status = SubmissionStatus.FAILED
-    submission.error = message
-    submission.finished_at = now
-    submission.storage_key = None
-    session.flush()

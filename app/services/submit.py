@@ -9,10 +9,13 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.errors import InvalidSubmissionFile
-from app.jobs import JobDispatcher
+from app.jobs.dispatch import JobDispatcher
+from app.jobs.execute import run_submission
 from app.models import SubmissionKind, SubmissionStatus, User
 from app.services import competitions, submissions
-from app.services.evaluation import run_submission
+from app.services.model_runs import check_uploaded_model
+
+INLINE_WORKER = "web (scored within the upload)"
 
 
 def submit_and_dispatch(
@@ -51,8 +54,6 @@ def submit_and_dispatch(
         as_baseline=as_baseline,
     )
     if submission.kind is SubmissionKind.MODEL:
-        from app.services.models import check_uploaded_model
-
         problem = check_uploaded_model(settings, submission, phase)
         if problem is not None:
             submissions.mark_rejected(session, settings, submission, problem, now=now)
@@ -64,7 +65,7 @@ def submit_and_dispatch(
         kind is SubmissionKind.PREDICTIONS
         and submission.size_bytes <= settings.inline_scoring_max_bytes
     ):
-        outcome = run_submission(db, settings, submission_id)
+        outcome = run_submission(db, settings, submission_id, worker=INLINE_WORKER)
         if outcome is SubmissionStatus.FAILED:
             session.refresh(submission)
             raise InvalidSubmissionFile(

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.db import utcnow
-from app.jobs import fair_queue_order
+from app.jobs.state import fair_queue_order
 from app.models import SubmissionKind, SubmissionStatus
 from app.services import submissions as submission_service
 from app.services.competitions import get_phase

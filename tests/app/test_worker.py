@@ -1,7 +1,7 @@
-"""The Celery job runner's database logic: the sweep, redelivery take-over, idempotent tasks.
+"""The Celery job runner's database logic: the lease sweep, wake-up tasks, fair order.
 
 No broker here (``tests/scaleout`` runs real Redis and worker processes): the sweep gets a
-recording dispatch, and the task runs eagerly with a chosen task id.
+recording wake-up, and the task runs eagerly.
 """
 
 from __future__ import annotations
@@ -16,23 +16,24 @@ import numpy as np
 import pytest
 from sqlalchemy import select, update
 
-from app import worker
 from app.config import Settings
 from app.db import Database, utcnow
-from app.models import Submission, SubmissionKind, SubmissionScore, SubmissionStatus
+from app.jobs import execute, leases, state, worker
+from app.jobs.sweep import sweep
+from app.models import Submission, SubmissionKind, SubmissionScore, SubmissionStatus, User
 from app.services import competitions
 from app.services import submissions as submission_service
-from app.services.evaluation import claim
+from app.services.evaluation import INTERNAL_ERROR
 from scoring.inference.builders import build_red_mean_model
 from tests.app.conftest import World, prediction_csv
 
 
 class Recorder:
     def __init__(self) -> None:
-        self.sent: list[tuple[int, SubmissionKind]] = []
+        self.sent: list[SubmissionKind] = []
 
-    def __call__(self, submission_id: int, kind: SubmissionKind) -> None:
-        self.sent.append((submission_id, kind))
+    def __call__(self, kind: SubmissionKind) -> None:
+        self.sent.append(kind)
 
 
 def queued_submission(
@@ -45,7 +46,10 @@ def queued_submission(
     else:
         values = truth.age + np.random.default_rng(seed).normal(0, 2, len(truth))
         upload = submission_service.Upload("p.csv", io.BytesIO(prediction_csv(truth.ids, values)))
-    user = world.user(f"u{seed}{int(model)}")
+    name = f"u{seed}{int(model)}"
+    with world.db.sessionmaker() as session:
+        user = session.scalar(select(User).where(User.username == name))
+    user = user or world.user(name)
     with world.db.transaction() as session:
         phase = competitions.get_phase(session, world.phase_id)
         submission = submission_service.create_submission(
@@ -71,118 +75,114 @@ def get(world: World, submission_id: int) -> Submission:
         return submission
 
 
-def test_sweep_requeues_a_model_job_running_past_its_time_limit_and_grace(world: World) -> None:
-    world.update_phase(model_time_limit_seconds=600)
-    long_ago = utcnow() - timedelta(hours=1)
-    stuck = queued_submission(world, model=True, created_at=long_ago)
-    claimed = claim(world.db, stuck, token="dead-task:1")
-    assert claimed is not None
-    set_fields(world, stuck, started_at=utcnow() - timedelta(seconds=600 + 301))
-    dispatch = Recorder()
-
-    report = worker.sweep_stuck_submissions(world.db, world.settings, dispatch, pending=set())
-
-    assert report.requeued == [stuck]
-    assert dispatch.sent == [(stuck, SubmissionKind.MODEL)]
-    swept = get(world, stuck)
-    assert swept.status is SubmissionStatus.QUEUED
-    assert swept.job_token is None
+def claim(world: World, submission_id: int, token: str, *, worker_name: str = "w-1") -> bool:
+    with world.db.transaction() as session:
+        return state.claim(
+            session, submission_id, token=token, worker=worker_name, lease_seconds=30
+        )
 
 
-def test_sweep_leaves_a_model_job_that_is_still_within_its_time_limit(world: World) -> None:
-    world.update_phase(model_time_limit_seconds=600)
-    running = queued_submission(world, model=True, created_at=utcnow() - timedelta(hours=1))
-    assert claim(world.db, running) is not None
-    set_fields(world, running, started_at=utcnow() - timedelta(seconds=600))
-    dispatch = Recorder()
-
-    report = worker.sweep_stuck_submissions(world.db, world.settings, dispatch, pending=set())
-
-    assert report.requeued == [] and dispatch.sent == []
-    assert get(world, running).status is SubmissionStatus.RUNNING
-
-
-def test_sweep_requeues_a_prediction_file_job_running_past_the_grace_period(world: World) -> None:
-    stuck = queued_submission(world, created_at=utcnow() - timedelta(hours=1))
-    assert claim(world.db, stuck) is not None
-    grace = world.settings.stuck_job_grace_seconds
-    set_fields(world, stuck, started_at=utcnow() - timedelta(seconds=grace + 1))
-    fresh = queued_submission(world, seed=1, created_at=utcnow() - timedelta(hours=1))
-    assert claim(world.db, fresh) is not None
-    dispatch = Recorder()
-
-    report = worker.sweep_stuck_submissions(world.db, world.settings, dispatch, pending=set())
-
-    assert report.requeued == [stuck]
-    assert dispatch.sent == [(stuck, SubmissionKind.PREDICTIONS)]
-    assert get(world, fresh).status is SubmissionStatus.RUNNING
-
-
-def test_sweep_sends_again_only_old_queued_jobs_that_no_broker_queue_holds(world: World) -> None:
-    old = utcnow() - timedelta(seconds=world.settings.stuck_job_grace_seconds + 5)
-    lost = queued_submission(world, seed=1, created_at=old)
-    waiting = queued_submission(world, seed=2, created_at=old)
-    recent = queued_submission(world, seed=3)
-    dispatch = Recorder()
-
-    report = worker.sweep_stuck_submissions(world.db, world.settings, dispatch, pending={waiting})
-
-    assert report.redispatched == [lost]
-    assert dispatch.sent == [(lost, SubmissionKind.PREDICTIONS)]
-    assert {get(world, i).status for i in (lost, waiting, recent)} == {SubmissionStatus.QUEUED}
-
-
-def test_sweep_without_knowledge_of_the_broker_sends_every_old_queued_job(world: World) -> None:
-    old = utcnow() - timedelta(seconds=world.settings.stuck_job_grace_seconds + 5)
-    first = queued_submission(world, seed=1, created_at=old)
-    second = queued_submission(world, seed=2, created_at=old)
-    dispatch = Recorder()
-
-    worker.sweep_stuck_submissions(world.db, world.settings, dispatch, pending=None)
-
-    assert sorted(dispatch.sent) == [
-        (first, SubmissionKind.PREDICTIONS),
-        (second, SubmissionKind.PREDICTIONS),
-    ]
-
-
-def test_a_claim_is_taken_over_only_by_a_redelivery_of_the_task_that_made_it(
+def test_sweep_takes_back_a_model_job_whose_lease_expired_whatever_its_time_limit(
     world: World,
 ) -> None:
-    submission_id = queued_submission(world)
-    assert claim(world.db, submission_id, token=worker.job_token("task-a")) is not None
+    world.update_phase(model_time_limit_seconds=3600)
+    submission_id = queued_submission(world, model=True)
+    assert claim(world, submission_id, "t1", worker_name="worker-2")
+    set_fields(world, submission_id, lease_expires_at=utcnow() - timedelta(seconds=1))
+    wake_up = Recorder()
 
-    assert not worker.take_over_orphaned_claim(world.db, submission_id, "task-b")
-    assert not worker.take_over_orphaned_claim(world.db, submission_id, "task")
+    report = sweep(world.db, wake_up, pending={}, actor="sweeper")
+
+    assert report.requeued == [submission_id]
+    assert wake_up.sent == [SubmissionKind.MODEL]
+    taken = get(world, submission_id)
+    assert taken.status is SubmissionStatus.QUEUED
+    assert taken.job_token is None and taken.lease_expires_at is None
+    with world.db.sessionmaker() as session:
+        reasons = [event.reason for event in state.timeline(session, submission_id)]
+    assert reasons[-1] == "lease expired on worker-2, re-queued"
+
+
+def test_sweep_leaves_a_job_whose_lease_is_live(world: World) -> None:
+    submission_id = queued_submission(world, model=True)
+    assert claim(world, submission_id, "t1")
+    wake_up = Recorder()
+
+    report = sweep(world.db, wake_up, pending={}, actor="sweeper")
+
+    assert report.requeued == [] and wake_up.sent == []
     assert get(world, submission_id).status is SubmissionStatus.RUNNING
-    assert worker.take_over_orphaned_claim(world.db, submission_id, "task-a")
-    assert get(world, submission_id).status is SubmissionStatus.QUEUED
+
+
+def test_sweep_wakes_workers_only_for_queued_jobs_beyond_the_waiting_messages(
+    world: World,
+) -> None:
+    for seed in range(3):
+        queued_submission(world, seed=seed)
+    queued_submission(world, model=True)
+    wake_up = Recorder()
+
+    report = sweep(
+        world.db,
+        wake_up,
+        pending={SubmissionKind.PREDICTIONS: 1, SubmissionKind.MODEL: 1},
+        actor="sweeper",
+    )
+
+    assert wake_up.sent == [SubmissionKind.PREDICTIONS, SubmissionKind.PREDICTIONS]
+    assert report.woken == {SubmissionKind.PREDICTIONS: 2}
+
+
+def test_sweep_without_knowledge_of_the_broker_wakes_once_per_queued_job(world: World) -> None:
+    queued_submission(world, seed=1)
+    queued_submission(world, seed=2)
+    wake_up = Recorder()
+
+    sweep(world.db, wake_up, pending=None, actor="sweeper")
+
+    assert wake_up.sent == [SubmissionKind.PREDICTIONS] * 2
 
 
 def test_a_job_interrupted_too_often_fails_instead_of_looping(world: World) -> None:
-    world.update_phase(model_time_limit_seconds=60)
-    stuck = queued_submission(world, model=True, created_at=utcnow() - timedelta(hours=1))
-    orphan = queued_submission(world, seed=1, created_at=utcnow() - timedelta(hours=1))
-    assert claim(world.db, stuck) is not None
-    assert claim(world.db, orphan, token=worker.job_token("lost-task")) is not None
-    # The sweep takes the stuck model job; the orphan, just claimed, only its own redelivery.
-    set_fields(world, stuck, attempts=worker.MAX_ATTEMPTS, started_at=utcnow() - timedelta(hours=1))
-    set_fields(world, orphan, attempts=worker.MAX_ATTEMPTS)
-    dispatch = Recorder()
+    submission_id = queued_submission(world, model=True)
+    assert claim(world, submission_id, "t1")
+    set_fields(
+        world,
+        submission_id,
+        attempts=state.MAX_ATTEMPTS,
+        lease_expires_at=utcnow() - timedelta(seconds=1),
+    )
 
-    report = worker.sweep_stuck_submissions(world.db, world.settings, dispatch, pending=set())
-    assert get(world, orphan).status is SubmissionStatus.RUNNING
-    assert not worker.take_over_orphaned_claim(world.db, orphan, "lost-task")
+    report = sweep(world.db, Recorder(), pending={}, actor="sweeper")
 
-    assert report.requeued == [] and dispatch.sent == []
-    for submission_id in (stuck, orphan):
-        failed = get(world, submission_id)
-        assert failed.status is SubmissionStatus.FAILED
-        assert failed.error == (
-            "the evaluation was interrupted 3 times (its worker was lost); "
-            "the organizers can re-run it"
+    assert report.requeued == [submission_id]
+    failed = get(world, submission_id)
+    assert failed.status is SubmissionStatus.FAILED
+    assert failed.error == (
+        "the evaluation was interrupted 3 times (its worker was lost); the organizers can re-run it"
+    )
+    assert failed.job_token is None
+
+
+def test_a_holder_whose_lease_was_taken_over_can_record_nothing(world: World) -> None:
+    submission_id = queued_submission(world)
+    assert claim(world, submission_id, "stale")
+    set_fields(world, submission_id, lease_expires_at=utcnow() - timedelta(seconds=1))
+    sweep(world.db, Recorder(), pending={}, actor="sweeper")
+    assert claim(world, submission_id, "fresh")
+
+    with world.db.transaction() as session:
+        assert not state.renew(session, submission_id, "stale", lease_seconds=30)
+        assert not state.fail(session, submission_id, "stale", "boom", worker="w-1")
+        assert (
+            state.finish(session, submission_id, "stale", scores=[SCORES], values={}, worker="w-1")
+            is None
         )
-        assert failed.job_token is None
+
+    assert get(world, submission_id).job_token == "fresh"
+
+
+SCORES = {name: 1.0 for name in state.SCORE_NAMES}
 
 
 @pytest.fixture
@@ -196,8 +196,8 @@ def eager_worker(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
         runtime[1].dispose()
 
 
-def run_task(submission_id: int, task_id: str) -> Any:
-    return worker.run_submission_task.apply(args=[submission_id], task_id=task_id).get()
+def run_task(kind: SubmissionKind) -> Any:
+    return worker.run_next_task.apply(args=[kind.value]).get()
 
 
 def score_rows(db: Database, submission_id: int) -> int:
@@ -209,14 +209,13 @@ def score_rows(db: Database, submission_id: int) -> int:
         )
 
 
-def test_task_scores_a_queued_submission_once_and_a_duplicate_does_nothing(
+def test_a_wake_up_runs_the_next_job_of_its_kind_once_and_a_spare_one_does_nothing(
     world: World, eager_worker: None
 ) -> None:
     submission_id = queued_submission(world)
 
-    assert run_task(submission_id, "first") == "finished"
-    assert run_task(submission_id, "duplicate") is None
-    assert run_task(submission_id, "first") is None
+    assert run_task(SubmissionKind.PREDICTIONS) == submission_id
+    assert run_task(SubmissionKind.PREDICTIONS) is None
 
     done = get(world, submission_id)
     assert done.status is SubmissionStatus.FINISHED
@@ -225,21 +224,43 @@ def test_task_scores_a_queued_submission_once_and_a_duplicate_does_nothing(
     assert score_rows(world.db, submission_id) == 1
 
 
-def test_redelivered_task_takes_over_the_claim_its_dead_process_left_running(
+def test_wake_ups_run_jobs_in_the_fair_order_not_the_order_of_messages(
     world: World, eager_worker: None
 ) -> None:
-    submission_id = queued_submission(world, model=True)
-    stale = claim(world.db, submission_id, token=worker.job_token("lost-task"))
-    assert stale is not None
+    start = utcnow() - timedelta(minutes=10)
+    burst = [
+        queued_submission(world, seed=1, created_at=start + timedelta(seconds=i)) for i in range(3)
+    ]
+    late = queued_submission(world, seed=2, created_at=start + timedelta(seconds=30))
 
-    assert run_task(submission_id, "other-task") is None  # not its claim: left alone
-    assert run_task(submission_id, "lost-task") == "finished"
+    ran = [run_task(SubmissionKind.PREDICTIONS) for _ in range(4)]
 
-    done = get(world, submission_id)
-    assert done.status is SubmissionStatus.FINISHED
-    assert done.attempts == 2
-    assert done.execution_provider == "CPUExecutionProvider"
-    assert score_rows(world.db, submission_id) == 1
+    assert ran == [burst[0], late, burst[1], burst[2]]
+
+
+def test_worker_settings_must_agree_with_the_lease() -> None:
+    settings = Settings(
+        environment="test",
+        secret_key="test-secret-key",
+        broker_url="redis://127.0.0.1:9/0",
+        job_lease_seconds=30,
+        job_heartbeat_seconds=20,
+        sweep_interval_seconds=60,
+        broker_visibility_timeout_seconds=60,
+    )
+
+    assert leases.settings_problems(settings) == [
+        leases.HEARTBEAT_TOO_SLOW.format(heartbeat=20, lease=30),
+        leases.SWEEP_TOO_SLOW.format(sweep=60, lease=30),
+    ]
+    with pytest.raises(SystemExit):
+        leases.check_settings(settings)
+    assert (
+        leases.settings_problems(
+            settings.model_copy(update={"job_heartbeat_seconds": 10, "sweep_interval_seconds": 30})
+        )
+        == []
+    )
 
 
 def test_dispatch_to_an_unreachable_broker_leaves_the_submission_queued_for_the_sweep(
@@ -262,16 +283,15 @@ def test_dispatch_to_an_unreachable_broker_leaves_the_submission_queued_for_the_
     assert f"could not send submission {submission_id} to the broker" in caplog.text
 
 
-def test_task_messages_name_their_submission() -> None:
-    import base64
-    import json
+def test_a_job_that_cannot_be_loaded_fails_with_the_internal_error_instead_of_staying_running(
+    world: World,
+) -> None:
+    submission_id = queued_submission(world)
+    set_fields(world, submission_id, testset_id=None)
 
-    body = base64.b64encode(json.dumps([[42], {}, {}]).encode()).decode()
-    message = {
-        "body": body,
-        "headers": {"task": worker.TASK_NAME},
-        "properties": {"body_encoding": "base64"},
-    }
-    assert worker._submission_id_of(json.dumps(message).encode()) == 42
-    assert worker._submission_id_of(json.dumps(message | {"headers": {}}).encode()) is None
-    assert worker._submission_id_of(b"not json") is None
+    outcome = execute.run_submission(world.db, world.settings, submission_id, worker="w-1")
+
+    failed = get(world, submission_id)
+    assert outcome is SubmissionStatus.FAILED
+    assert failed.status is SubmissionStatus.FAILED
+    assert failed.error == INTERNAL_ERROR

@@ -81,6 +81,8 @@ def shared_settings(scaleout_database: str, redis_server: RedisServer, tmp_path:
         secret_key="scale-out-test-secret",
         stuck_job_grace_seconds=5,
         sweep_interval_seconds=1.0,
+        job_lease_seconds=3.0,
+        job_heartbeat_seconds=1.0,
         inference_threads=1,
     )
 
@@ -95,6 +97,8 @@ def process_env(settings: Settings, **overrides: Any) -> dict[str, str]:
         "secret_key": settings.secret_key,
         "stuck_job_grace_seconds": settings.stuck_job_grace_seconds,
         "sweep_interval_seconds": settings.sweep_interval_seconds,
+        "job_lease_seconds": settings.job_lease_seconds,
+        "job_heartbeat_seconds": settings.job_heartbeat_seconds,
         "inference_threads": settings.inference_threads,
     } | overrides
     env = {

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from app.worker import QUEUES
+from app.jobs.worker import QUEUES
 
 pytestmark = pytest.mark.scaleout
 

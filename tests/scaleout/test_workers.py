@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import redis
 
-from app import worker
 from app.config import Settings
 from app.db import Database, utcnow
+from app.jobs import state, worker
 from app.models import Submission, SubmissionKind, SubmissionStatus
 from app.services import competitions
 from app.services import submissions as submission_service
@@ -31,18 +31,21 @@ def test_model_jobs_go_to_the_gpu_queue_and_prediction_files_to_the_cpu_queue(
     shared_settings: Settings,
 ) -> None:
     celery = worker.make_celery(shared_settings)
-    worker.send_submission(celery, 11, SubmissionKind.MODEL)
-    worker.send_submission(celery, 12, SubmissionKind.PREDICTIONS)
-    worker.send_submission(celery, 13, SubmissionKind.PREDICTIONS)
+    worker.send_wake_up(celery, SubmissionKind.MODEL)
+    worker.send_wake_up(celery, SubmissionKind.PREDICTIONS)
+    worker.send_wake_up(celery, SubmissionKind.PREDICTIONS)
 
     client = redis.Redis.from_url(str(shared_settings.broker_url))
     assert (client.llen("gpu"), client.llen("cpu")) == (1, 2)
     with celery.connection_for_write() as connection:
-        assert worker.pending_submission_ids(connection) == {11, 12, 13}
+        assert worker.pending_wake_ups(connection) == {
+            SubmissionKind.MODEL: 1,
+            SubmissionKind.PREDICTIONS: 2,
+        }
     celery.close()
 
 
-def test_one_worker_sweeps_per_interval_and_jobs_waiting_in_the_broker_are_not_sent_again(
+def test_one_worker_sweeps_per_interval_and_wakes_workers_only_for_unannounced_jobs(
     shared_settings: Settings, scaleout_source: Path
 ) -> None:
     settings = Settings(**(shared_settings.model_dump() | {"sweep_interval_seconds": 30.0}))
@@ -65,12 +68,12 @@ def test_one_worker_sweeps_per_interval_and_jobs_waiting_in_the_broker_are_not_s
                 ).id
             )
     celery = worker.make_celery(settings)
-    worker.send_submission(celery, ids[0], SubmissionKind.PREDICTIONS)  # waiting in the broker
+    worker.send_wake_up(celery, SubmissionKind.PREDICTIONS)  # waiting in the broker
     first, second = worker.Sweeper(settings, name="a"), worker.Sweeper(settings, name="b")
 
     report = first.sweep_once(db)
     assert report is not None
-    assert report.redispatched == ids[1:]
+    assert report.woken == {SubmissionKind.PREDICTIONS: len(ids) - 1}
     assert second.sweep_once(db) is None  # the lock is held for this interval
     client = redis.Redis.from_url(str(settings.broker_url))
     assert client.llen("cpu") == 3
@@ -80,11 +83,11 @@ def test_one_worker_sweeps_per_interval_and_jobs_waiting_in_the_broker_are_not_s
     db.dispose()
 
 
-def test_a_pool_process_killed_during_a_model_job_hands_it_back_to_run_again_at_once(
+def test_a_pool_process_killed_during_a_model_job_loses_its_lease_and_the_job_runs_again(
     cluster: Cluster, shared_settings: Settings, scaleout_source: Path
 ) -> None:
     db = Database(shared_settings.database_url)
-    # A time limit the test never reaches: the sweep cannot be what brings the job back.
+    # A time limit the test never reaches: the lease (3 s here), not the limit, brings it back.
     world = seed_competition(
         db, shared_settings, scaleout_source, model_time_limit_seconds=600, execution_provider="cpu"
     )
@@ -146,7 +149,9 @@ def test_a_pool_process_killed_during_a_model_job_hands_it_back_to_run_again_at_
     assert all(f is not None and f.status is SubmissionStatus.FINISHED for f in files)
     assert time.monotonic() - killed_at < 60
     assert gpu.popen.poll() is None  # the worker itself lives on with a new pool process
-    assert "took the job over again" in gpu.log_text()
+    with db.sessionmaker() as session:
+        reasons = [event.reason for event in state.timeline(session, model_id)]
+    assert any(r.startswith("lease expired on worker@") for r in reasons), reasons
     # Each queue's worker ran only its own kind.
     assert f"submission {model_id} finished" in gpu.log_text()
     assert not any(f"submission {i} finished" in gpu.log_text() for i in file_ids)

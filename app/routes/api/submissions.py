@@ -59,7 +59,9 @@ def _submission_body(
     session: SessionDep, submission_id: int, user: CurrentUser, now: NowDep
 ) -> dict[str, object]:
     submission, phase, organizer = submissions.get_visible_submission(session, submission_id, user)
-    return submission_dict(session, submission, phase, organizer=organizer, now=now)
+    return submission_dict(
+        session, submission, phase, organizer=organizer, now=now, with_timeline=True
+    )
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)

@@ -253,6 +253,7 @@ def submission_page(
         organizer=organizer,
         now=now,
         participant=owner.username if owner else None,
+        with_timeline=True,
     )
     progress = body["progress"]
     return render(

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.db import utcnow
+from app.jobs.execute import run_submission
 from app.services import competitions, submissions
-from app.services.evaluation import run_submission
 from tests.app.browser.conftest import Chromium, LiveServer
 from tests.app.conftest import PASSWORD, World, prediction_csv
 
@@ -161,7 +161,7 @@ def test_pending_submission_page_updates_itself_when_the_result_arrives(
     expect(page.locator("[data-queue-position]")).to_have_text("1")
 
     # The live server has no job runner: evaluate here, as a worker would, while the page polls.
-    run_submission(world.db, world.settings, submission_id)
+    run_submission(world.db, world.settings, submission_id, worker="test")
 
     expect(page.locator("#submission")).to_have_attribute("data-status", "finished", timeout=20_000)
     expect(page.locator("section.pending")).to_have_count(0)

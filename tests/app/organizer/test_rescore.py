@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from app.jobs.execute import run_submission
 from app.main import create_app
 from app.models import Submission, SubmissionStatus
 from app.services import rescore
-from app.services.evaluation import run_submission
 from scoring.metrics import score
 from scoring.testset import read_labels
 from tests.app.conftest import World
@@ -256,7 +256,8 @@ def test_re_pointing_moves_queued_submissions_to_the_new_version(
         )
         assert response.status_code == 200
         assert (
-            run_submission(world.db, world.settings, submission["id"]) is SubmissionStatus.FINISHED
+            run_submission(world.db, world.settings, submission["id"], worker="test")
+            is SubmissionStatus.FINISHED
         )
         detail = client.get(f"/api/v1/submissions/{submission['id']}", headers=headers).json()
         assert detail["testset_fingerprint"] == version["fingerprint"]

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from app.config import Settings
-from app.db import Database
 from app.models import Phase, Submission, TestSetVersion
+from app.services import testsets
 from app.services.submissions import stored_file
 from scoring.inference import (
     InferenceLimits,
@@ -22,15 +22,26 @@ from scoring.inference import (
     check_model,
     run_model,
 )
+from scoring.inference.errors import RUNTIME_LOAD_FAILED
 
-if TYPE_CHECKING:
-    from app.services.evaluation import Claim
+log = logging.getLogger("fairboard.model_runs")
 
-log = logging.getLogger("fairboard.models")
-
+MODEL_NOT_LOADABLE = (
+    "The model could not be loaded for inference: it uses an operator, a data type or an "
+    "opset version that Fairboard's runtime does not support. Check that it loads with "
+    "onnxruntime on your machine, exported with a standard opset."
+)
 UPLOAD_CHECK_SECONDS = 60.0
 PROGRESS_INTERVAL_SECONDS = 0.5
 MIB = 1024 * 1024
+
+
+def participant_message(exc: ModelRejected) -> str:
+    """Fairboard's words for a rejected model: the runtime's own text is never shown."""
+    if str(exc).startswith(RUNTIME_LOAD_FAILED.format(reason="")):
+        log.info("model not loadable: %s (%s)", exc, exc.detail)
+        return MODEL_NOT_LOADABLE
+    return str(exc)
 
 
 def inference_limits(
@@ -65,31 +76,28 @@ def check_uploaded_model(settings: Settings, submission: Submission, phase: Phas
             workdir=settings.jobs_dir,
         )
     except ModelRejected as exc:
-        return str(exc)
+        return participant_message(exc)
     return None
 
 
 def run_model_submission(
-    db: Database,
     settings: Settings,
-    claim: Claim,
     submission: Submission,
     phase: Phase,
     testset: TestSetVersion,
     path: Path,
+    *,
+    progress: Callable[[int, int], None],
 ) -> InferenceResult:
-    """Run a claimed model over the phase's test images, reporting progress to the database."""
-    from app.services import testsets
-    from app.services.evaluation import report_progress
-
+    """Run a model over the phase's test images; ``progress`` hears (done, total), throttled."""
     last_report = 0.0
 
-    def progress(done: int, total: int) -> None:
+    def throttled(done: int, total: int) -> None:
         nonlocal last_report
         now = time.monotonic()
         if done == total or now - last_report >= PROGRESS_INTERVAL_SECONDS:
             last_report = now
-            report_progress(db, claim, done, total)
+            progress(done, total)
 
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     result = run_model(
@@ -100,7 +108,7 @@ def run_model_submission(
         provider=phase.execution_provider,
         batch_size=settings.inference_batch_size,
         limits=inference_limits(settings, phase),
-        progress=progress,
+        progress=throttled,
         workdir=settings.jobs_dir,
     )
     log.info(

@@ -1,0 +1,84 @@
+"""The embedded job runner: threads of the web process, fed from the submissions table.
+
+The database is the queue, so nothing is lost across restarts: at start-up every job left
+running belonged to this server's previous life and is queued again at once. Jobs run in the
+fair order (round-robin across participants), as in the scale-out mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from app.config import Settings
+from app.db import Database
+from app.jobs import execute, state
+from app.jobs.leases import process_name
+from app.models import SubmissionKind
+
+log = logging.getLogger("fairboard.jobs")
+
+
+def recover_interrupted(db: Database) -> int:
+    """Queue again the jobs a crash left running (the embedded runner owns them all)."""
+    with db.transaction() as session:
+        return len(state.release_all_running(session, actor=process_name("web")))
+
+
+class InProcessJobs:
+    """Worker threads inside the web process.
+
+    Model submissions run at most ``model_workers`` at once (each in its own sandboxed child
+    process); prediction files too large to score inline use ``scoring_workers`` threads.
+    """
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._wake = {kind: threading.Condition() for kind in SubmissionKind}
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        recovered = recover_interrupted(self.db)
+        if recovered:
+            log.info("re-queued %d submission(s) interrupted by a restart", recovered)
+        counts = {
+            SubmissionKind.MODEL: self.settings.model_workers,
+            SubmissionKind.PREDICTIONS: self.settings.scoring_workers,
+        }
+        for kind, count in counts.items():
+            for index in range(count):
+                thread = threading.Thread(
+                    target=self._work,
+                    args=(kind, f"{process_name('web')}/{kind.value}-{index}"),
+                    name=f"fairboard-{kind.value}-{index}",
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def dispatch(self, submission_id: int, kind: SubmissionKind) -> None:
+        with self._wake[kind]:
+            self._wake[kind].notify()
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        for condition in self._wake.values():
+            with condition:
+                condition.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _work(self, kind: SubmissionKind, worker: str) -> None:
+        while not self._stopping.is_set():
+            try:
+                ran = execute.run_next(
+                    self.db, self.settings, kind, worker=worker, stopping=self._stopping.is_set
+                )
+            except Exception:
+                log.exception("job runner (%s) failed; retrying shortly", kind.value)
+                ran = None
+            if ran is None:
+                with self._wake[kind]:
+                    self._wake[kind].wait(timeout=2.0)

@@ -1,0 +1,79 @@
+"""A job's lease, renewed by its holder's heartbeat while the job works."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import timedelta
+
+import numpy as np
+from sqlalchemy import update
+
+from app.config import Settings
+from app.db import utcnow
+from app.jobs import state
+from app.jobs.leases import Heartbeat
+from app.models import Submission
+from app.services import competitions
+from app.services import submissions as submission_service
+from tests.app.conftest import World, prediction_csv
+
+
+def claimed(world: World, token: str, lease_seconds: float) -> int:
+    truth = world.truth()
+    values = truth.age + np.random.default_rng(0).normal(0, 2, len(truth))
+    upload = submission_service.Upload("p.csv", io.BytesIO(prediction_csv(truth.ids, values)))
+    user = world.user("alice")
+    with world.db.transaction() as session:
+        phase = competitions.get_phase(session, world.phase_id)
+        submission_id = submission_service.create_submission(
+            session, world.settings, phase=phase, user=user, upload=upload, now=utcnow()
+        ).id
+        assert state.claim(
+            session, submission_id, token=token, worker="w-1", lease_seconds=lease_seconds
+        )
+    return submission_id
+
+
+def lease_of(world: World, submission_id: int) -> Submission:
+    with world.db.sessionmaker() as session:
+        submission = session.get(Submission, submission_id)
+        assert submission is not None
+        return submission
+
+
+def test_the_heartbeat_keeps_a_lease_alive_past_its_length_while_the_job_works(
+    world: World,
+) -> None:
+    settings = Settings(
+        **(world.settings.model_dump() | {"job_lease_seconds": 0.6, "job_heartbeat_seconds": 0.1})
+    )
+    submission_id = claimed(world, "mine", lease_seconds=0.6)
+
+    with Heartbeat(world.db, settings, submission_id, "mine") as heartbeat:
+        time.sleep(1.5)  # the job's work: longer than two lease periods
+
+    lease = lease_of(world, submission_id).lease_expires_at
+    assert lease is not None and lease > utcnow()
+    assert not heartbeat.lost.is_set()
+    with world.db.transaction() as session:
+        assert state.release_expired(session, actor="sweeper") == []
+
+
+def test_the_heartbeat_notices_when_the_job_was_taken_over(world: World) -> None:
+    settings = Settings(
+        **(world.settings.model_dump() | {"job_lease_seconds": 0.6, "job_heartbeat_seconds": 0.1})
+    )
+    submission_id = claimed(world, "stale", lease_seconds=0.6)
+    with world.db.transaction() as session:
+        session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+        state.release_expired(session, actor="sweeper")
+
+    with Heartbeat(world.db, settings, submission_id, "stale") as heartbeat:
+        assert heartbeat.lost.wait(timeout=5)
+
+    assert lease_of(world, submission_id).job_token is None
