@@ -81,8 +81,6 @@ class Settings(BaseSettings):
     scoring_workers: int = Field(default=2, ge=1)
     inference_batch_size: int = Field(default=32, ge=1)
     inference_threads: int | None = None
-    stuck_job_grace_seconds: int = 300
-    """No longer read: leases (``job_lease_seconds``) decide when a job is taken back."""
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     """Scale-out mode: how often one of the workers sweeps for expired leases and unannounced
     jobs; at most ``job_lease_seconds``."""
