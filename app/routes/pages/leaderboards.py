@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from app.deps import NowDep, OptionalUser, SessionDep
+from app.deps import DbId, NowDep, OptionalUser, SessionDep
 from app.errors import Forbidden, InvalidInput
 from app.models import Phase, Split
 from app.routes.pages.charts import (
@@ -201,7 +201,7 @@ def leaderboard_view(name: str) -> str:
 
 @router.get("/phases/{phase_id}/leaderboard", response_class=HTMLResponse)
 def leaderboard_page(
-    phase_id: int,
+    phase_id: DbId,
     request: Request,
     session: SessionDep,
     user: OptionalUser,
