@@ -116,6 +116,8 @@ class SubmissionOut(BaseModel):
     split: str | None
     private_scores: dict[str, float | None] | None = None
     private_groups: dict[str, list[GroupOut]] | None = None
+    scores_note: str | None = None
+    """Set when stored scores exist but are unreadable: they show as null, with this reason."""
     progress: dict[str, int] | None = None
     queue_position: int | None = None
     execution_provider: str | None = None
@@ -144,6 +146,8 @@ class LeaderboardRowOut(BaseModel):
     age_bias_rank: float
     mae: float | None
     mae_rank: float
+    note: str | None = None
+    """Set when the entry's stored scores are unreadable: they show as null, ranked last."""
 
 
 # --- Organizers: competitions, phases, test sets, moderation ---------------------------------
@@ -270,6 +274,7 @@ class ModerationSubmissionOut(BaseModel):
     execution_provider: str | None
     scores: dict[str, float | None] | None
     private_scores: dict[str, float | None] | None
+    scores_note: str | None = None
 
 
 class RescoreIn(BaseModel):
