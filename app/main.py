@@ -21,6 +21,7 @@ from app.db import Database
 from app.errors import AppError, InvalidCredentials, NotAuthenticated
 from app.jobs import make_dispatcher
 from app.logs import configure_logging
+from app.uploads import UploadGuard
 
 STATIC_DIR = Path(__file__).parent / "static"
 log = logging.getLogger("fairboard")
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.db = Database(settings.database_url)
     app.state.jobs = make_dispatcher(app.state.db, settings)
 
+    # Inside the session middleware, so an upload's cookie login is known before its body is read.
+    app.add_middleware(UploadGuard)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

@@ -1,0 +1,212 @@
+"""Uploads are refused from their headers, before the body is read: an anonymous caller gets
+401 (a page: the log-in redirect), a declared length over the route's limit 413, a caller who
+may not use the route 403; a body without a length is counted as it streams and cut with 413.
+
+Driven over a raw socket against the real app under uvicorn: the request's headers are sent
+and its body never is, so an answer proves the server did not wait for the body.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from fastapi import UploadFile
+from fastapi.routing import APIRoute
+from starlette.formparsers import MultiPartParser
+
+from app.config import Settings
+from app.main import create_app
+from app.uploads import FORM_ALLOWANCE, UPLOAD_ROUTES
+from tests.app.conftest import World, prediction_csv
+from tests.support.live_server import serve
+
+FILE_LIMIT = 4_000
+HUGE = 1_500_000_000
+ANSWER_SECONDS = 10.0
+BOUNDARY = "fairboardboundary"
+
+
+def _takes_a_file(route: APIRoute) -> bool:
+    return any(
+        "UploadFile" in str(field.field_info.annotation)
+        or field.field_info.annotation is UploadFile
+        for field in route.dependant.body_params
+    )
+
+
+def _file_routes(app: Any) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+
+    def walk(router: Any, prefix: str) -> None:
+        for route in router.routes:
+            if isinstance(route, APIRoute) and _takes_a_file(route):
+                found.update((method, prefix + route.path) for method in route.methods)
+            elif hasattr(route, "original_router"):
+                walk(route.original_router, prefix + route.include_context.prefix)
+
+    walk(app.router, "")
+    return found
+
+
+def test_every_route_that_takes_a_file_is_checked_before_its_body(app: Any) -> None:
+    registered = {(route.method, route.path) for route in UPLOAD_ROUTES}
+    assert len(registered) == len(UPLOAD_ROUTES)
+    assert _file_routes(app) == registered
+
+
+@pytest.fixture
+def parsed_bodies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every multipart body the app starts to parse (the parser is what writes temp files)."""
+    seen: list[str] = []
+    original = MultiPartParser.parse
+
+    async def recording(self: MultiPartParser) -> Any:
+        seen.append("parsed")
+        return await original(self)
+
+    monkeypatch.setattr(MultiPartParser, "parse", recording)
+    return seen
+
+
+@pytest.fixture
+def server(world: World, settings: Settings) -> Iterator[str]:
+    small = settings.model_copy(
+        update={
+            "max_prediction_file_bytes": FILE_LIMIT,
+            "max_model_file_bytes": FILE_LIMIT,
+            "max_kit_file_bytes": FILE_LIMIT,
+            "max_testset_upload_bytes": FILE_LIMIT,
+        }
+    )
+    with serve(create_app(small, start_jobs=False)) as url:
+        yield url
+
+
+def _connect(url: str) -> socket.socket:
+    parts = urlsplit(url)
+    assert parts.hostname and parts.port
+    connection = socket.create_connection((parts.hostname, parts.port), timeout=ANSWER_SECONDS)
+    return connection
+
+
+def _head(method: str, path: str, headers: dict[str, str]) -> bytes:
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _status(connection: socket.socket) -> tuple[int, str]:
+    """The response's status and head; a timeout here means the server waited for the body."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    head = received.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    return int(head.split(" ", 2)[1]), head
+
+
+def headers_only(url: str, method: str, path: str, headers: dict[str, str]) -> tuple[int, str]:
+    """Send a request's headers, announcing a 1.5 GB multipart body, and never the body."""
+    with _connect(url) as connection:
+        connection.sendall(
+            _head(
+                method,
+                path,
+                {
+                    "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                    "Content-Length": str(HUGE),
+                }
+                | headers,
+            )
+        )
+        return _status(connection)
+
+
+def bearer(world: World, user: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.token(user)}"}
+
+
+def test_an_anonymous_upload_is_refused_before_its_body(
+    server: str, world: World, parsed_bodies: list[str]
+) -> None:
+    path = f"/api/v1/phases/{world.phase_id}/submissions"
+    status, _ = headers_only(server, "POST", path, {})
+    assert status == 401
+    page_status, page_head = headers_only(server, "POST", f"/phases/{world.phase_id}/submit", {})
+    assert page_status == 303
+    assert "location: /login?next=" in page_head.lower()
+    assert parsed_bodies == []
+
+
+def test_an_upload_declared_over_the_limit_is_413_before_its_body(
+    server: str, world: World, parsed_bodies: list[str]
+) -> None:
+    alice = bearer(world, world.user("alice"))
+    path = f"/api/v1/phases/{world.phase_id}/submissions"
+    status, _ = headers_only(server, "POST", path, alice)
+    assert status == 413
+    organizer = bearer(world, world.organizer)
+    kit = f"/api/v1/phases/{world.phase_id}/files/starting_kit"
+    assert headers_only(server, "PUT", kit, organizer)[0] == 413
+    assert headers_only(server, "POST", "/api/v1/testsets", organizer)[0] == 413
+    assert parsed_bodies == []
+
+
+def test_an_organizer_upload_by_a_participant_is_403_before_its_body(
+    server: str, world: World, parsed_bodies: list[str]
+) -> None:
+    alice = bearer(world, world.user("alice"))
+    kit = f"/api/v1/phases/{world.phase_id}/files/starting_kit"
+    assert headers_only(server, "PUT", kit, alice)[0] == 403
+    assert headers_only(server, "POST", "/api/v1/testsets", alice)[0] == 403
+    baselines = f"/api/v1/phases/{world.phase_id}/baselines"
+    assert headers_only(server, "POST", baselines, alice)[0] == 403
+    assert parsed_bodies == []
+
+
+def test_a_streamed_upload_without_a_length_is_cut_at_the_limit(server: str, world: World) -> None:
+    path = f"/api/v1/phases/{world.phase_id}/submissions"
+    head = _head(
+        "POST",
+        path,
+        {
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            "Transfer-Encoding": "chunked",
+        }
+        | bearer(world, world.user("alice")),
+    )
+    part = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="p.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode()
+    chunk = b"x" * 4096
+    with _connect(server) as connection:
+        connection.sendall(head + f"{len(part):x}\r\n".encode() + part + b"\r\n")
+        try:
+            for _ in range((FILE_LIMIT + FORM_ALLOWANCE) // len(chunk) + 5):
+                connection.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        except OSError:
+            pass  # the server may stop reading once it has answered
+        status, _ = _status(connection)
+    assert status == 413
+
+
+def test_an_upload_within_the_limit_goes_through(server: str, world: World) -> None:
+    truth = world.truth()
+    response = httpx.post(
+        f"{server}/api/v1/phases/{world.phase_id}/submissions",
+        files={"file": ("p.csv", prediction_csv(truth.ids, truth.age))},
+        headers=bearer(world, world.user("alice")),
+        timeout=ANSWER_SECONDS,
+    )
+    assert response.status_code == 201, response.text
