@@ -3,7 +3,7 @@ baseline entries, and the leaderboard and scores as CSV, Markdown and LaTeX."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
@@ -228,7 +228,17 @@ def _attachment(content: str, media_type: str, filename: str) -> Response:
     )
 
 
-@router.get("/phases/{phase_id}/exports/leaderboard.{fmt}")
+def _documented(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI description of a 200 that answers a file in one of ``media_types``."""
+    text = {"schema": {"type": "string"}}
+    return {200: {"content": {media_type.split(";")[0]: text for media_type in media_types}}}
+
+
+@router.get(
+    "/phases/{phase_id}/exports/leaderboard.{fmt}",
+    response_class=Response,
+    responses=_documented(*EXPORT_MEDIA_TYPES.values()),
+)
 def export_leaderboard(
     phase_id: DbId,
     fmt: Literal["csv", "md", "tex"],
@@ -250,7 +260,12 @@ def export_leaderboard(
     )
 
 
-@router.get("/phases/{phase_id}/exports/submissions.csv", dependencies=ORGANIZER_ONLY)
+@router.get(
+    "/phases/{phase_id}/exports/submissions.csv",
+    dependencies=ORGANIZER_ONLY,
+    response_class=Response,
+    responses=_documented(EXPORT_MEDIA_TYPES["csv"]),
+)
 def export_submissions(phase_id: DbId, session: SessionDep, user: CurrentUser) -> Response:
     """Every submission's scores on each split with per-group MAEs and sizes (organizers)."""
     phase = competitions.get_phase(session, phase_id)

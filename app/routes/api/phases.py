@@ -33,7 +33,11 @@ def get_phase(phase_id: DbId, session: SessionDep, user: OptionalUser, now: NowD
     return PhaseOut.model_validate(phase_dict(phase, now=now, quota=quota))
 
 
-@router.get("/{phase_id}/leaderboard", response_model=list[LeaderboardRowOut])
+@router.get(
+    "/{phase_id}/leaderboard",
+    response_model=list[LeaderboardRowOut],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def get_leaderboard(
     phase_id: DbId,
     session: SessionDep,
