@@ -10,7 +10,7 @@ from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import Database, utcnow
+from app.db import DB_ID_MAX, DB_INT_MAX, Database, utcnow
 from app.errors import CsrfFailed, Forbidden, NotAuthenticated, NotFound
 from app.jobs import JobDispatcher
 from app.models import User
@@ -19,7 +19,7 @@ from app.services import accounts
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOGIN_REQUIRED = "log in or send an API token (Authorization: Bearer ...) to do this"
-NOT_FOUND_ID = "{what} {raw!r} not found: ids are whole numbers from 1 to 2**63-1"
+NOT_FOUND_ID = "{what} {raw!r} not found: ids are whole numbers from 1 to 2**31-1"
 CSRF_MISSING = "the form is missing a valid CSRF token; reload the page and try again"
 
 
@@ -53,13 +53,10 @@ def get_now() -> datetime:
     return utcnow()
 
 
-DB_INT_MAX = 2**63 - 1
-"""The largest integer a 64-bit database column holds (SQLite and PostgreSQL ``bigint``)."""
-
-DbId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
-"""A row id in a route's path: a whole number in the database's range, else 422 (never a 500)."""
+DbId = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
+"""A row id in a route's path: a whole number a row can have, else 422 (never a 500)."""
 QueryOffset = Annotated[int, Query(ge=0, le=DB_INT_MAX)]
-"""Rows a listing skips, bounded like a row id: nothing reaches the driver unchecked."""
+"""Rows a listing skips, bounded so nothing reaches the driver unchecked."""
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
@@ -123,7 +120,7 @@ def _path_id(params: Mapping[str, Any], name: str, what: str) -> int:
     """A path id read before the route validates it: one no row can have is simply not found."""
     raw = str(params[name])
     value = int(raw) if raw.isascii() and raw.isdigit() else 0
-    if not 1 <= value <= DB_INT_MAX:
+    if not 1 <= value <= DB_ID_MAX:
         raise NotFound(NOT_FOUND_ID.format(what=what, raw=raw[:40]))
     return value
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.db import DB_ID_MAX
 
 
 class ErrorOut(BaseModel):
@@ -279,7 +281,7 @@ class ModerationSubmissionOut(BaseModel):
 
 class RescoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    testset_id: int | None = None
+    testset_id: Annotated[int, Field(ge=1, le=DB_ID_MAX)] | None = None
     include_failed: bool = False
 
 

@@ -1,5 +1,7 @@
 """Ids and other integers in paths and queries: out of range or not a whole number is a 404 or
-422, never a 500, and never reaches the database driver (run on SQLite and PostgreSQL)."""
+422, never a 500, and never reaches the database driver (run on SQLite and PostgreSQL).
+
+Row ids are bounded by PostgreSQL's 32-bit ``INTEGER`` keys, other integers by 64 bits."""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from app.deps import DB_INT_MAX
+from app.db import DB_ID_MAX, DB_INT_MAX
 from tests.app.conftest import World
 
-BAD_IDS = [str(2**64), str(2**63), "-1", "0", "abc", "1.5", "1e3", "١"]
+BAD_IDS = [str(2**64), str(2**63), str(2**31), "-1", "0", "abc", "1.5", "1e3", "١"]
 
 
 def _int_parameters(app: Any) -> Iterator[tuple[str, str, str, Any]]:
@@ -58,6 +60,7 @@ def test_every_integer_path_or_query_parameter_is_bounded_to_the_database_range(
         if (bounds := _bounds(field))[0] is None
         or bounds[1] is None
         or not (-DB_INT_MAX - 1 <= bounds[0] <= bounds[1] <= DB_INT_MAX)
+        or (name.endswith("_id") and bounds[1] > DB_ID_MAX)
     ]
     assert unbounded == [], "use app.deps.DbId / QueryOffset (or Query(ge=..., le=...))"
 
@@ -103,5 +106,17 @@ def test_a_malformed_or_out_of_range_offset_is_422(
     ],
 )
 def test_the_largest_id_is_a_plain_not_found(client: TestClient, world: World, path: str) -> None:
-    response = client.get(path.format(DB_INT_MAX), headers=world.headers(world.admin))
+    response = client.get(path.format(DB_ID_MAX), headers=world.headers(world.admin))
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("bad", [2**31, 2**64, 0])
+def test_a_test_set_id_out_of_range_in_a_body_is_422(
+    client: TestClient, world: World, bad: int
+) -> None:
+    response = client.post(
+        f"/api/v1/phases/{world.phase_id}/rescore",
+        json={"testset_id": bad},
+        headers=world.headers(world.organizer),
+    )
+    assert response.status_code == 422
