@@ -17,6 +17,7 @@ import httpx
 import pytest
 from fastapi import UploadFile
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 from starlette.formparsers import MultiPartParser
 
 from app.config import Settings
@@ -210,3 +211,53 @@ def test_an_upload_within_the_limit_goes_through(server: str, world: World) -> N
         timeout=ANSWER_SECONDS,
     )
     assert response.status_code == 201, response.text
+
+
+def test_the_guard_stops_passing_a_streamed_body_on_at_the_limit(
+    app: Any, world: World, settings: Settings
+) -> None:
+    """At the ASGI level: the app behind the guard never gets more than the limit, and the
+    client gets the 413 in its place."""
+    import anyio
+
+    from app.uploads import UploadGuard, upload_route
+
+    found = upload_route("POST", f"/api/v1/phases/{world.phase_id}/submissions")
+    assert found is not None
+    limit = found[0].limit(settings)
+    passed_on: list[int] = []
+
+    async def reads_everything(scope: Any, receive: Any, send: Any) -> None:
+        while (message := await receive())["type"] == "http.request":
+            passed_on.append(len(message["body"]))
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    chunk = b"x" * 8192
+    chunks = iter([chunk] * (limit // len(chunk) + 3))
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": next(chunks, b""), "more_body": True}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    guard = UploadGuard(reads_everything)
+    token = world.token(world.user("alice"))
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": f"/api/v1/phases/{world.phase_id}/submissions",
+        "headers": [(b"authorization", f"Bearer {token}".encode())],
+        "query_string": b"",
+        "app": app,
+        "session": {},
+    }
+    with TestClient(app):  # the lifespan: the app's database and settings
+        anyio.run(guard, scope, receive, send)
+    assert sum(passed_on) <= limit
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [413]
