@@ -21,6 +21,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
+from app.deps import get_current_user, get_optional_user, require_organizer_of_path
 from app.errors import AppError, FileTooLarge
 from app.storage import FILE_TOO_LARGE, human_bytes
 
@@ -148,8 +149,6 @@ class _Deferred:
 
 def _authorise(request: Request, route: UploadRoute) -> None:
     """The same checks the route's own dependencies make, in a session of their own."""
-    from app.deps import get_current_user, get_optional_user, require_organizer_of_path
-
     database = request.app.state.db
     with database.transaction() as session:
         user = get_current_user(get_optional_user(request, session))
