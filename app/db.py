@@ -12,6 +12,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+DB_ID_MAX = 2**31 - 1
+"""The largest row id: primary keys are ``INTEGER``, 32-bit on PostgreSQL."""
+DB_INT_MAX = 2**63 - 1
+"""The largest integer the databases take anywhere (``bigint``, SQLite's integers)."""
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

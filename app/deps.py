@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import Database, utcnow
+from app.db import DB_ID_MAX, DB_INT_MAX, Database, utcnow
 from app.errors import CsrfFailed, Forbidden, NotAuthenticated, NotFound
 from app.jobs.dispatch import JobDispatcher
 from app.models import User
@@ -19,6 +19,7 @@ from app.services import accounts
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOGIN_REQUIRED = "log in or send an API token (Authorization: Bearer ...) to do this"
+NOT_FOUND_ID = "{what} {raw!r} not found: ids are whole numbers from 1 to 2**31-1"
 CSRF_MISSING = "the form is missing a valid CSRF token; reload the page and try again"
 
 
@@ -51,6 +52,11 @@ def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Sess
 def get_now() -> datetime:
     return utcnow()
 
+
+DbId = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
+"""A row id in a route's path: a whole number a row can have, else 422 (never a 500)."""
+QueryOffset = Annotated[int, Query(ge=0, le=DB_INT_MAX)]
+"""Rows a listing skips, bounded so nothing reaches the driver unchecked."""
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
@@ -111,6 +117,15 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+def _path_id(params: Mapping[str, Any], name: str, what: str) -> int:
+    """A path id read before the route validates it: one no row can have is simply not found."""
+    raw = str(params[name])
+    value = int(raw) if raw.isascii() and raw.isdigit() else 0
+    if not 1 <= value <= DB_ID_MAX:
+        raise NotFound(NOT_FOUND_ID.format(what=what, raw=raw[:40]))
+    return value
+
+
 def require_organizer_of_path(request: Request, session: SessionDep, user: CurrentUser) -> User:
     """Authorise an organizer route from its path, before its body is read or validated.
 
@@ -126,17 +141,17 @@ def require_organizer_of_path(request: Request, session: SessionDep, user: Curre
     competition_id: int | None = None
     phase_id: int | None = None
     if "competition_id" in params:
-        competition_id = int(params["competition_id"])
+        competition_id = _path_id(params, "competition_id", "competition")
         competitions.get_competition(session, competition_id)
     elif "phase_id" in params:
-        phase_id = int(params["phase_id"])
+        phase_id = _path_id(params, "phase_id", "phase")
     elif "submission_id" in params:
-        submission = session.get(Submission, int(params["submission_id"]))
+        submission = session.get(Submission, _path_id(params, "submission_id", "submission"))
         if submission is None:
             raise NotFound(f"submission {params['submission_id']} not found")
         phase_id = submission.phase_id
     elif "rescore_id" in params:
-        rescore = session.get(Rescore, int(params["rescore_id"]))
+        rescore = session.get(Rescore, _path_id(params, "rescore_id", "re-score"))
         if rescore is None:
             raise NotFound(f"re-score {params['rescore_id']} not found")
         phase_id = rescore.phase_id

@@ -25,6 +25,7 @@ from app.http_security import SecurityHeadersMiddleware
 from app.jobs.dispatch import make_dispatcher
 from app.logs import configure_logging
 from app.throttle import LoginThrottle
+from app.uploads import UploadGuard
 
 STATIC_DIR = Path(__file__).parent / "static"
 log = logging.getLogger("fairboard")
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.jobs = make_dispatcher(app.state.db, settings)
     app.state.login_throttle = LoginThrottle(settings)
 
+    # Inside the session middleware, so an upload's cookie login is known before its body is read.
+    app.add_middleware(UploadGuard)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

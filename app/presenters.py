@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.models import Phase, Split, Submission, SubmissionStatus
+from app.models import Phase, Split, Submission, SubmissionScore, SubmissionStatus
 from app.services import competitions, submissions
 from app.services.competitions import Quota
-from scoring.metrics import ScoreReport
+from app.services.stored_scores import read_report, read_scores
+from scoring.groups import SCORE_NAMES
 
 
 def phase_dict(phase: Phase, *, now: datetime, quota: Quota | None = None) -> dict[str, Any]:
@@ -43,12 +44,15 @@ def phase_dict(phase: Phase, *, now: datetime, quota: Quota | None = None) -> di
     }
 
 
-def _scores(stored: dict[str, Any]) -> dict[str, float | None]:
-    return ScoreReport.from_dict(stored).scores()
+def _scores(stored: dict[str, Any]) -> dict[str, float | None] | None:
+    report = read_report(stored).report
+    return report.scores() if report else None
 
 
-def _groups(stored: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    report = ScoreReport.from_dict(stored)
+def _groups(stored: dict[str, Any]) -> dict[str, list[dict[str, Any]]] | None:
+    report = read_report(stored).report
+    if report is None:
+        return None
     return {
         attribute.attribute: [
             {"group": g.group, "size": g.size, "mae": g.mae} for g in attribute.groups
@@ -96,6 +100,7 @@ def submission_dict(
         "is_chosen": submission.is_chosen,
         "preset": submission.preset,
         "output_scale": submission.output_scale,
+        "scores_note": scores_note(public, private if show_private else None),
     }
     if submission.kind.value == "model" or submission.progress_total:
         body["progress"] = {"done": submission.progress_done, "total": submission.progress_total}
@@ -104,6 +109,21 @@ def submission_dict(
     if with_timeline:
         body["timeline"] = submissions.timeline_of(session, submission)
     return body
+
+
+def scores_note(*stored: SubmissionScore | None) -> str | None:
+    """Why a submission's stored scores show as n/a, if any of the given splits is unreadable."""
+    for score in stored:
+        if score is None:
+            continue
+        note = read_report(score.report).note or read_scores(_columns(score)).note
+        if note:
+            return note
+    return None
+
+
+def _columns(score: SubmissionScore) -> dict[str, Any]:
+    return {name: getattr(score, name) for name in SCORE_NAMES}
 
 
 def competition_dict(

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.db import DB_ID_MAX
+
+NUL_IN_TEXT = "text must not contain a NUL character (\\x00)"
+
+
+class InputModel(BaseModel):
+    """A request body. Text holding a NUL character is refused with a 422 that names the
+    field: PostgreSQL cannot store it, and no real input needs it."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError(NUL_IN_TEXT)
+        return value
 
 
 class ErrorOut(BaseModel):
@@ -14,13 +31,13 @@ class ErrorOut(BaseModel):
     details: dict[str, Any] | None = None
 
 
-class RegisterIn(BaseModel):
+class RegisterIn(InputModel):
     username: str = Field(max_length=64)
     password: str = Field(max_length=1024)
     email: str = Field(max_length=254)
 
 
-class TokenIn(BaseModel):
+class TokenIn(InputModel):
     username: str = Field(max_length=64)
     password: str = Field(max_length=1024)
     name: str = Field(default="api", max_length=100)
@@ -132,6 +149,8 @@ class SubmissionOut(BaseModel):
     split: str | None
     private_scores: dict[str, float | None] | None = None
     private_groups: dict[str, list[GroupOut]] | None = None
+    scores_note: str | None = None
+    """Set when stored scores exist but are unreadable: they show as null, with this reason."""
     progress: dict[str, int] | None = None
     queue_position: int | None = None
     timeline: list[TimelineEventOut] | None = None
@@ -162,24 +181,26 @@ class LeaderboardRowOut(BaseModel):
     age_bias_rank: float
     mae: float | None
     mae_rank: float
+    note: str | None = None
+    """Set when the entry's stored scores are unreadable: they show as null, ranked last."""
 
 
 # --- Organizers: competitions, phases, test sets, moderation ---------------------------------
 
 
-class CompetitionIn(BaseModel):
+class CompetitionIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=100_000)
 
 
-class CompetitionPatch(BaseModel):
+class CompetitionPatch(InputModel):
     model_config = ConfigDict(extra="forbid")
     title: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=100_000)
 
 
-class PhasePatch(BaseModel):
+class PhasePatch(InputModel):
     """Phase settings; on PATCH only the fields sent change (null clears a limit or a date)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -239,7 +260,7 @@ class TestSetOut(BaseModel):
     created_at: datetime
 
 
-class UsernameIn(BaseModel):
+class UsernameIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(max_length=64)
 
@@ -250,7 +271,7 @@ class OrganizerOut(BaseModel):
     added_at: datetime
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(default="", max_length=2000)
 
@@ -288,11 +309,12 @@ class ModerationSubmissionOut(BaseModel):
     execution_provider: str | None
     scores: dict[str, float | None] | None
     private_scores: dict[str, float | None] | None
+    scores_note: str | None = None
 
 
-class RescoreIn(BaseModel):
+class RescoreIn(InputModel):
     model_config = ConfigDict(extra="forbid")
-    testset_id: int | None = None
+    testset_id: Annotated[int, Field(ge=1, le=DB_ID_MAX)] | None = None
     include_failed: bool = False
 
 

@@ -4,7 +4,9 @@
 # The scale-out tests (tests/scaleout: real PostgreSQL, Redis, API and Celery worker processes)
 # run in the first pass and bring their own PostgreSQL whatever the pass; the second pass runs
 # every test that touches a database (tests/app: API, pages in Chromium, the worker's database
-# logic) on PostgreSQL; the scoring tests touch no database and run once.
+# logic) on PostgreSQL; the scoring tests touch no database and run once. The schemathesis fuzz
+# tests (tests/fuzz, marker `fuzz`: every API operation as a participant and as an organizer)
+# run in the first pass, on the embedded SQLite default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-packages.sh

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Participation, Phase, Split, Submission, SubmissionScore, User
 from app.services.leaderboard import COLUMN_LABELS, COLUMN_ORDER, Leaderboard, LeaderboardRow
+from app.services.stored_scores import read_report, read_scores
 from scoring.groups import ATTRIBUTES, SCORE_NAMES
 from scoring.ranking import DEFAULT_TOLERANCE
 
@@ -43,6 +44,7 @@ def leaderboard_csv(board: Leaderboard) -> str:
     fields = ["position", "participant", "entries", "last_entry_at", "ranking"]
     for name in COLUMN_ORDER:
         fields += [name, f"{name}_rank"]
+    fields.append("note")
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in board.rows:
@@ -176,6 +178,7 @@ SUBMISSION_FIELDS: tuple[str, ...] = (
     "n_items",
     *SCORE_NAMES,
     *_group_fields(),
+    "note",
 )
 
 
@@ -183,13 +186,19 @@ def _blank_none(value: object) -> object:
     return "" if value is None else value
 
 
-def _group_cells(report: dict[str, Any]) -> dict[str, Any]:
-    cells: dict[str, Any] = {}
-    for attribute in report.get("attributes", []):
-        for group in attribute.get("groups", []):
-            key = f"{attribute['attribute']}:{group['group']}"
-            cells[f"{key}:mae"] = "" if group.get("mae") is None else group["mae"]
-            cells[f"{key}:n"] = group.get("size", 0)
+def _score_cells(score_row: SubmissionScore) -> dict[str, Any]:
+    """The split's scores, per-group MAEs and sizes, or blanks and the note saying why not."""
+    read = read_report(score_row.report)
+    columns = read_scores({name: getattr(score_row, name) for name in SCORE_NAMES})
+    if read.report is None or not columns.readable:
+        return {"split": score_row.split.value, "note": read.note or columns.note}
+    cells: dict[str, Any] = {"split": score_row.split.value, "n_items": read.report.n_items}
+    cells |= {name: _blank_none(value) for name, value in columns.scores.items()}
+    for attribute in read.report.attributes:
+        for group in attribute.groups:
+            key = f"{attribute.attribute}:{group.group}"
+            cells[f"{key}:mae"] = _blank_none(group.mae)
+            cells[f"{key}:n"] = group.size
     return cells
 
 
@@ -221,7 +230,9 @@ def submissions_csv(session: Session, phase: Phase) -> str:
         for rows in scores.values():
             rows.sort(key=lambda row: SPLIT_ORDER.index(row.split))
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(SUBMISSION_FIELDS), lineterminator="\n")
+    writer = csv.DictWriter(
+        out, fieldnames=list(SUBMISSION_FIELDS), extrasaction="ignore", lineterminator="\n"
+    )
     writer.writeheader()
     for submission, username in found:
         base = {
@@ -240,11 +251,6 @@ def submissions_csv(session: Session, phase: Phase) -> str:
         if not rows:
             writer.writerow(base)
         for score_row in rows:
-            report = score_row.report or {}
-            writer.writerow(
-                base
-                | {"split": score_row.split.value, "n_items": report.get("n_items", "")}
-                | {name: _blank_none(getattr(score_row, name)) for name in SCORE_NAMES}
-                | _group_cells(report)
-            )
+            # extrasaction: a stored report may name groups that are not SPEC §2's
+            writer.writerow(base | _score_cells(score_row))
     return out.getvalue()

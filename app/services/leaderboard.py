@@ -20,6 +20,7 @@ from app.models import (
     SubmissionStatus,
     User,
 )
+from app.services.stored_scores import read_report, read_scores
 from scoring.groups import ATTRIBUTES, ATTRIBUTES_BY_NAME, SCORE_NAMES
 from scoring.metrics import AttributeResult, GroupResult, ScoreReport
 from scoring.ranking import LEADERBOARD_COLUMNS, RankEntry, rank_entries
@@ -52,6 +53,8 @@ class LeaderboardRow:
     scores: dict[str, float | None]
     ranks: dict[str, float]
     is_baseline: bool = False
+    note: str | None = None
+    """Why the entry's scores are shown as n/a (unreadable stored scores); it is ranked last."""
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -62,6 +65,7 @@ class LeaderboardRow:
             "ranking": self.ranking,
             "submission_id": self.submission_id,
             "is_baseline": self.is_baseline,
+            "note": self.note,
         }
         for name in COLUMN_ORDER:
             row[name] = self.scores[name]
@@ -97,6 +101,7 @@ class _Entry:
     created_at: datetime
     scores: dict[str, float | None]
     is_baseline: bool
+    note: str | None
 
 
 def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leaderboard:
@@ -104,6 +109,8 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
 
     ``best`` selects on the public split even for the private board, as participants only
     ever saw public scores. Without a private split the public split is the whole test set.
+    An entry whose stored scores are unreadable (``stored_scores``) has five undefined scores,
+    so it ranks after every readable entry, with a note saying why.
     The selection runs in the database (a window over each participant's scored
     submissions), so a phase with many submissions per participant returns one row each.
     """
@@ -141,6 +148,7 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
                 scores=entry.scores,
                 ranks=dict(ranked_entry.ranks),
                 is_baseline=entry.is_baseline,
+                note=entry.note,
             )
         )
     best = {
@@ -243,13 +251,15 @@ def _baseline_entries(session: Session, phase: Phase, split: Split) -> list[_Ent
 
 
 def _entry(row: Any, *, label: str, is_baseline: bool) -> _Entry:
+    read = read_scores({name: getattr(row, name) for name in SCORE_NAMES})
     return _Entry(
         user_id=row.user_id,
         label=label,
         submission_id=row.id,
         created_at=row.created_at,
-        scores={name: getattr(row, name) for name in SCORE_NAMES},
+        scores=read.scores,
         is_baseline=is_baseline,
+        note=read.note,
     )
 
 
@@ -286,6 +296,8 @@ class GroupBreakdownRow:
     submission_id: int
     groups: tuple[GroupResult, ...]
     bias: float | None
+    note: str | None = None
+    """Why the entry's groups are shown as n/a (an unreadable stored report)."""
 
 
 @dataclass(frozen=True)
@@ -336,21 +348,21 @@ def group_breakdown(session: Session, board: Leaderboard, *, attribute: str) -> 
         }
     rows = []
     for submission_id in submission_ids:
-        result = _attribute_result(reports.get(submission_id), name)
+        read = read_report(reports.get(submission_id))
+        result = _attribute_result(read.report, name)
         by_group = {group.group: group for group in result.groups} if result else {}
         rows.append(
             GroupBreakdownRow(
                 submission_id=submission_id,
                 groups=tuple(by_group.get(group, GroupResult(group, 0, None)) for group in groups),
                 bias=result.bias if result else None,
+                note=read.note,
             )
         )
     return GroupBreakdown(attribute=name, split=board.split, groups=groups, rows=rows)
 
 
-def _attribute_result(report: dict[str, Any] | None, attribute: str) -> AttributeResult | None:
+def _attribute_result(report: ScoreReport | None, attribute: str) -> AttributeResult | None:
     if report is None:
         return None
-    return next(
-        (a for a in ScoreReport.from_dict(report).attributes if a.attribute == attribute), None
-    )
+    return next((a for a in report.attributes if a.attribute == attribute), None)

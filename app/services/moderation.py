@@ -22,7 +22,7 @@ from app.models import (
     SubmissionStatus,
     User,
 )
-from app.services import audit, competitions, submissions
+from app.services import audit, competitions, stored_scores, submissions
 from app.services.rescore import scores_by_submission
 from app.services.submit import submit_and_dispatch
 
@@ -71,6 +71,7 @@ class ModerationRow:
             "execution_provider": s.execution_provider,
             "scores": self.scores.get("public"),
             "private_scores": self.scores.get("private"),
+            "scores_note": stored_scores.note_for(*self.scores.values()),
         }
 
 

@@ -31,6 +31,7 @@ from app.models import (
 )
 from app.services import audit, competitions, leaderboard
 from app.services.organizer import update_phase
+from app.services.stored_scores import read_scores
 from scoring.groups import SCORE_NAMES
 
 NO_STORED_FILE = (
@@ -110,9 +111,9 @@ def scores_by_submission(
     for row in session.scalars(
         select(SubmissionScore).where(SubmissionScore.submission_id.in_(submission_ids))
     ):
-        scores[row.submission_id][row.split.value] = {
-            name: getattr(row, name) for name in SCORE_NAMES
-        }
+        scores[row.submission_id][row.split.value] = read_scores(
+            {name: getattr(row, name) for name in SCORE_NAMES}
+        ).scores
     return scores
 
 

@@ -80,7 +80,9 @@ def test_leaderboard_is_public_without_logging_in(client: TestClient, world: Wor
         "age_bias_rank",
         "mae",
         "mae_rank",
+        "note",
     ]
+    assert rows[0]["note"] is None
     assert response.headers["x-fairboard-split"] == "public"
     assert response.headers["x-fairboard-tie-policy"] == "dense"
     assert response.headers["x-fairboard-entry-selection"] == "latest"

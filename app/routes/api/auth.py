@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, DbId, SessionDep
 from app.schemas import PasswordChangeIn, RegisterIn, TokenIn, TokenInfoOut, TokenOut, UserOut
 from app.services import accounts
 from app.throttle import LoginThrottleDep
@@ -67,7 +67,7 @@ def list_tokens(user: CurrentUser, session: SessionDep) -> list[TokenInfoOut]:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenInfoOut)
-def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> TokenInfoOut:
+def revoke_token(token_id: DbId, user: CurrentUser, session: SessionDep) -> TokenInfoOut:
     """Revoke one of the caller's tokens."""
     return TokenInfoOut.model_validate(accounts.revoke_token(session, user, token_id))
 

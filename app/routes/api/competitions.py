@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.deps import CurrentUser, NowDep, OptionalUser, SessionDep
+from app.deps import CurrentUser, DbId, NowDep, OptionalUser, SessionDep
 from app.presenters import competition_dict
 from app.schemas import CompetitionOut
 from app.services import competitions
@@ -27,7 +27,7 @@ def list_competitions(session: SessionDep, user: OptionalUser, now: NowDep) -> l
 
 @router.get("/{competition_id}", response_model=CompetitionOut)
 def get_competition(
-    competition_id: int, session: SessionDep, user: OptionalUser, now: NowDep
+    competition_id: DbId, session: SessionDep, user: OptionalUser, now: NowDep
 ) -> CompetitionOut:
     """One competition with its phases and, for participants, their remaining quota."""
     body = competition_dict(session, competition_id, user.id if user else None, now=now)
@@ -36,7 +36,7 @@ def get_competition(
 
 
 @router.post("/{competition_id}/join", status_code=status.HTTP_201_CREATED)
-def join(competition_id: int, session: SessionDep, user: CurrentUser) -> dict[str, object]:
+def join(competition_id: DbId, session: SessionDep, user: CurrentUser) -> dict[str, object]:
     """Join a competition as a participant."""
     competition = competitions.get_competition(session, competition_id)
     participation = competitions.join(session, competition, user)

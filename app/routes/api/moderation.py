@@ -3,7 +3,7 @@ baseline entries, and the leaderboard and scores as CSV, Markdown and LaTeX."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
@@ -12,6 +12,7 @@ from app.deps import (
     ORGANIZER_ONLY,
     CurrentUser,
     DatabaseDep,
+    DbId,
     JobsDep,
     NowDep,
     OptionalUser,
@@ -32,7 +33,7 @@ router = APIRouter(tags=["moderation"])
     response_model=list[ModerationSubmissionOut],
 )
 def list_submissions(
-    phase_id: int,
+    phase_id: DbId,
     session: SessionDep,
     user: CurrentUser,
     participant: Annotated[str | None, Query(max_length=64)] = None,
@@ -70,7 +71,7 @@ def _moderation_out(
     response_model=ModerationSubmissionOut,
 )
 def rerun(
-    submission_id: int, session: SessionDep, jobs: JobsDep, user: CurrentUser, now: NowDep
+    submission_id: DbId, session: SessionDep, jobs: JobsDep, user: CurrentUser, now: NowDep
 ) -> ModerationSubmissionOut:
     """Queue a submission again, to be evaluated on the phase's current test set."""
     _, pending = rescore.rerun_submission(session, submission_id, user, now=now)
@@ -85,7 +86,7 @@ def rerun(
     response_model=ModerationSubmissionOut,
 )
 def hide(
-    submission_id: int, body: ReasonIn, session: SessionDep, user: CurrentUser, now: NowDep
+    submission_id: DbId, body: ReasonIn, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> ModerationSubmissionOut:
     """Take an entry off the leaderboard; the reason is kept in the audit log."""
     moderation.set_hidden(session, submission_id, user, hidden=True, reason=body.reason, now=now)
@@ -98,7 +99,7 @@ def hide(
     response_model=ModerationSubmissionOut,
 )
 def unhide(
-    submission_id: int,
+    submission_id: DbId,
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
@@ -117,7 +118,7 @@ def unhide(
     response_model=list[ParticipantOut],
 )
 def list_participants(
-    competition_id: int, session: SessionDep, user: CurrentUser
+    competition_id: DbId, session: SessionDep, user: CurrentUser
 ) -> list[ParticipantOut]:
     """Everyone who joined, with their submission counts and disqualifications."""
     return [
@@ -127,7 +128,7 @@ def list_participants(
 
 
 def _participant_out(
-    session: SessionDep, competition_id: int, username: str, user: CurrentUser
+    session: SessionDep, competition_id: DbId, username: str, user: CurrentUser
 ) -> ParticipantOut:
     rows = moderation.list_participants(session, competition_id, user)
     found = next(p for p in rows if p.username == username.strip().lower())
@@ -140,7 +141,7 @@ def _participant_out(
     response_model=ParticipantOut,
 )
 def disqualify(
-    competition_id: int,
+    competition_id: DbId,
     username: str,
     body: ReasonIn,
     session: SessionDep,
@@ -158,7 +159,7 @@ def disqualify(
     response_model=ParticipantOut,
 )
 def requalify(
-    competition_id: int,
+    competition_id: DbId,
     username: str,
     session: SessionDep,
     user: CurrentUser,
@@ -179,7 +180,7 @@ def requalify(
     response_model=SubmissionOut,
 )
 def add_baseline(
-    phase_id: int,
+    phase_id: DbId,
     file: Annotated[UploadFile, File(description="prediction file (.csv/.txt/.zip) or .onnx")],
     description: Annotated[str, Form(max_length=2000)],
     session: SessionDep,
@@ -227,9 +228,19 @@ def _attachment(content: str, media_type: str, filename: str) -> Response:
     )
 
 
-@router.get("/phases/{phase_id}/exports/leaderboard.{fmt}")
+def _documented(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI description of a 200 that answers a file in one of ``media_types``."""
+    text = {"schema": {"type": "string"}}
+    return {200: {"content": {media_type.split(";")[0]: text for media_type in media_types}}}
+
+
+@router.get(
+    "/phases/{phase_id}/exports/leaderboard.{fmt}",
+    response_class=Response,
+    responses=_documented(*EXPORT_MEDIA_TYPES.values()),
+)
 def export_leaderboard(
-    phase_id: int,
+    phase_id: DbId,
     fmt: Literal["csv", "md", "tex"],
     session: SessionDep,
     user: OptionalUser,
@@ -249,8 +260,13 @@ def export_leaderboard(
     )
 
 
-@router.get("/phases/{phase_id}/exports/submissions.csv", dependencies=ORGANIZER_ONLY)
-def export_submissions(phase_id: int, session: SessionDep, user: CurrentUser) -> Response:
+@router.get(
+    "/phases/{phase_id}/exports/submissions.csv",
+    dependencies=ORGANIZER_ONLY,
+    response_class=Response,
+    responses=_documented(EXPORT_MEDIA_TYPES["csv"]),
+)
+def export_submissions(phase_id: DbId, session: SessionDep, user: CurrentUser) -> Response:
     """Every submission's scores on each split with per-group MAEs and sizes (organizers)."""
     phase = competitions.get_phase(session, phase_id)
     competitions.require_organizer(session, phase.competition_id, user)

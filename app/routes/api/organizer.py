@@ -8,7 +8,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse, Response
 
-from app.deps import ORGANIZER_ONLY, CurrentUser, JobsDep, NowDep, SessionDep, SettingsDep
+from app.deps import (
+    ORGANIZER_ONLY,
+    CurrentUser,
+    DbId,
+    JobsDep,
+    NowDep,
+    QueryOffset,
+    SessionDep,
+    SettingsDep,
+)
 from app.downloads import stored_file_response
 from app.presenters import competition_dict
 from app.schemas import (
@@ -75,7 +84,7 @@ def list_testsets(session: SessionDep, user: CurrentUser) -> list[TestSetOut]:
 
 
 @router.get("/testsets/{testset_id}", response_model=TestSetOut)
-def get_testset(testset_id: int, session: SessionDep, user: CurrentUser) -> TestSetOut:
+def get_testset(testset_id: DbId, session: SessionDep, user: CurrentUser) -> TestSetOut:
     """A test set's import report: layout, size, fingerprint, counts per group, image sizes."""
     return TestSetOut.model_validate(
         organizer.testset_dict(organizer.get_testset(session, testset_id, user))
@@ -86,7 +95,7 @@ def get_testset(testset_id: int, session: SessionDep, user: CurrentUser) -> Test
 
 
 def _competition_out(
-    session: SessionDep, competition_id: int, user: CurrentUser, now: NowDep
+    session: SessionDep, competition_id: DbId, user: CurrentUser, now: NowDep
 ) -> CompetitionOut:
     body = competition_dict(session, competition_id, user.id, now=now)
     body["is_organizer"] = competitions.is_organizer(session, competition_id, user)
@@ -113,7 +122,7 @@ def create_competition(
     "/competitions/{competition_id}", dependencies=ORGANIZER_ONLY, response_model=CompetitionOut
 )
 def update_competition(
-    competition_id: int,
+    competition_id: DbId,
     body: CompetitionPatch,
     session: SessionDep,
     user: CurrentUser,
@@ -132,7 +141,7 @@ def update_competition(
     response_model=list[OrganizerOut],
 )
 def list_organizers(
-    competition_id: int, session: SessionDep, user: CurrentUser
+    competition_id: DbId, session: SessionDep, user: CurrentUser
 ) -> list[OrganizerOut]:
     """Who organizes this competition."""
     return [
@@ -148,7 +157,7 @@ def list_organizers(
     response_model=list[OrganizerOut],
 )
 def add_organizer(
-    competition_id: int, body: UsernameIn, session: SessionDep, user: CurrentUser, now: NowDep
+    competition_id: DbId, body: UsernameIn, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> list[OrganizerOut]:
     """Add a co-organizer by username."""
     organizer.add_organizer(session, competition_id, user, body.username, now=now)
@@ -161,7 +170,7 @@ def add_organizer(
     response_model=list[OrganizerOut],
 )
 def remove_organizer(
-    competition_id: int, username: str, session: SessionDep, user: CurrentUser, now: NowDep
+    competition_id: DbId, username: str, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> list[OrganizerOut]:
     """Remove a co-organizer (never the last one)."""
     organizer.remove_organizer(session, competition_id, user, username, now=now)
@@ -174,12 +183,12 @@ def remove_organizer(
     response_model=list[AuditEntryOut],
 )
 def audit_log(
-    competition_id: int,
+    competition_id: DbId,
     session: SessionDep,
     user: CurrentUser,
     action: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: QueryOffset = 0,
 ) -> list[AuditEntryOut]:
     """Every organizer action in this competition, newest first (organizers only)."""
     competitions.get_competition(session, competition_id)
@@ -206,7 +215,7 @@ def _phase_out(phase: Any, now: NowDep) -> OrganizerPhaseOut:
     response_model=OrganizerPhaseOut,
 )
 def create_phase(
-    competition_id: int, body: PhaseIn, session: SessionDep, user: CurrentUser, now: NowDep
+    competition_id: DbId, body: PhaseIn, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> OrganizerPhaseOut:
     """Add a phase with its test set, dates, limits, split and leaderboard settings."""
     phase = organizer.create_phase(
@@ -219,7 +228,7 @@ def create_phase(
     "/phases/{phase_id}/settings", dependencies=ORGANIZER_ONLY, response_model=OrganizerPhaseOut
 )
 def phase_settings(
-    phase_id: int, session: SessionDep, user: CurrentUser, now: NowDep
+    phase_id: DbId, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> OrganizerPhaseOut:
     """Every setting of a phase, as its organizers see them."""
     phase = competitions.get_phase(session, phase_id)
@@ -229,7 +238,7 @@ def phase_settings(
 
 @router.patch("/phases/{phase_id}", dependencies=ORGANIZER_ONLY, response_model=OrganizerPhaseOut)
 def update_phase(
-    phase_id: int, body: PhasePatch, session: SessionDep, user: CurrentUser, now: NowDep
+    phase_id: DbId, body: PhasePatch, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> OrganizerPhaseOut:
     """Change some settings of a phase; setting testset_id re-points it to another version."""
     phase = organizer.update_phase(
@@ -241,7 +250,9 @@ def update_phase(
 @router.post(
     "/phases/{phase_id}/reveal", dependencies=ORGANIZER_ONLY, response_model=OrganizerPhaseOut
 )
-def reveal(phase_id: int, session: SessionDep, user: CurrentUser, now: NowDep) -> OrganizerPhaseOut:
+def reveal(
+    phase_id: DbId, session: SessionDep, user: CurrentUser, now: NowDep
+) -> OrganizerPhaseOut:
     """Publish the private leaderboard and everyone's private-split scores."""
     return _phase_out(organizer.reveal_private(session, phase_id, user, now=now), now)
 
@@ -253,7 +264,7 @@ def reveal(phase_id: int, session: SessionDep, user: CurrentUser, now: NowDep) -
     response_model=RescoreOut,
 )
 def rescore_phase(
-    phase_id: int,
+    phase_id: DbId,
     session: SessionDep,
     jobs: JobsDep,
     user: CurrentUser,
@@ -278,7 +289,7 @@ def rescore_phase(
 @router.get(
     "/phases/{phase_id}/rescores", dependencies=ORGANIZER_ONLY, response_model=list[RescoreOut]
 )
-def list_rescores(phase_id: int, session: SessionDep, user: CurrentUser) -> list[RescoreOut]:
+def list_rescores(phase_id: DbId, session: SessionDep, user: CurrentUser) -> list[RescoreOut]:
     """A phase's re-scorings with their reports, newest first."""
     return [
         RescoreOut.model_validate(rescore.report(session, run).to_dict())
@@ -287,7 +298,7 @@ def list_rescores(phase_id: int, session: SessionDep, user: CurrentUser) -> list
 
 
 @router.get("/rescores/{rescore_id}", dependencies=ORGANIZER_ONLY, response_model=RescoreOut)
-def get_rescore(rescore_id: int, session: SessionDep, user: CurrentUser) -> RescoreOut:
+def get_rescore(rescore_id: DbId, session: SessionDep, user: CurrentUser) -> RescoreOut:
     """What a re-scoring changed: per submission, old and new scores and leaderboard positions."""
     run = rescore.get_rescore(session, rescore_id, user)
     return RescoreOut.model_validate(rescore.report(session, run).to_dict())
@@ -309,14 +320,14 @@ def _kit_out(phase_file: Any) -> KitOut:
 
 
 @router.get("/phases/{phase_id}/files", response_model=list[KitOut])
-def list_kits(phase_id: int, session: SessionDep) -> list[KitOut]:
+def list_kits(phase_id: DbId, session: SessionDep) -> list[KitOut]:
     """The phase's starting kit and sample submission, when uploaded."""
     return [_kit_out(f) for f in kits.list_kits(session, phase_id)]
 
 
 @router.get("/phases/{phase_id}/files/{kind}", response_class=FileResponse)
 def download_kit(
-    phase_id: int, kind: KitKind, session: SessionDep, settings: SettingsDep
+    phase_id: DbId, kind: KitKind, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
     """Download the starting kit or the sample submission."""
     phase_file = kits.get_kit(session, phase_id, kind)
@@ -330,7 +341,7 @@ def download_kit(
     response_model=KitOut,
 )
 def upload_kit(
-    phase_id: int,
+    phase_id: DbId,
     kind: KitKind,
     file: Annotated[UploadFile, File()],
     session: SessionDep,
@@ -357,7 +368,7 @@ def upload_kit(
     status_code=status.HTTP_204_NO_CONTENT,
 )
 def delete_kit(
-    phase_id: int,
+    phase_id: DbId,
     kind: KitKind,
     session: SessionDep,
     settings: SettingsDep,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response
 from pydantic import TypeAdapter
 
-from app.deps import LOGIN_REQUIRED, NowDep, OptionalUser, SessionDep, SettingsDep
+from app.deps import LOGIN_REQUIRED, DbId, NowDep, OptionalUser, SessionDep, SettingsDep
 from app.errors import Forbidden, NotAuthenticated, NotFound
 from app.models import Split
 from app.presenters import phase_dict
@@ -23,7 +23,7 @@ INPUTS_HIDDEN = "the test inputs of phase {phase!r} are not public; submit a mod
 
 
 @router.get("/{phase_id}", response_model=PhaseOut)
-def get_phase(phase_id: int, session: SessionDep, user: OptionalUser, now: NowDep) -> PhaseOut:
+def get_phase(phase_id: DbId, session: SessionDep, user: OptionalUser, now: NowDep) -> PhaseOut:
     """One phase, with the caller's quota when they have joined."""
     phase = competitions.get_phase(session, phase_id)
     joined = user is not None and competitions.get_participation(
@@ -33,9 +33,13 @@ def get_phase(phase_id: int, session: SessionDep, user: OptionalUser, now: NowDe
     return PhaseOut.model_validate(phase_dict(phase, now=now, quota=quota))
 
 
-@router.get("/{phase_id}/leaderboard", response_model=list[LeaderboardRowOut])
+@router.get(
+    "/{phase_id}/leaderboard",
+    response_model=list[LeaderboardRowOut],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def get_leaderboard(
-    phase_id: int,
+    phase_id: DbId,
     session: SessionDep,
     user: OptionalUser,
     now: NowDep,
@@ -76,7 +80,7 @@ def get_leaderboard(
 
 @router.get("/{phase_id}/inputs", response_class=FileResponse)
 def download_inputs(
-    phase_id: int, session: SessionDep, settings: SettingsDep, user: OptionalUser
+    phase_id: DbId, session: SessionDep, settings: SettingsDep, user: OptionalUser
 ) -> FileResponse:
     """The test images without labels (ids.csv, images/, images.npy), when the phase allows."""
     phase = competitions.get_phase(session, phase_id)

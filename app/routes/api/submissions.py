@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 
-from app.deps import CurrentUser, DatabaseDep, JobsDep, NowDep, SessionDep, SettingsDep
+from app.deps import CurrentUser, DatabaseDep, DbId, JobsDep, NowDep, SessionDep, SettingsDep
 from app.downloads import stored_file_response
 from app.errors import NotFound
 from app.presenters import submission_dict
@@ -25,7 +25,7 @@ router = APIRouter(tags=["submissions"])
     responses={422: {"description": "the file was rejected; the failed record is returned"}},
 )
 def create_submission(
-    phase_id: int,
+    phase_id: DbId,
     file: Annotated[UploadFile, File(description="prediction file (.csv/.txt/.zip) or .onnx")],
     session: SessionDep,
     db: DatabaseDep,
@@ -56,7 +56,7 @@ def create_submission(
 
 
 def _submission_body(
-    session: SessionDep, submission_id: int, user: CurrentUser, now: NowDep
+    session: SessionDep, submission_id: DbId, user: CurrentUser, now: NowDep
 ) -> dict[str, object]:
     submission, phase, organizer = submissions.get_visible_submission(session, submission_id, user)
     return submission_dict(
@@ -66,7 +66,7 @@ def _submission_body(
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
 def get_submission(
-    submission_id: int, session: SessionDep, user: CurrentUser, now: NowDep
+    submission_id: DbId, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> SubmissionOut:
     """One of the caller's submissions (organizers: any in their competitions)."""
     return SubmissionOut.model_validate(_submission_body(session, submission_id, user, now))
@@ -74,7 +74,7 @@ def get_submission(
 
 @router.get("/phases/{phase_id}/submissions/mine", response_model=list[SubmissionOut])
 def my_submissions(
-    phase_id: int, session: SessionDep, user: CurrentUser, now: NowDep
+    phase_id: DbId, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> list[SubmissionOut]:
     """The caller's submissions in a phase, newest first."""
     phase = competitions.get_phase(session, phase_id)
@@ -89,7 +89,7 @@ def my_submissions(
 
 @router.post("/submissions/{submission_id}/choose", response_model=SubmissionOut)
 def choose(
-    submission_id: int, session: SessionDep, user: CurrentUser, now: NowDep
+    submission_id: DbId, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> SubmissionOut:
     """Make this finished submission the caller's leaderboard entry (`chosen` phases)."""
     submission, _phase, _ = submissions.get_visible_submission(session, submission_id, user)
@@ -101,7 +101,7 @@ def choose(
 
 @router.get("/submissions/{submission_id}/file", response_class=FileResponse)
 def download_file(
-    submission_id: int, session: SessionDep, settings: SettingsDep, user: CurrentUser
+    submission_id: DbId, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ) -> FileResponse:
     """The file as it was uploaded (its owner and the organizers only)."""
     submission, _phase, _ = submissions.get_visible_submission(session, submission_id, user)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, Response
 
-from app.deps import CurrentUser, OptionalUser, SessionDep
+from app.deps import CurrentUser, DbId, OptionalUser, SessionDep
 from app.errors import AppError
 from app.models import User
 from app.routes.pages.forms import (
@@ -210,7 +210,7 @@ def create_token(
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_token(
-    token_id: int,
+    token_id: DbId,
     request: Request,
     session: SessionDep,
     user: OptionalUser,

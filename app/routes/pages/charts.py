@@ -183,10 +183,13 @@ def tradeoff_charts(board: Leaderboard, *, viewer_id: int | None) -> list[Tradeo
     rows = _with_mae(board)
     if not rows:
         return []
+    # unreadable stored scores (shown as n/a) have no MAE: named as left out of every chart
+    unplaced = tuple(row for row in board.rows if row.scores["mae"] is None)
     x_low, x_high = domain([_mae(row) for row in rows])
     x_axis = ticks_for(x_low, x_high, pixels_from=PLOT_LEFT, pixels_to=PLOT_RIGHT, target=X_TICKS)
     return [
-        _chart(rows, score, x_low, x_high, x_axis, viewer_id=viewer_id) for score in BIAS_COLUMNS
+        _chart(rows, score, x_low, x_high, x_axis, viewer_id=viewer_id, unplaced=unplaced)
+        for score in BIAS_COLUMNS
     ]
 
 
@@ -214,9 +217,11 @@ def _chart(
     x_axis: Axis,
     *,
     viewer_id: int | None,
+    unplaced: tuple[LeaderboardRow, ...] = (),
 ) -> TradeoffChart:
     plotted = _plotted(rows, score)
     left_out = tuple(row.participant for row in rows if row.scores[score] is None)
+    left_out += tuple(row.participant for row in unplaced)
     attribute = ATTRIBUTE_OF_SCORE[score]
     if not plotted:
         return TradeoffChart(

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.deps import NowDep, OptionalUser, SessionDep
+from app.deps import DbId, NowDep, OptionalUser, SessionDep
 from app.models import Phase, PhaseFile, Split
 from app.routes.pages.forms import commit_and_redirect, login_redirect, require_csrf, safe_next
 from app.routes.pages.leaderboards import may_see
@@ -47,7 +47,7 @@ def index(request: Request, session: SessionDep, user: OptionalUser, now: NowDep
 
 @router.get("/competitions/{competition_id}", response_class=HTMLResponse)
 def competition_page(
-    competition_id: int, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
+    competition_id: DbId, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
 ) -> HTMLResponse:
     """A competition: its description, its phases, and the viewer's standing in each."""
     show_viewer(request, user)
@@ -84,7 +84,7 @@ def competition_page(
 
 @router.post("/competitions/{competition_id}/join")
 def join(
-    competition_id: int,
+    competition_id: DbId,
     request: Request,
     session: SessionDep,
     user: OptionalUser,

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from app.deps import NowDep, OptionalUser, SessionDep
+from app.deps import DbId, NowDep, OptionalUser, SessionDep
 from app.errors import Forbidden, InvalidInput
 from app.models import Phase, Split
 from app.routes.pages.charts import (
@@ -86,6 +86,8 @@ class GroupTableRow:
     bias: float | None
     bias_is_best: bool
     is_viewer: bool
+    note: str | None = None
+    """Why the entry's groups show as n/a (unreadable stored scores or report)."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ def group_table(board: Leaderboard, breakdown: GroupBreakdown, viewer_id: int | 
             bias=entry.bias,
             bias_is_best=is_best(entry.bias, best_bias),
             is_viewer=is_viewer(row, viewer_id),
+            note=row.note or entry.note,
         )
         for row, entry in zip(board.rows, breakdown.rows, strict=True)
     )
@@ -201,7 +204,7 @@ def leaderboard_view(name: str) -> str:
 
 @router.get("/phases/{phase_id}/leaderboard", response_class=HTMLResponse)
 def leaderboard_page(
-    phase_id: int,
+    phase_id: DbId,
     request: Request,
     session: SessionDep,
     user: OptionalUser,

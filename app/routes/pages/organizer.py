@@ -16,6 +16,7 @@ from app.deps import (
     ORGANIZER_ONLY,
     CurrentUser,
     DatabaseDep,
+    DbId,
     JobsDep,
     NowDep,
     OptionalUser,
@@ -195,7 +196,7 @@ def _competition_page(
     "/competitions/{competition_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse
 )
 def competition_page(
-    competition_id: int, request: Request, session: SessionDep, user: CurrentUser, now: NowDep
+    competition_id: DbId, request: Request, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> Response:
     """A competition's settings, phases, organizers and participants."""
     show_viewer(request, user)
@@ -204,7 +205,7 @@ def competition_page(
 
 @router.post("/competitions/{competition_id}", dependencies=ORGANIZER_ONLY)
 def update_competition(
-    competition_id: int,
+    competition_id: DbId,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -260,7 +261,7 @@ class PhaseForm(BaseModel):
     response_class=HTMLResponse,
 )
 def create_phase(
-    competition_id: int,
+    competition_id: DbId,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -297,7 +298,7 @@ def create_phase(
 
 @router.post("/competitions/{competition_id}/organizers", dependencies=ORGANIZER_ONLY)
 def add_organizer(
-    competition_id: int,
+    competition_id: DbId,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -321,7 +322,7 @@ def add_organizer(
     "/competitions/{competition_id}/organizers/{username}/remove", dependencies=ORGANIZER_ONLY
 )
 def remove_organizer(
-    competition_id: int,
+    competition_id: DbId,
     username: str,
     request: Request,
     session: SessionDep,
@@ -347,7 +348,7 @@ def remove_organizer(
     "/competitions/{competition_id}/participants/{username}/disqualify", dependencies=ORGANIZER_ONLY
 )
 def disqualify(
-    competition_id: int,
+    competition_id: DbId,
     username: str,
     request: Request,
     session: SessionDep,
@@ -374,7 +375,7 @@ def disqualify(
     "/competitions/{competition_id}/participants/{username}/requalify", dependencies=ORGANIZER_ONLY
 )
 def requalify(
-    competition_id: int,
+    competition_id: DbId,
     username: str,
     request: Request,
     session: SessionDep,
@@ -398,7 +399,7 @@ def requalify(
     "/competitions/{competition_id}/audit", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse
 )
 def audit_page(
-    competition_id: int,
+    competition_id: DbId,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -505,7 +506,7 @@ def upload_testset(
 
 @router.get("/testsets/{testset_id}", response_class=HTMLResponse)
 def testset_page(
-    testset_id: int, request: Request, session: SessionDep, user: OptionalUser
+    testset_id: DbId, request: Request, session: SessionDep, user: OptionalUser
 ) -> Response:
     """A test set's import report: layout, fingerprint, counts per group, image sizes."""
     if user is None:
@@ -552,7 +553,7 @@ def _phase_page(
 
 @router.get("/phases/{phase_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def phase_page(
-    phase_id: int, request: Request, session: SessionDep, user: CurrentUser, now: NowDep
+    phase_id: DbId, request: Request, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> Response:
     """A phase's settings, reveal, re-scoring, kits, baselines and exports."""
     show_viewer(request, user)
@@ -561,7 +562,7 @@ def phase_page(
 
 @router.post("/phases/{phase_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def update_phase(
-    phase_id: int,
+    phase_id: DbId,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -598,7 +599,7 @@ def update_phase(
 
 @router.post("/phases/{phase_id}/reveal", dependencies=ORGANIZER_ONLY)
 def reveal(
-    phase_id: int,
+    phase_id: DbId,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -619,7 +620,7 @@ def reveal(
 
 @router.post("/phases/{phase_id}/rescore", dependencies=ORGANIZER_ONLY)
 def rescore_phase(
-    phase_id: int,
+    phase_id: DbId,
     request: Request,
     session: SessionDep,
     jobs: JobsDep,
@@ -655,7 +656,7 @@ def rescore_phase(
 
 @router.get("/rescores/{rescore_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def rescore_page(
-    rescore_id: int, request: Request, session: SessionDep, user: CurrentUser
+    rescore_id: DbId, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """What a re-scoring changed: scores and leaderboard positions before and after."""
     show_viewer(request, user)
@@ -673,7 +674,7 @@ def rescore_page(
 
 @router.post("/phases/{phase_id}/files/{kind}", dependencies=ORGANIZER_ONLY)
 def upload_kit(
-    phase_id: int,
+    phase_id: DbId,
     kind: str,
     request: Request,
     session: SessionDep,
@@ -709,7 +710,7 @@ def upload_kit(
 
 @router.post("/phases/{phase_id}/files/{kind}/delete", dependencies=ORGANIZER_ONLY)
 def delete_kit(
-    phase_id: int,
+    phase_id: DbId,
     kind: str,
     request: Request,
     session: SessionDep,
@@ -732,7 +733,7 @@ def delete_kit(
 
 @router.post("/phases/{phase_id}/baselines", dependencies=ORGANIZER_ONLY)
 def add_baseline(
-    phase_id: int,
+    phase_id: DbId,
     request: Request,
     session: SessionDep,
     db: DatabaseDep,
@@ -777,7 +778,7 @@ def add_baseline(
     "/phases/{phase_id}/submissions", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse
 )
 def moderation_page(
-    phase_id: int,
+    phase_id: DbId,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -817,7 +818,7 @@ def _back_to(back: str) -> str:
 
 @router.post("/submissions/{submission_id}/rerun", dependencies=ORGANIZER_ONLY)
 def rerun(
-    submission_id: int,
+    submission_id: DbId,
     request: Request,
     session: SessionDep,
     jobs: JobsDep,
@@ -848,7 +849,7 @@ def rerun(
 
 @router.post("/submissions/{submission_id}/hide", dependencies=ORGANIZER_ONLY)
 def hide(
-    submission_id: int,
+    submission_id: DbId,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -873,7 +874,7 @@ def hide(
 
 @router.post("/submissions/{submission_id}/unhide", dependencies=ORGANIZER_ONLY)
 def unhide(
-    submission_id: int,
+    submission_id: DbId,
     request: Request,
     session: SessionDep,
     user: CurrentUser,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from app.deps import DatabaseDep, JobsDep, NowDep, OptionalUser, SessionDep, SettingsDep
+from app.deps import DatabaseDep, DbId, JobsDep, NowDep, OptionalUser, SessionDep, SettingsDep
 from app.errors import AppError, InvalidInput
 from app.models import EntrySelection, Split, SubmissionKind, User
 from app.presenters import submission_dict
@@ -124,7 +124,7 @@ def _output_scale(raw: str) -> float:
 
 @router.get("/phases/{phase_id}/submit", response_class=HTMLResponse)
 def submit_form(
-    phase_id: int, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
+    phase_id: DbId, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
 ) -> Response:
     """The upload form, with the viewer's remaining quota."""
     if user is None:
@@ -135,7 +135,7 @@ def submit_form(
 
 @router.post("/phases/{phase_id}/submit", response_class=HTMLResponse)
 def submit(
-    phase_id: int,
+    phase_id: DbId,
     request: Request,
     session: SessionDep,
     db: DatabaseDep,
@@ -190,7 +190,7 @@ def submit(
 
 @router.get("/phases/{phase_id}/submissions", response_class=HTMLResponse)
 def my_submissions(
-    phase_id: int, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
+    phase_id: DbId, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
 ) -> Response:
     """The viewer's submissions in a phase, newest first."""
     if user is None:
@@ -219,7 +219,7 @@ def my_submissions(
 
 @router.post("/submissions/{submission_id}/choose")
 def choose(
-    submission_id: int,
+    submission_id: DbId,
     request: Request,
     session: SessionDep,
     user: OptionalUser,
@@ -238,7 +238,7 @@ def choose(
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
 def submission_page(
-    submission_id: int, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
+    submission_id: DbId, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
 ) -> Response:
     """One submission: state, scores, per-group MAEs and provenance (owner and organizers)."""
     if user is None:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from argon2 import PasswordHasher
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, sync_playwright
 
@@ -19,6 +15,7 @@ from app import security
 from app.config import Settings
 from app.main import create_app
 from tests.app.conftest import World
+from tests.support.live_server import serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -28,7 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-STARTUP_SECONDS = 20.0
 
 
 @pytest.fixture(autouse=True)
@@ -53,39 +49,8 @@ def live_server(world: World, settings: Settings) -> Iterator[LiveServer]:
     Without the job runner: a test decides when a queued submission is evaluated. Prediction
     files small enough to score inline are scored within the upload request as always.
     """
-    app = create_app(settings, start_jobs=False)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    host, port = listener.getsockname()
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    )
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listener]}, name="live-server", daemon=True
-    )
-    thread.start()
-    url = f"http://{host}:{port}"
-    try:
-        _wait_until_answering(server, url)
+    with serve(create_app(settings, start_jobs=False)) as url:
         yield LiveServer(url, world)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        listener.close()
-    assert not thread.is_alive(), "the live server did not stop"
-
-
-def _wait_until_answering(server: uvicorn.Server, url: str) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.started:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the live server at {url} did not answer within {STARTUP_SECONDS} s")
 
 
 @dataclass
