@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
-from app.models import Phase, Split, Submission, SubmissionStatus
+from app.errors import NotFound
+from app.models import Competition, Phase, Split, Submission, SubmissionStatus
 from app.services import competitions, submissions
 from app.services.competitions import Quota
 from scoring.metrics import ScoreReport
@@ -103,16 +105,47 @@ def submission_dict(
     return body
 
 
+def organizer_phase_dict(phase: Phase, *, now: datetime) -> dict[str, Any]:
+    """A phase with the settings only its organizers see (split seed, model limits...)."""
+    return phase_dict(phase, now=now) | {
+        "competition_id": phase.competition_id,
+        "primary_column": phase.primary_column,
+        "split_seed": phase.split_seed,
+        "private_revealed_at": phase.private_revealed_at,
+        "execution_provider": phase.execution_provider,
+        "model_time_limit_seconds": phase.model_time_limit_seconds,
+        "model_memory_limit_mb": phase.model_memory_limit_mb,
+        "model_input_size": None
+        if phase.model_input_height is None or phase.model_input_width is None
+        else [phase.model_input_height, phase.model_input_width],
+        "testset_fingerprint": phase.testset.fingerprint if phase.testset else None,
+    }
+
+
 def competition_dict(
     session: Session, competition_id: int, viewer_id: int | None, *, now: datetime
 ) -> dict[str, Any]:
-    competition = competitions.get_competition(session, competition_id)
+    """A competition with its phases (loaded with their test sets in one query each)."""
+    competition = session.scalar(
+        select(Competition)
+        .where(Competition.id == competition_id)
+        .options(selectinload(Competition.phases).selectinload(Phase.testset))
+        # Objects already in the session may lack the phases or test sets this response shows.
+        .execution_options(populate_existing=True)
+    )
+    if competition is None:
+        raise NotFound(f"competition {competition_id} not found")
     joined = bool(viewer_id and competitions.get_participation(session, competition.id, viewer_id))
-    phases = []
-    for phase_summary in competition.phases:
-        phase = competitions.get_phase(session, phase_summary.id)
-        quota = competitions.quota(session, phase, viewer_id, now) if joined and viewer_id else None
-        phases.append(phase_dict(phase, now=now, quota=quota))
+    phases = [
+        phase_dict(
+            phase,
+            now=now,
+            quota=competitions.quota(session, phase, viewer_id, now)
+            if joined and viewer_id
+            else None,
+        )
+        for phase in competition.phases
+    ]
     return {
         "id": competition.id,
         "title": competition.title,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ErrorOut(BaseModel):
@@ -161,38 +161,6 @@ class CompetitionPatch(BaseModel):
     description: str | None = Field(default=None, max_length=100_000)
 
 
-class PhasePatch(BaseModel):
-    """Phase settings; on PATCH only the fields sent change (null clears a limit or a date)."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(default="", max_length=100)
-    description: str = Field(default="", max_length=100_000)
-    testset_id: int | None = None
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
-    daily_limit: int | None = None
-    total_limit: int | None = None
-    public_fraction: float | None = None
-    split_seed: int | None = None
-    inputs_public: bool = True
-    leaderboard_public: bool = True
-    entry_selection: str = "latest"
-    primary_column: str = "mae"
-    tie_policy: str = "dense"
-    submission_kinds: list[str] = Field(default_factory=lambda: ["predictions"])
-    execution_provider: str = "auto"
-    model_time_limit_seconds: int = 900
-    model_memory_limit_mb: int = 4096
-    model_input_height: int | None = None
-    model_input_width: int | None = None
-    """Both, or neither for the test set's stored image size."""
-
-
-class PhaseIn(PhasePatch):
-    name: str = Field(max_length=100)
-    daily_limit: int | None = 5
-
-
 class OrganizerPhaseOut(PhaseOut):
     """A phase with the settings only its organizers see."""
 
@@ -208,7 +176,11 @@ class OrganizerPhaseOut(PhaseOut):
 
 
 class TestSetOut(BaseModel):
+    """What an organizer sees of a test set (read from its record): the import report, never
+    the labels."""
+
     __test__ = False  # not a pytest test class
+    model_config = ConfigDict(from_attributes=True)
     id: int
     name: str
     fingerprint: str
@@ -220,6 +192,25 @@ class TestSetOut(BaseModel):
     is_synthetic: bool
     created_at: datetime
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_record(cls, record: Any) -> Any:
+        if isinstance(record, dict):
+            return record
+        report = record.report or {}
+        return {
+            "id": record.id,
+            "name": record.name,
+            "fingerprint": record.fingerprint,
+            "layout": record.layout,
+            "n_items": record.n_items,
+            "image_size": [record.image_height, record.image_width],
+            "group_sizes": report.get("group_sizes", {}),
+            "source_image_sizes": report.get("source_image_sizes", {}),
+            "is_synthetic": record.is_synthetic,
+            "created_at": record.created_at,
+        }
+
 
 class UsernameIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -227,6 +218,7 @@ class UsernameIn(BaseModel):
 
 
 class OrganizerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     username: str
     role: str
     added_at: datetime

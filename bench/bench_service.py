@@ -71,7 +71,7 @@ def seed(settings: Settings, source: Path) -> tuple[int, int, tuple[str, ...]]:
         testset = testsets.import_into_store(
             session, settings, source, name="bench", created_by=organizer, is_synthetic=True
         )
-        competition = competitions.create_competition(session, organizer, title="Bench")
+        competition = competitions.insert_competition(session, organizer, title="Bench")
         opens = now - timedelta(days=1)
         live = competitions.add_phase(
             session,

@@ -157,7 +157,7 @@ def seed_competition(
             image_size=IMAGE_SIZE,
             is_synthetic=True,
         )
-        competition = competitions.create_competition(
+        competition = competitions.insert_competition(
             session, organizer, title=title, description="A *test* competition"
         )
         fields: dict[str, Any] = {

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.models import AuditLogEntry, TestSetVersion
-from app.services import organizer
+from app.services import testsets
 from app.storage import FILE_TOO_LARGE, human_bytes
 from scoring import testset as ts
 from scoring.testset import read_labels
@@ -137,7 +137,7 @@ def test_participants_cannot_upload_or_see_test_sets(
         client, world.headers(alice), zip_bytes(generic_files(synthetic_source))
     )
     assert response.status_code == 403
-    assert response.json()["message"] == organizer.CANNOT_UPLOAD_TESTSET
+    assert response.json()["message"] == testsets.CANNOT_UPLOAD_TESTSET
     hidden = client.get(f"/api/v1/testsets/{world.testset_id}", headers=world.headers(alice))
     assert hidden.status_code == 404
     assert stored_testsets(world) == 1
@@ -322,10 +322,10 @@ def test_an_image_size_out_of_range_is_refused(
         client, organizer_headers, zip_bytes(generic_files(synthetic_source)), image_height=4096
     )
     assert response.status_code == 422
-    assert response.json()["message"] == organizer.IMAGE_SIZE_OUT_OF_RANGE.format(
+    assert response.json()["message"] == testsets.IMAGE_SIZE_OUT_OF_RANGE.format(
         field="image_height",
-        low=organizer.MIN_IMAGE_SIDE,
-        high=organizer.MAX_IMAGE_SIDE,
+        low=testsets.MIN_IMAGE_SIDE,
+        high=testsets.MAX_IMAGE_SIDE,
         value=4096,
     )
     assert leftovers(world) == []
