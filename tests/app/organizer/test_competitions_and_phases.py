@@ -177,6 +177,17 @@ def test_a_phase_without_limits_is_unlimited(
         ({"model_input_height": 48}, phase_settings.MODEL_INPUT_SIZE_INCOMPLETE),
         ({"model_input_width": 48}, phase_settings.MODEL_INPUT_SIZE_INCOMPLETE),
         (
+            {"daily_limit": 2**70},
+            phase_settings.NUMBER_TOO_LARGE.format(
+                field="daily_limit", high=phase_settings.MAX_COUNT, value=2**70
+            ),
+        ),
+        (
+            {"split_seed": -1},
+            phase_settings.SEED_NOT_NATURAL.format(value=-1),
+        ),
+        ({"testset_id": 2**64}, phase_settings.TESTSET_NOT_FOUND.format(id=2**64)),
+        (
             {"model_input_height": 15, "model_input_width": 48},
             phase_settings.IMAGE_SIZE_OUT_OF_RANGE.format(
                 field="model_input_height", low=16, high=1024, value=15
