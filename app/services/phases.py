@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict
-from app.models import Phase, Submission, SubmissionStatus, User
+from app.models import Phase, Split, Submission, SubmissionStatus, User
 from app.phase_settings import PhaseSettings
-from app.services import audit, competitions, testsets
+from app.services import audit, competitions, leaderboard, testsets
 
 SPLIT_FROZEN = (
     "the public/private split of phase {phase!r} cannot change once it has submissions "
@@ -31,6 +31,16 @@ def require_organized(session: Session, phase_id: int, actor: User) -> Phase:
     """The phase, when the actor organizes its competition."""
     phase = competitions.get_phase(session, phase_id)
     competitions.require_organizer(session, phase.competition_id, actor)
+    return phase
+
+
+def require_leaderboard_visible(
+    session: Session, phase_id: int, viewer: User | None, split: Split, *, now: datetime
+) -> Phase:
+    """The phase, when ``viewer`` may see its leaderboard on ``split`` (organizers: always)."""
+    phase = competitions.get_phase(session, phase_id)
+    organizer = competitions.is_organizer(session, phase.competition_id, viewer)
+    leaderboard.check_visible(phase, split, organizer=organizer, now=now)
     return phase
 
 
