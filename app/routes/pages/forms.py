@@ -5,6 +5,8 @@ detour."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
@@ -13,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.deps import CSRF_MISSING, CurrentUser
+from app.deps import CSRF_MISSING, CurrentUser, NowDep, SessionDep
 from app.errors import AppError, CsrfFailed, InvalidInput
 from app.models import User
 from app.routes.pages.render import flash, show_viewer
@@ -70,36 +72,61 @@ def chosen_file(file: UploadFile | None) -> Upload:
     return Upload(file.filename, file.file)
 
 
-def form_action(
-    request: Request,
-    session: Session,
-    perform: Callable[[], T],
-    *,
-    back: str,
-    done: Callable[[T], str] | str,
-    then: Callable[[T], str] | None = None,
-    refused: str = "Not done",
-    on_error: Callable[[AppError], Response] | None = None,
-) -> Response:
-    """Run one form's action in the request's transaction and answer like a browser expects.
+@dataclass(frozen=True)
+class FormPost:
+    """What a page's form action needs: the request, its transaction, the viewer, the time
+    and the CSRF-checked form."""
 
-    Success: the ``done`` notice, and a redirect to ``then(result)`` (or ``back``). A problem
-    rolls the transaction back and is either shown by ``on_error`` (a form re-rendered with
-    what was typed) or flashed as "<refused>: <message>" on ``back``; refusals (not logged
-    in, not allowed, no such thing) without ``on_error`` render as error pages.
-    """
-    try:
-        result = perform()
-    except AppError as error:
-        if on_error is None and error.status_code in REFUSALS:
-            raise
-        session.rollback()
-        if on_error is not None:
-            return on_error(error)
-        flash(request, f"{refused}: {error.message}")
-        return see_other(back)
-    flash(request, done(result) if callable(done) else done)
-    return see_other(then(result) if then is not None else back)
+    request: Request
+    session: Session
+    user: User
+    now: datetime
+    form: FormData
+
+    def text(self, name: str, default: str = "") -> str:
+        """One text field of the form, or ``default`` when it was not sent."""
+        return str(form_fields(self.form).get(name, default))
+
+    def run(
+        self,
+        perform: Callable[[], T],
+        *,
+        back: str,
+        done: Callable[[T], str] | str,
+        then: Callable[[T], str] | None = None,
+        refused: str = "Not done",
+        on_error: Callable[[AppError], Response] | None = None,
+    ) -> Response:
+        """Run the form's action in the request's transaction; answer as a browser expects.
+
+        Success: the ``done`` notice, and a redirect to ``then(result)`` (or ``back``). A
+        problem rolls the transaction back and is either shown by ``on_error`` (a form
+        re-rendered with what was typed) or flashed as "<refused>: <message>" on ``back``;
+        refusals (not logged in, not allowed, no such thing) without ``on_error`` render as
+        error pages.
+        """
+        try:
+            result = perform()
+        except AppError as error:
+            if on_error is None and error.status_code in REFUSALS:
+                raise
+            self.session.rollback()
+            if on_error is not None:
+                return on_error(error)
+            flash(self.request, f"{refused}: {error.message}")
+            return see_other(back)
+        flash(self.request, done(result) if callable(done) else done)
+        return see_other(then(result) if then is not None else back)
+
+
+def form_post(
+    request: Request, session: SessionDep, user: Viewer, now: NowDep, form: CheckedForm
+) -> FormPost:
+    return FormPost(request, session, user, now, form)
+
+
+PostedForm = Annotated[FormPost, Depends(form_post)]
+"""The one parameter of a page route that runs a form's action."""
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

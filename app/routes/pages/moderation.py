@@ -12,12 +12,11 @@ from app.deps import (
     ORGANIZER_ONLY,
     DatabaseDep,
     JobsDep,
-    NowDep,
     SessionDep,
     SettingsDep,
 )
 from app.phase_settings import MAX_ID, whole_number
-from app.routes.pages.forms import CheckedForm, Viewer, chosen_file, form_action, form_fields
+from app.routes.pages.forms import FormPost, PostedForm, Viewer, chosen_file
 from app.routes.pages.render import render
 from app.services import audit, competitions, kits, moderation, phases, rescore
 from scoring.groups import SCORE_NAMES
@@ -29,9 +28,9 @@ def _competition_back(competition_id: int) -> str:
     return f"/organize/competitions/{competition_id}"
 
 
-def _back_to(form: CheckedForm) -> str:
+def _back_to(post: FormPost) -> str:
     """Where a moderation form returns: the page it was on, always under /organize."""
-    back = str(form.get("back") or "")
+    back = post.text("back")
     return back if back.startswith("/organize/") and "//" not in back else "/organize"
 
 
@@ -39,20 +38,13 @@ def _back_to(form: CheckedForm) -> str:
 
 
 @router.post("/competitions/{competition_id}/organizers", dependencies=ORGANIZER_ONLY)
-def add_organizer(
-    competition_id: int,
-    request: Request,
-    session: SessionDep,
-    user: Viewer,
-    now: NowDep,
-    form: CheckedForm,
-) -> Response:
+def add_organizer(competition_id: int, post: PostedForm) -> Response:
     """Add a co-organizer by username."""
-    username = str(form_fields(form).get("username", ""))
-    return form_action(
-        request,
-        session,
-        lambda: competitions.add_organizer(session, competition_id, user, username, now=now),
+    username = post.text("username")
+    return post.run(
+        lambda: competitions.add_organizer(
+            post.session, competition_id, post.user, username, now=post.now
+        ),
         back=_competition_back(competition_id),
         done=f"{username.strip().lower()} now organizes this competition.",
     )
@@ -61,20 +53,12 @@ def add_organizer(
 @router.post(
     "/competitions/{competition_id}/organizers/{username}/remove", dependencies=ORGANIZER_ONLY
 )
-def remove_organizer(
-    competition_id: int,
-    username: str,
-    request: Request,
-    session: SessionDep,
-    user: Viewer,
-    now: NowDep,
-    _: CheckedForm,
-) -> Response:
+def remove_organizer(competition_id: int, username: str, post: PostedForm) -> Response:
     """Remove a co-organizer."""
-    return form_action(
-        request,
-        session,
-        lambda: competitions.remove_organizer(session, competition_id, user, username, now=now),
+    return post.run(
+        lambda: competitions.remove_organizer(
+            post.session, competition_id, post.user, username, now=post.now
+        ),
         back=_competition_back(competition_id),
         done=f"{username} no longer organizes this competition.",
     )
@@ -83,22 +67,12 @@ def remove_organizer(
 @router.post(
     "/competitions/{competition_id}/participants/{username}/disqualify", dependencies=ORGANIZER_ONLY
 )
-def disqualify(
-    competition_id: int,
-    username: str,
-    request: Request,
-    session: SessionDep,
-    user: Viewer,
-    now: NowDep,
-    form: CheckedForm,
-) -> Response:
+def disqualify(competition_id: int, username: str, post: PostedForm) -> Response:
     """Disqualify a participant, with a reason for the audit log."""
-    reason = str(form_fields(form).get("reason", ""))
-    return form_action(
-        request,
-        session,
+    reason = post.text("reason")
+    return post.run(
         lambda: moderation.disqualify(
-            session, competition_id, user, username, reason=reason, now=now
+            post.session, competition_id, post.user, username, reason=reason, now=post.now
         ),
         back=_competition_back(competition_id),
         done=f"{username} is disqualified.",
@@ -108,20 +82,12 @@ def disqualify(
 @router.post(
     "/competitions/{competition_id}/participants/{username}/requalify", dependencies=ORGANIZER_ONLY
 )
-def requalify(
-    competition_id: int,
-    username: str,
-    request: Request,
-    session: SessionDep,
-    user: Viewer,
-    now: NowDep,
-    _: CheckedForm,
-) -> Response:
+def requalify(competition_id: int, username: str, post: PostedForm) -> Response:
     """Lift a disqualification."""
-    return form_action(
-        request,
-        session,
-        lambda: moderation.requalify(session, competition_id, user, username, now=now),
+    return post.run(
+        lambda: moderation.requalify(
+            post.session, competition_id, post.user, username, now=post.now
+        ),
         back=_competition_back(competition_id),
         done=f"{username} is no longer disqualified.",
     )
@@ -153,35 +119,25 @@ def audit_page(
 
 @router.post("/phases/{phase_id}/rescore", dependencies=ORGANIZER_ONLY)
 def rescore_phase(
-    phase_id: int,
-    request: Request,
-    session: SessionDep,
-    jobs: JobsDep,
-    user: Viewer,
-    now: NowDep,
-    form: CheckedForm,
-    after_commit: BackgroundTasks,
+    phase_id: int, post: PostedForm, jobs: JobsDep, after_commit: BackgroundTasks
 ) -> Response:
     """Re-run every finished submission (optionally on another test set); show the report."""
-    typed = form_fields(form)
-    chosen = whole_number(typed.get("testset_id", ""))
+    chosen = whole_number(post.text("testset_id"))
 
     def perform() -> Any:
         run, pending = rescore.rescore_phase(
-            session,
+            post.session,
             phase_id,
-            user,
-            now=now,
+            post.user,
+            now=post.now,
             testset_id=chosen if chosen is not None and 0 < chosen <= MAX_ID else None,
-            include_failed=bool(typed.get("include_failed")),
+            include_failed=bool(post.text("include_failed")),
         )
         # Background tasks run once the request's session has committed the queued runs.
         after_commit.add_task(rescore.dispatch, jobs, pending)
         return run
 
-    return form_action(
-        request,
-        session,
+    return post.run(
         perform,
         back=f"/organize/phases/{phase_id}",
         done="Re-scoring started.",
@@ -209,20 +165,20 @@ def rescore_page(rescore_id: int, request: Request, session: SessionDep, user: V
 def upload_kit(
     phase_id: int,
     kind: str,
-    request: Request,
-    session: SessionDep,
+    post: PostedForm,
     settings: SettingsDep,
-    user: Viewer,
-    now: NowDep,
-    _: CheckedForm,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Upload or replace the starting kit or the sample submission."""
-    return form_action(
-        request,
-        session,
+    return post.run(
         lambda: kits.upload_kit(
-            session, settings, phase_id, user, kind=kind, upload=chosen_file(file), now=now
+            post.session,
+            settings,
+            phase_id,
+            post.user,
+            kind=kind,
+            upload=chosen_file(file),
+            now=post.now,
         ),
         back=f"/organize/phases/{phase_id}",
         done=f"{kits.KIT_LABELS.get(kind, kind)} uploaded.",
@@ -230,21 +186,12 @@ def upload_kit(
 
 
 @router.post("/phases/{phase_id}/files/{kind}/delete", dependencies=ORGANIZER_ONLY)
-def delete_kit(
-    phase_id: int,
-    kind: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: Viewer,
-    now: NowDep,
-    _: CheckedForm,
-) -> Response:
+def delete_kit(phase_id: int, kind: str, post: PostedForm, settings: SettingsDep) -> Response:
     """Withdraw the starting kit or the sample submission."""
-    return form_action(
-        request,
-        session,
-        lambda: kits.delete_kit(session, settings, phase_id, user, kind=kind, now=now),
+    return post.run(
+        lambda: kits.delete_kit(
+            post.session, settings, phase_id, post.user, kind=kind, now=post.now
+        ),
         back=f"/organize/phases/{phase_id}",
         done=f"{kits.KIT_LABELS.get(kind, kind)} withdrawn.",
     )
@@ -253,31 +200,24 @@ def delete_kit(
 @router.post("/phases/{phase_id}/baselines", dependencies=ORGANIZER_ONLY)
 def add_baseline(
     phase_id: int,
-    request: Request,
-    session: SessionDep,
+    post: PostedForm,
     db: DatabaseDep,
     settings: SettingsDep,
     jobs: JobsDep,
-    user: Viewer,
-    now: NowDep,
-    form: CheckedForm,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Add a baseline entry, shown on the leaderboard as “Baseline: <description>”."""
-    description = str(form_fields(form).get("description", ""))
-    return form_action(
-        request,
-        session,
+    return post.run(
         lambda: moderation.add_baseline(
-            session,
+            post.session,
             db,
             settings,
             jobs,
             phase_id=phase_id,
-            actor=user,
+            actor=post.user,
             upload=chosen_file(file),
-            description=description,
-            now=now,
+            description=post.text("description"),
+            now=post.now,
         ),
         back=f"/organize/phases/{phase_id}/submissions",
         done="Baseline added.",
@@ -325,66 +265,41 @@ def moderation_page(
 
 @router.post("/submissions/{submission_id}/rerun", dependencies=ORGANIZER_ONLY)
 def rerun(
-    submission_id: int,
-    request: Request,
-    session: SessionDep,
-    jobs: JobsDep,
-    user: Viewer,
-    now: NowDep,
-    form: CheckedForm,
-    after_commit: BackgroundTasks,
+    submission_id: int, post: PostedForm, jobs: JobsDep, after_commit: BackgroundTasks
 ) -> Response:
     """Queue one submission again."""
 
     def perform() -> None:
-        _, queued = rescore.rerun_submission(session, submission_id, user, now=now)
+        _, queued = rescore.rerun_submission(post.session, submission_id, post.user, now=post.now)
         after_commit.add_task(rescore.dispatch, jobs, queued)
 
-    return form_action(
-        request,
-        session,
+    return post.run(
         perform,
-        back=_back_to(form),
+        back=_back_to(post),
         done=f"Submission #{submission_id} queued again.",
     )
 
 
 @router.post("/submissions/{submission_id}/hide", dependencies=ORGANIZER_ONLY)
-def hide(
-    submission_id: int,
-    request: Request,
-    session: SessionDep,
-    user: Viewer,
-    now: NowDep,
-    form: CheckedForm,
-) -> Response:
+def hide(submission_id: int, post: PostedForm) -> Response:
     """Take an entry off the leaderboard, with a reason."""
-    reason = str(form_fields(form).get("reason", ""))
-    return form_action(
-        request,
-        session,
+    reason = post.text("reason")
+    return post.run(
         lambda: moderation.set_hidden(
-            session, submission_id, user, hidden=True, reason=reason, now=now
+            post.session, submission_id, post.user, hidden=True, reason=reason, now=post.now
         ),
-        back=_back_to(form),
+        back=_back_to(post),
         done=f"Submission #{submission_id} is hidden.",
     )
 
 
 @router.post("/submissions/{submission_id}/unhide", dependencies=ORGANIZER_ONLY)
-def unhide(
-    submission_id: int,
-    request: Request,
-    session: SessionDep,
-    user: Viewer,
-    now: NowDep,
-    form: CheckedForm,
-) -> Response:
+def unhide(submission_id: int, post: PostedForm) -> Response:
     """Put a hidden entry back on the leaderboard."""
-    return form_action(
-        request,
-        session,
-        lambda: moderation.set_hidden(session, submission_id, user, hidden=False, now=now),
-        back=_back_to(form),
+    return post.run(
+        lambda: moderation.set_hidden(
+            post.session, submission_id, post.user, hidden=False, now=post.now
+        ),
+        back=_back_to(post),
         done=f"Submission #{submission_id} is shown again.",
     )

@@ -10,19 +10,14 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic_core import PydanticUndefined
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from app.deps import ORGANIZER_ONLY, NowDep, SessionDep, SettingsDep
 from app.errors import AppError
 from app.models import EntrySelection, Phase, TiePolicy, User
 from app.phase_settings import BLANK_MEANS_NONE, CHECKBOXES, PhaseSettings
 from app.presenters import organizer_phase_dict
-from app.routes.pages.forms import (
-    CheckedForm,
-    Viewer,
-    chosen_file,
-    form_action,
-    form_fields,
-)
+from app.routes.pages.forms import PostedForm, Viewer, chosen_file, form_fields
 from app.routes.pages.render import render
 from app.schemas import TestSetOut
 from app.services import competitions, kits, moderation, phases, rescore, testsets
@@ -61,7 +56,7 @@ def phase_form_values(phase: Phase | None) -> dict[str, Any]:
     return values
 
 
-def typed_phase_form(form: CheckedForm) -> dict[str, Any]:
+def typed_phase_form(form: FormData) -> dict[str, Any]:
     """The phase settings form as typed, to validate or to show again with its problem."""
     typed = {"submission_kinds": []} | form_fields(form, lists=("submission_kinds",))
     return typed | {field: bool(typed.get(field)) for field in CHECKBOXES}
@@ -107,21 +102,17 @@ def dashboard(request: Request, session: SessionDep, user: Viewer, now: NowDep) 
 
 
 @router.post("/competitions", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
-def create_competition(
-    request: Request, session: SessionDep, user: Viewer, now: NowDep, form: CheckedForm
-) -> Response:
+def create_competition(post: PostedForm) -> Response:
     """Create a competition and go to its organizer page."""
-    typed = {"title": "", "description": ""} | form_fields(form)
-    return form_action(
-        request,
-        session,
-        lambda: competitions.create_competition(
-            session, user, title=typed["title"], description=typed["description"], now=now
-        ),
+    typed = {"title": post.text("title"), "description": post.text("description")}
+    return post.run(
+        lambda: competitions.create_competition(post.session, post.user, **typed, now=post.now),
         back="/organize",
         done=lambda c: f"Competition “{c.title}” created. Add a phase with its test set.",
         then=lambda c: f"/organize/competitions/{c.id}",
-        on_error=lambda error: _dashboard(request, session, user, now, error=error, form=typed),
+        on_error=lambda error: _dashboard(
+            post.request, post.session, post.user, post.now, error=error, form=typed
+        ),
     )
 
 
@@ -163,20 +154,13 @@ def competition_page(
 
 
 @router.post("/competitions/{competition_id}", dependencies=ORGANIZER_ONLY)
-def update_competition(
-    competition_id: int,
-    request: Request,
-    session: SessionDep,
-    user: Viewer,
-    now: NowDep,
-    form: CheckedForm,
-) -> Response:
+def update_competition(competition_id: int, post: PostedForm) -> Response:
     """Save the title and the Markdown description."""
-    typed = {"title": "", "description": ""} | form_fields(form)
-    return form_action(
-        request,
-        session,
-        lambda: competitions.update_competition(session, competition_id, user, typed, now=now),
+    typed = {"title": post.text("title"), "description": post.text("description")}
+    return post.run(
+        lambda: competitions.update_competition(
+            post.session, competition_id, post.user, typed, now=post.now
+        ),
         back=f"/organize/competitions/{competition_id}",
         done="Competition saved.",
         refused="Not saved",
@@ -188,27 +172,24 @@ def update_competition(
     dependencies=ORGANIZER_ONLY,
     response_class=HTMLResponse,
 )
-def create_phase(
-    competition_id: int,
-    request: Request,
-    session: SessionDep,
-    user: Viewer,
-    now: NowDep,
-    form: CheckedForm,
-) -> Response:
+def create_phase(competition_id: int, post: PostedForm) -> Response:
     """Add a phase; a problem is shown on the form with what was typed."""
-    typed = typed_phase_form(form)
-    return form_action(
-        request,
-        session,
+    typed = typed_phase_form(post.form)
+    return post.run(
         lambda: phases.create_phase(
-            session, competition_id, user, PhaseSettings.from_form(typed), now=now
+            post.session, competition_id, post.user, PhaseSettings.from_form(typed), now=post.now
         ),
         back=f"/organize/competitions/{competition_id}",
         done=lambda phase: f"Phase “{phase.name}” created.",
         then=lambda phase: f"/organize/phases/{phase.id}",
         on_error=lambda error: _competition_page(
-            request, session, competition_id, user, now, error=error, phase_form=typed
+            post.request,
+            post.session,
+            competition_id,
+            post.user,
+            post.now,
+            error=error,
+            phase_form=typed,
         ),
     )
 
@@ -237,33 +218,24 @@ def testsets_page(request: Request, session: SessionDep, user: Viewer) -> Respon
 
 @router.post("/testsets", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def upload_testset(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: Viewer,
-    now: NowDep,
-    form: CheckedForm,
-    file: Annotated[UploadFile | None, File()] = None,
+    post: PostedForm, settings: SettingsDep, file: Annotated[UploadFile | None, File()] = None
 ) -> Response:
     """Validate and import a test set zip; its report, or the precise problem, is shown."""
-    typed = {"name": "", "image_height": "224", "image_width": "224"} | form_fields(form)
-    return form_action(
-        request,
-        session,
+    return post.run(
         lambda: testsets.upload_testset(
-            session,
+            post.session,
             settings,
-            user,
+            post.user,
             chosen_file(file),
-            name=typed["name"],
-            image_height=typed["image_height"],
-            image_width=typed["image_width"],
-            now=now,
+            name=post.text("name"),
+            image_height=post.text("image_height", "224"),
+            image_width=post.text("image_width", "224"),
+            now=post.now,
         ),
         back="/organize/testsets",
         done=lambda t: f"Test set “{t.name}” imported: {t.n_items} items.",
         then=lambda t: f"/organize/testsets/{t.id}",
-        on_error=lambda error: _testsets_page(request, session, user, error=error),
+        on_error=lambda error: _testsets_page(post.request, post.session, post.user, error=error),
     )
 
 
@@ -316,39 +288,26 @@ def phase_page(
 
 
 @router.post("/phases/{phase_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
-def update_phase(
-    phase_id: int,
-    request: Request,
-    session: SessionDep,
-    user: Viewer,
-    now: NowDep,
-    form: CheckedForm,
-) -> Response:
+def update_phase(phase_id: int, post: PostedForm) -> Response:
     """Save a phase's settings; a problem is shown on the form with what was typed."""
-    typed = typed_phase_form(form)
-    return form_action(
-        request,
-        session,
+    typed = typed_phase_form(post.form)
+    return post.run(
         lambda: phases.update_phase(
-            session, phase_id, user, PhaseSettings.from_form(typed), now=now
+            post.session, phase_id, post.user, PhaseSettings.from_form(typed), now=post.now
         ),
         back=f"/organize/phases/{phase_id}",
         done="Phase settings saved.",
         on_error=lambda error: _phase_page(
-            request, session, phase_id, user, now, error=error, phase_form=typed
+            post.request, post.session, phase_id, post.user, post.now, error=error, phase_form=typed
         ),
     )
 
 
 @router.post("/phases/{phase_id}/reveal", dependencies=ORGANIZER_ONLY)
-def reveal(
-    phase_id: int, request: Request, session: SessionDep, user: Viewer, now: NowDep, _: CheckedForm
-) -> Response:
+def reveal(phase_id: int, post: PostedForm) -> Response:
     """Publish the private leaderboard."""
-    return form_action(
-        request,
-        session,
-        lambda: phases.reveal_private(session, phase_id, user, now=now),
+    return post.run(
+        lambda: phases.reveal_private(post.session, phase_id, post.user, now=post.now),
         back=f"/organize/phases/{phase_id}",
         done="The private leaderboard is now public.",
     )
