@@ -27,7 +27,7 @@ from scoring.inference import PROVIDERS
 router = APIRouter(prefix="/organize")
 
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
-CHOICES = {
+CHOICES: dict[str, Any] = {
     "entry_selections": [e.value for e in EntrySelection],
     "tie_policies": [t.value for t in TiePolicy],
     "primary_columns": list(SCORE_NAMES),
