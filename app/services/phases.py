@@ -53,8 +53,7 @@ def create_phase(
     now: datetime,
 ) -> Phase:
     """Append a phase with validated settings; its split seed is random unless given."""
-    competition = competitions.get_competition(session, competition_id)
-    competitions.require_organizer(session, competition.id, actor)
+    competition = competitions.require_organizer(session, competition_id, actor)
     cleaned = PhaseSettings.check(dict(settings)).model_dump()
     if cleaned["testset_id"] is not None:
         testsets.require_usable(session, cleaned["testset_id"], actor, competition.id)
