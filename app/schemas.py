@@ -285,6 +285,7 @@ class RescoreOut(BaseModel):
 
 
 class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: int
     created_at: datetime
     actor: str | None

@@ -62,16 +62,6 @@ class AuditView:
     target: str
     details: dict[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "created_at": self.created_at.isoformat(),
-            "actor": self.actor,
-            "action": self.action,
-            "target": self.target,
-            "details": self.details,
-        }
-
 
 def entries(
     session: Session,

@@ -124,6 +124,51 @@ def test_phase_is_created_with_all_its_settings(
     assert "split_seed" not in public["phases"][1]
 
 
+def test_a_competition_answers_every_phase_with_its_test_set_facts_and_quota(
+    client: TestClient, world: World, organizer_headers: dict[str, str]
+) -> None:
+    created = new_phase(client, world, organizer_headers, world.competition_id, daily_limit=2)
+    assert created.status_code == 201, created.text
+    alice = world.user("alice")
+    body = client.get(
+        f"/api/v1/competitions/{world.competition_id}", headers=world.headers(alice)
+    ).json()
+    assert body["joined"] is True
+    assert body["is_organizer"] is False
+    first, second = body["phases"]
+    assert set(first) == {
+        "id",
+        "name",
+        "description",
+        "opens_at",
+        "closes_at",
+        "is_open",
+        "daily_limit",
+        "total_limit",
+        "inputs_public",
+        "leaderboard_public",
+        "public_fraction",
+        "private_revealed",
+        "entry_selection",
+        "tie_policy",
+        "submission_kinds",
+        "testset_id",
+        "n_items",
+        "testset_is_synthetic",
+        "input_size",
+        "quota",
+    }
+    assert (first["n_items"], first["testset_is_synthetic"], first["input_size"]) == (
+        60,
+        True,
+        [32, 32],
+    )
+    assert second["quota"]["daily_limit"] == 2
+    assert second["quota"]["remaining_today"] == 2
+    anonymous = client.get(f"/api/v1/competitions/{world.competition_id}").json()
+    assert [phase["quota"] for phase in anonymous["phases"]] == [None, None]
+
+
 def test_a_phase_without_limits_is_unlimited(
     client: TestClient, world: World, organizer_headers: dict[str, str]
 ) -> None:
