@@ -165,8 +165,10 @@ class PhaseSettings(BaseModel):
 
     @field_validator("name", mode="before")
     @classmethod
-    def _name(cls, value: Any) -> str:
-        name = str(value or "").strip()
+    def _name(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, str):
+            return value  # not text: pydantic's own error says so
+        name = (value or "").strip()
         if not name:
             raise InvalidInput(NAME_REQUIRED, field="name")
         if len(name) > 100:
@@ -175,8 +177,8 @@ class PhaseSettings(BaseModel):
 
     @field_validator("description", mode="before")
     @classmethod
-    def _description(cls, value: Any) -> str:
-        return str(value or "")
+    def _description(cls, value: Any) -> Any:
+        return "" if value is None else value
 
     @field_validator("testset_id", mode="before")
     @classmethod

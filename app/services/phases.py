@@ -86,6 +86,8 @@ def update_phase(
     phase = require_organized(session, phase_id, actor)
     current = {field: getattr(phase, field) for field in PhaseSettings.model_fields}
     cleaned = PhaseSettings.check(current | dict(changes)).model_dump()
+    if cleaned["split_seed"] is None:
+        cleaned["split_seed"] = current["split_seed"]  # a phase always has its seed
     diff = {
         field: {"from": current[field], "to": cleaned[field]}
         for field in PhaseSettings.model_fields

@@ -295,9 +295,13 @@ def test_patch_changes_only_the_fields_sent_and_validates_the_result(
         headers=organizer_headers,
     )
     assert refused.status_code == 422
+    seed = client.get(f"{url}/settings", headers=organizer_headers).json()["split_seed"]
     cleared = client.patch(
-        url, json={"daily_limit": None, "closes_at": None}, headers=organizer_headers
+        url,
+        json={"daily_limit": None, "closes_at": None, "split_seed": None},
+        headers=organizer_headers,
     )
+    assert cleared.json()["split_seed"] == seed
     assert cleared.json()["daily_limit"] is None
     assert cleared.json()["closes_at"] is None
 
