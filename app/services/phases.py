@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.errors import Conflict
 from app.models import Phase, Split, Submission, SubmissionStatus, User
@@ -32,6 +32,18 @@ def require_organized(session: Session, phase_id: int, actor: User) -> Phase:
     phase = competitions.get_phase(session, phase_id)
     competitions.require_organizer(session, phase.competition_id, actor)
     return phase
+
+
+def list_phases(session: Session, competition_id: int) -> list[Phase]:
+    """A competition's phases in order, with their competition and test set loaded."""
+    return list(
+        session.scalars(
+            select(Phase)
+            .where(Phase.competition_id == competition_id)
+            .options(selectinload(Phase.competition), selectinload(Phase.testset))
+            .order_by(Phase.position, Phase.id)
+        )
+    )
 
 
 def require_leaderboard_visible(

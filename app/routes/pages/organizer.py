@@ -132,7 +132,7 @@ def _competition_page(
         "organizer/competition.html",
         status_code=error.status_code if error else 200,
         competition=competition,
-        phases=[competitions.get_phase(session, p.id) for p in competition.phases],
+        phases=phases.list_phases(session, competition.id),
         organizers=competitions.list_organizers(session, competition.id, user),
         participants=moderation.list_participants(session, competition.id, user),
         testsets=_testsets_for(session, user, None),
