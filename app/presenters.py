@@ -134,7 +134,7 @@ def competition_dict(
         .execution_options(populate_existing=True)
     )
     if competition is None:
-        raise NotFound(f"competition {competition_id} not found")
+        raise NotFound(competitions.COMPETITION_NOT_FOUND.format(id=competition_id))
     joined = bool(viewer_id and competitions.get_participation(session, competition.id, viewer_id))
     phases = [
         phase_dict(

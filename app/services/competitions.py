@@ -28,6 +28,8 @@ from app.models import (
 from app.services import audit
 from app.timeutil import next_utc_midnight, utc_day_start
 
+COMPETITION_NOT_FOUND = "competition {id} not found"
+PHASE_NOT_FOUND = "phase {id} not found"
 NOT_ORGANIZER = "only the organizers of this competition may do this"
 NOT_JOINED = "join the competition before submitting"
 ALREADY_JOINED = "you have already joined this competition"
@@ -64,7 +66,7 @@ def get_competition(session: Session, competition_id: int) -> Competition:
         .options(selectinload(Competition.phases))
     )
     if competition is None:
-        raise NotFound(f"competition {competition_id} not found")
+        raise NotFound(COMPETITION_NOT_FOUND.format(id=competition_id))
     return competition
 
 
@@ -76,7 +78,7 @@ def get_phase(session: Session, phase_id: int) -> Phase:
         .options(selectinload(Phase.competition), selectinload(Phase.testset))
     )
     if phase is None:
-        raise NotFound(f"phase {phase_id} not found")
+        raise NotFound(PHASE_NOT_FOUND.format(id=phase_id))
     return phase
 
 

@@ -33,6 +33,7 @@ NOT_DISQUALIFIED = "{username!r} is not disqualified"
 BASELINE_NEEDS_DESCRIPTION = (
     'describe the baseline; the leaderboard shows it as "Baseline: <description>"'
 )
+SUBMISSION_NOT_FOUND = "submission {id} not found"
 UNKNOWN_FILTER = "{field} must be one of: {choices} (got {value!r})"
 
 
@@ -157,7 +158,7 @@ def _organized_submission(
 ) -> tuple[Submission, Phase]:
     submission = session.get(Submission, submission_id)
     if submission is None:
-        raise NotFound(f"submission {submission_id} not found")
+        raise NotFound(SUBMISSION_NOT_FOUND.format(id=submission_id))
     phase = phases.require_organized(session, submission.phase_id, actor)
     return submission, phase
 

@@ -40,6 +40,7 @@ TESTSET_NOT_AVAILABLE = (
     "upload it yourself or ask an admin"
 )
 CANNOT_UPLOAD_TESTSET = "only users with the organizer or admin role can upload test sets"
+LABELS_CHANGED = "stored labels at {path} do not match fingerprint {fingerprint}"
 MIN_IMAGE_SIDE, MAX_IMAGE_SIDE = 8, 1024
 
 _cache_lock = threading.Lock()
@@ -270,7 +271,7 @@ def upload_testset(
 def _load_labels(labels_path: str, fingerprint: str) -> TestSet:
     truth = read_labels(Path(labels_path))
     if truth.fingerprint() != fingerprint:
-        raise RuntimeError(f"stored labels at {labels_path} do not match fingerprint {fingerprint}")
+        raise RuntimeError(LABELS_CHANGED.format(path=labels_path, fingerprint=fingerprint))
     return truth
 
 
