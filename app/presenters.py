@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.errors import NotFound
 from app.models import Competition, Phase, Split, Submission, SubmissionStatus
+from app.schemas import QuotaOut
 from app.services import competitions, submissions
 from app.services.competitions import Quota
 from scoring.metrics import ScoreReport
@@ -41,7 +42,7 @@ def phase_dict(phase: Phase, *, now: datetime, quota: Quota | None = None) -> di
         "n_items": testset.n_items if testset else None,
         "testset_is_synthetic": testset.is_synthetic if testset else None,
         "input_size": list(phase.effective_input_size(testset)) if testset else None,
-        "quota": quota.to_dict() if quota else None,
+        "quota": QuotaOut.model_validate(quota) if quota else None,
     }
 
 

@@ -51,6 +51,7 @@ class UserOut(BaseModel):
 
 
 class QuotaOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     daily_limit: int | None
     used_today: int
     remaining_today: int | None

@@ -358,17 +358,6 @@ class Quota:
     def exhausted_total(self) -> bool:
         return self.remaining_total == 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "daily_limit": self.daily_limit,
-            "used_today": self.used_today,
-            "remaining_today": self.remaining_today,
-            "total_limit": self.total_limit,
-            "used_total": self.used_total,
-            "remaining_total": self.remaining_total,
-            "resets_at": self.resets_at.isoformat(),
-        }
-
 
 def quota(session: Session, phase: Phase, user_id: int, now: datetime) -> Quota:
     """Submissions that count: every one that has not failed (organizer baselines excluded)."""
