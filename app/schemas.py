@@ -286,7 +286,8 @@ class RescoreOut(BaseModel):
 
 
 class AuditEntryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """An audit entry with its actor's name (None once the user is deleted)."""
+
     id: int
     created_at: datetime
     actor: str | None

@@ -176,12 +176,7 @@ def audit_log(
 ) -> list[AuditEntryOut]:
     """Every organizer action in this competition, newest first (organizers only)."""
     competitions.require_organizer(session, competition_id, user)
-    return [
-        AuditEntryOut.model_validate(entry)
-        for entry in audit.entries(
-            session, competition_id, action=action, limit=limit, offset=offset
-        )
-    ]
+    return audit.entries(session, competition_id, action=action, limit=limit, offset=offset)
 
 
 # --- Phases ---------------------------------------------------------------------------------
