@@ -62,6 +62,9 @@ class QuotaOut(BaseModel):
 
 
 class PhaseOut(BaseModel):
+    """A phase, read from ``presenters.PhaseAt`` (the phase as of now, with the quota)."""
+
+    model_config = ConfigDict(from_attributes=True)
     id: int
     name: str
     description: str

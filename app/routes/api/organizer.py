@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, Response
 
 from app.deps import ORGANIZER_ONLY, CurrentUser, JobsDep, NowDep, SessionDep, SettingsDep
 from app.phase_settings import PhasePatch, PhaseSettings
-from app.presenters import competition_dict, organizer_phase_dict
+from app.presenters import competition_out, organizer_phase_out
 from app.schemas import (
     AuditEntryOut,
     CompetitionIn,
@@ -78,14 +78,6 @@ def get_testset(testset_id: int, session: SessionDep, user: CurrentUser) -> Test
 # --- Competitions ---------------------------------------------------------------------------
 
 
-def _competition_out(
-    session: SessionDep, competition_id: int, user: CurrentUser, now: NowDep
-) -> CompetitionOut:
-    body = competition_dict(session, competition_id, user.id, now=now)
-    body["is_organizer"] = competitions.is_organizer(session, competition_id, user)
-    return CompetitionOut.model_validate(body)
-
-
 @router.post(
     "/competitions",
     dependencies=ORGANIZER_ONLY,
@@ -99,7 +91,7 @@ def create_competition(
     competition = competitions.create_competition(
         session, user, title=body.title, description=body.description, now=now
     )
-    return _competition_out(session, competition.id, user, now)
+    return competition_out(session, competition.id, user, now=now)
 
 
 @router.patch(
@@ -116,7 +108,7 @@ def update_competition(
     competitions.update_competition(
         session, competition_id, user, body.model_dump(exclude_unset=True), now=now
     )
-    return _competition_out(session, competition_id, user, now)
+    return competition_out(session, competition_id, user, now=now)
 
 
 @router.get(
@@ -183,7 +175,7 @@ def audit_log(
 
 
 def _phase_out(phase: Any, now: NowDep) -> OrganizerPhaseOut:
-    return OrganizerPhaseOut.model_validate(organizer_phase_dict(phase, now=now))
+    return organizer_phase_out(phase, now=now)
 
 
 @router.post(

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from app.deps import LOGIN_REQUIRED, NowDep, OptionalUser, SessionDep, SettingsDep
 from app.errors import Forbidden, NotAuthenticated, NotFound
 from app.models import Split
-from app.presenters import phase_dict
+from app.presenters import phase_out
 from app.schemas import LeaderboardRowOut, PhaseOut
 from app.services import competitions, exports, leaderboard, phases
 from app.services.inputs import inputs_zip
@@ -30,7 +30,7 @@ def get_phase(phase_id: int, session: SessionDep, user: OptionalUser, now: NowDe
         session, phase.competition_id, user.id
     )
     quota = competitions.quota(session, phase, user.id, now) if user and joined else None
-    return PhaseOut.model_validate(phase_dict(phase, now=now, quota=quota))
+    return phase_out(phase, now=now, quota=quota)
 
 
 @router.get("/{phase_id}/leaderboard", response_model=list[LeaderboardRowOut])

@@ -16,7 +16,7 @@ from app.deps import ORGANIZER_ONLY, NowDep, SessionDep, SettingsDep
 from app.errors import AppError
 from app.models import EntrySelection, Phase, TiePolicy, User
 from app.phase_settings import BLANK_MEANS_NONE, CHECKBOXES, PhaseSettings
-from app.presenters import organizer_phase_dict
+from app.presenters import organizer_phase_out
 from app.routes.pages.forms import PostedForm, Viewer, chosen_file, form_fields
 from app.routes.pages.render import render
 from app.schemas import TestSetOut
@@ -267,7 +267,7 @@ def _phase_page(
         status_code=error.status_code if error else 200,
         phase=phase,
         competition=phase.competition,
-        settings=organizer_phase_dict(phase, now=now),
+        settings=organizer_phase_out(phase, now=now),
         phase_form=phase_form or phase_form_values(phase),
         testsets=_testsets_for(session, user, phase),
         kit_files={f.kind: f for f in kits.list_kits(session, phase.id)},
