@@ -1,4 +1,4 @@
-"""Turning models into the dictionaries the API returns and the pages render.
+"""Turning models into what the API returns and the pages render.
 
 The one place that decides which scores a viewer may see: private-split scores reach a
 participant only after the phase's reveal.
@@ -9,39 +9,76 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
-from app.models import Phase, Split, Submission, SubmissionScore, SubmissionStatus
+from app.errors import NotFound
+from app.models import (
+    Competition,
+    Phase,
+    Split,
+    Submission,
+    SubmissionScore,
+    SubmissionStatus,
+    User,
+)
+from app.schemas import CompetitionOut, OrganizerPhaseOut, PhaseOut
 from app.services import competitions, submissions
 from app.services.competitions import Quota
 from app.services.stored_scores import read_report, read_scores
 from scoring.groups import SCORE_NAMES
 
 
-def phase_dict(phase: Phase, *, now: datetime, quota: Quota | None = None) -> dict[str, Any]:
-    testset = phase.testset
-    return {
-        "id": phase.id,
-        "name": phase.name,
-        "description": phase.description,
-        "opens_at": phase.opens_at,
-        "closes_at": phase.closes_at,
-        "is_open": phase.is_open(now),
-        "daily_limit": phase.daily_limit,
-        "total_limit": phase.total_limit,
-        "inputs_public": phase.inputs_public,
-        "leaderboard_public": phase.leaderboard_public,
-        "public_fraction": phase.public_fraction,
-        "private_revealed": phase.public_fraction is not None and phase.private_is_revealed(now),
-        "entry_selection": phase.entry_selection.value,
-        "tie_policy": phase.tie_policy.value,
-        "submission_kinds": list(phase.submission_kinds),
-        "testset_id": phase.testset_id,
-        "n_items": testset.n_items if testset else None,
-        "testset_is_synthetic": testset.is_synthetic if testset else None,
-        "input_size": list(phase.effective_input_size(testset)) if testset else None,
-        "quota": quota.to_dict() if quota else None,
-    }
+class PhaseAt:
+    """A phase as of ``now``, with the viewer's quota: the attributes ``PhaseOut`` (and
+    ``OrganizerPhaseOut``) read; the phase's own columns are read through it unchanged."""
+
+    def __init__(self, phase: Phase, now: datetime, quota: Quota | None = None) -> None:
+        self._phase, self._now, self.quota = phase, now, quota
+        self.testset = phase.testset
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._phase, name)
+
+    @property
+    def is_open(self) -> bool:
+        return self._phase.is_open(self._now)
+
+    @property
+    def private_revealed(self) -> bool:
+        phase = self._phase
+        return phase.public_fraction is not None and phase.private_is_revealed(self._now)
+
+    @property
+    def n_items(self) -> int | None:
+        return self.testset.n_items if self.testset else None
+
+    @property
+    def testset_is_synthetic(self) -> bool | None:
+        return self.testset.is_synthetic if self.testset else None
+
+    @property
+    def testset_fingerprint(self) -> str | None:
+        return self.testset.fingerprint if self.testset else None
+
+    @property
+    def input_size(self) -> list[int] | None:
+        return list(self._phase.effective_input_size(self.testset)) if self.testset else None
+
+    @property
+    def model_input_size(self) -> list[int] | None:
+        height, width = self._phase.model_input_height, self._phase.model_input_width
+        return None if height is None or width is None else [height, width]
+
+
+def phase_out(phase: Phase, *, now: datetime, quota: Quota | None = None) -> PhaseOut:
+    """A phase as everyone sees it, with the viewer's quota when they have joined."""
+    return PhaseOut.model_validate(PhaseAt(phase, now, quota))
+
+
+def organizer_phase_out(phase: Phase, *, now: datetime) -> OrganizerPhaseOut:
+    """A phase with the settings only its organizers see (split seed, model limits...)."""
+    return OrganizerPhaseOut.model_validate(PhaseAt(phase, now))
 
 
 def _scores(stored: dict[str, Any]) -> dict[str, float | None] | None:
@@ -126,21 +163,38 @@ def _columns(score: SubmissionScore) -> dict[str, Any]:
     return {name: getattr(score, name) for name in SCORE_NAMES}
 
 
-def competition_dict(
-    session: Session, competition_id: int, viewer_id: int | None, *, now: datetime
-) -> dict[str, Any]:
-    competition = competitions.get_competition(session, competition_id)
-    joined = bool(viewer_id and competitions.get_participation(session, competition.id, viewer_id))
-    phases = []
-    for phase_summary in competition.phases:
-        phase = competitions.get_phase(session, phase_summary.id)
-        quota = competitions.quota(session, phase, viewer_id, now) if joined and viewer_id else None
-        phases.append(phase_dict(phase, now=now, quota=quota))
-    return {
-        "id": competition.id,
-        "title": competition.title,
-        "description": competition.description,
-        "created_at": competition.created_at,
-        "joined": joined,
-        "phases": phases,
-    }
+def competition_out(
+    session: Session, competition_id: int, viewer: User | None, *, now: datetime
+) -> CompetitionOut:
+    """A competition with its phases (loaded with their test sets up front) and, for a viewer
+    who joined, their quota in each."""
+    competition = session.scalar(
+        select(Competition)
+        .where(Competition.id == competition_id)
+        .options(selectinload(Competition.phases).selectinload(Phase.testset))
+        # Objects already in the session may lack the phases or test sets this response shows.
+        .execution_options(populate_existing=True)
+    )
+    if competition is None:
+        raise NotFound(competitions.COMPETITION_NOT_FOUND.format(id=competition_id))
+    joined = viewer is not None and (
+        competitions.get_participation(session, competition.id, viewer.id) is not None
+    )
+    return CompetitionOut(
+        id=competition.id,
+        title=competition.title,
+        description=competition.description,
+        created_at=competition.created_at,
+        joined=joined,
+        is_organizer=competitions.is_organizer(session, competition.id, viewer),
+        phases=[
+            phase_out(
+                phase,
+                now=now,
+                quota=competitions.quota(session, phase, viewer.id, now)
+                if joined and viewer is not None
+                else None,
+            )
+            for phase in competition.phases
+        ],
+    )

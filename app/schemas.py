@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.db import DB_ID_MAX
 
@@ -74,6 +74,7 @@ class UserOut(BaseModel):
 
 
 class QuotaOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     daily_limit: int | None
     used_today: int
     remaining_today: int | None
@@ -84,6 +85,9 @@ class QuotaOut(BaseModel):
 
 
 class PhaseOut(BaseModel):
+    """A phase, read from ``presenters.PhaseAt`` (the phase as of now, with the quota)."""
+
+    model_config = ConfigDict(from_attributes=True)
     id: int
     name: str
     description: str
@@ -200,38 +204,6 @@ class CompetitionPatch(InputModel):
     description: str | None = Field(default=None, max_length=100_000)
 
 
-class PhasePatch(InputModel):
-    """Phase settings; on PATCH only the fields sent change (null clears a limit or a date)."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(default="", max_length=100)
-    description: str = Field(default="", max_length=100_000)
-    testset_id: int | None = None
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
-    daily_limit: int | None = None
-    total_limit: int | None = None
-    public_fraction: float | None = None
-    split_seed: int | None = None
-    inputs_public: bool = True
-    leaderboard_public: bool = True
-    entry_selection: str = "latest"
-    primary_column: str = "mae"
-    tie_policy: str = "dense"
-    submission_kinds: list[str] = Field(default_factory=lambda: ["predictions"])
-    execution_provider: str = "auto"
-    model_time_limit_seconds: int = 900
-    model_memory_limit_mb: int = 4096
-    model_input_height: int | None = None
-    model_input_width: int | None = None
-    """Both, or neither for the test set's stored image size."""
-
-
-class PhaseIn(PhasePatch):
-    name: str = Field(max_length=100)
-    daily_limit: int | None = 5
-
-
 class OrganizerPhaseOut(PhaseOut):
     """A phase with the settings only its organizers see."""
 
@@ -247,7 +219,11 @@ class OrganizerPhaseOut(PhaseOut):
 
 
 class TestSetOut(BaseModel):
+    """What an organizer sees of a test set (read from its record): the import report, never
+    the labels."""
+
     __test__ = False  # not a pytest test class
+    model_config = ConfigDict(from_attributes=True)
     id: int
     name: str
     fingerprint: str
@@ -259,6 +235,25 @@ class TestSetOut(BaseModel):
     is_synthetic: bool
     created_at: datetime
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_record(cls, record: Any) -> Any:
+        if isinstance(record, dict):
+            return record
+        report = record.report or {}
+        return {
+            "id": record.id,
+            "name": record.name,
+            "fingerprint": record.fingerprint,
+            "layout": record.layout,
+            "n_items": record.n_items,
+            "image_size": [record.image_height, record.image_width],
+            "group_sizes": report.get("group_sizes", {}),
+            "source_image_sizes": report.get("source_image_sizes", {}),
+            "is_synthetic": record.is_synthetic,
+            "created_at": record.created_at,
+        }
+
 
 class UsernameIn(InputModel):
     model_config = ConfigDict(extra="forbid")
@@ -266,6 +261,7 @@ class UsernameIn(InputModel):
 
 
 class OrganizerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     username: str
     role: str
     added_at: datetime
@@ -333,6 +329,8 @@ class RescoreOut(BaseModel):
 
 
 class AuditEntryOut(BaseModel):
+    """An audit entry with its actor's name (None once the user is deleted)."""
+
     id: int
     created_at: datetime
     actor: str | None

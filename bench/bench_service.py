@@ -45,6 +45,7 @@ from app.models import (  # noqa: E402
 from app.services import accounts, competitions, testsets  # noqa: E402
 from scoring.metrics import score  # noqa: E402
 from scoring.synthetic import make_testset  # noqa: E402
+from tests.support.seeding import open_phase, seed_competition  # noqa: E402
 
 PASSWORD = "benchmark-password"
 
@@ -59,36 +60,21 @@ def seed(settings: Settings, source: Path) -> tuple[int, int, tuple[str, ...]]:
     """Two phases on the 1,978-item synthetic set: one empty, one with 1,000 x 10 entries."""
     db = Database(settings.database_url)
     upgrade(db.engine)
-    now = utcnow()
     with db.transaction() as session:
-        organizer = accounts.register(
+        seeded = seed_competition(
             session,
-            username="lecturer",
+            settings,
+            source,
             password=PASSWORD,
-            email="l@example.org",
-            role=Role.ORGANIZER,
+            title="Bench",
+            testset_name="bench",
+            phases=[
+                open_phase(name="Live", daily_limit=None),
+                open_phase(name="Big", daily_limit=None),
+            ],
         )
-        testset = testsets.import_into_store(
-            session, settings, source, name="bench", created_by=organizer, is_synthetic=True
-        )
-        competition = competitions.create_competition(session, organizer, title="Bench")
-        opens = now - timedelta(days=1)
-        live = competitions.add_phase(
-            session,
-            competition,
-            name="Live",
-            testset_id=testset.id,
-            opens_at=opens,
-            daily_limit=None,
-        )
-        big = competitions.add_phase(
-            session,
-            competition,
-            name="Big",
-            testset_id=testset.id,
-            opens_at=opens,
-            daily_limit=None,
-        )
+        testset, competition = seeded.testset, seeded.competition
+        live, big = seeded.phases
         bencher = accounts.register(
             session, username="bencher", password=PASSWORD, email="b@example.org"
         )

@@ -99,7 +99,7 @@ def seed(settings: Settings, source: Path) -> Workload:
             is_synthetic=True,
             image_size=(32, 32),
         )
-        competition = competitions.create_competition(session, organizer, title="Throughput")
+        competition = competitions.insert_competition(session, organizer, title="Throughput")
         phase = competitions.add_phase(
             session,
             competition,

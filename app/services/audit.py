@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import AuditLogEntry, User
+from app.schemas import AuditEntryOut
 
 
 def _json_safe(value: Any) -> Any:
@@ -51,28 +51,6 @@ def record(
     return entry
 
 
-@dataclass(frozen=True)
-class AuditView:
-    """An audit entry with its actor's name."""
-
-    id: int
-    created_at: datetime
-    actor: str | None
-    action: str
-    target: str
-    details: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "created_at": self.created_at.isoformat(),
-            "actor": self.actor,
-            "action": self.action,
-            "target": self.target,
-            "details": self.details,
-        }
-
-
 def entries(
     session: Session,
     competition_id: int,
@@ -80,7 +58,7 @@ def entries(
     action: str | None = None,
     limit: int = 500,
     offset: int = 0,
-) -> list[AuditView]:
+) -> list[AuditEntryOut]:
     """A competition's audit log, newest first, optionally of one kind of action."""
     query = (
         select(AuditLogEntry, User.username)
@@ -93,7 +71,7 @@ def entries(
     if action:
         query = query.where(AuditLogEntry.action == action)
     return [
-        AuditView(
+        AuditEntryOut(
             id=entry.id,
             created_at=entry.created_at,
             actor=username,

@@ -1,7 +1,12 @@
-"""Competitions, phases, organizers, participation and submission quotas."""
+"""Competitions: creating and editing one, its (co-)organizers, participation and quotas.
+
+``require_organizer`` is the one access check for everything an organizer does in a
+competition; every change is recorded in the audit log.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,7 +14,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.errors import Conflict, Forbidden, NotFound, NotJoined
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, NotJoined
 from app.models import (
     Competition,
     CompetitionOrganizer,
@@ -20,12 +25,26 @@ from app.models import (
     SubmissionStatus,
     User,
 )
+from app.services import audit
 from app.timeutil import next_utc_midnight, utc_day_start
 
+COMPETITION_NOT_FOUND = "competition {id} not found"
+PHASE_NOT_FOUND = "phase {id} not found"
 NOT_ORGANIZER = "only the organizers of this competition may do this"
 NOT_JOINED = "join the competition before submitting"
 ALREADY_JOINED = "you have already joined this competition"
 CANNOT_CREATE = "only users with the organizer or admin role can create competitions"
+TITLE_REQUIRED = "the title must not be empty"
+TITLE_TOO_LONG = "the title must be at most 200 characters (got {length})"
+NO_SUCH_USER = "no user named {username!r}"
+ALREADY_ORGANIZER = "{username!r} already organizes this competition"
+PARTICIPANT_CANNOT_ORGANIZE = (
+    "{username!r} participates in this competition; a participant cannot also organize it"
+)
+NOT_AN_ORGANIZER = "{username!r} does not organize this competition"
+LAST_ORGANIZER = (
+    "a competition needs at least one organizer; add another before removing {username!r}"
+)
 
 
 def list_competitions(session: Session) -> list[Competition]:
@@ -47,7 +66,7 @@ def get_competition(session: Session, competition_id: int) -> Competition:
         .options(selectinload(Competition.phases))
     )
     if competition is None:
-        raise NotFound(f"competition {competition_id} not found")
+        raise NotFound(COMPETITION_NOT_FOUND.format(id=competition_id))
     return competition
 
 
@@ -59,14 +78,14 @@ def get_phase(session: Session, phase_id: int) -> Phase:
         .options(selectinload(Phase.competition), selectinload(Phase.testset))
     )
     if phase is None:
-        raise NotFound(f"phase {phase_id} not found")
+        raise NotFound(PHASE_NOT_FOUND.format(id=phase_id))
     return phase
 
 
-def create_competition(
+def insert_competition(
     session: Session, creator: User, *, title: str, description: str = ""
 ) -> Competition:
-    """A new competition; its creator becomes its first organizer."""
+    """A new competition record; its creator becomes its first organizer (not audited)."""
     if not creator.can_create_competitions:
         raise Forbidden(CANNOT_CREATE)
     competition = Competition(
@@ -108,9 +127,184 @@ def is_organizer(session: Session, competition_id: int, user: User | None) -> bo
     )
 
 
-def require_organizer(session: Session, competition_id: int, user: User) -> None:
-    if not is_organizer(session, competition_id, user):
+def require_organizer(session: Session, competition_id: int, user: User) -> Competition:
+    """The competition, when ``user`` organizes it: 404 when missing, 403 when not theirs."""
+    competition = get_competition(session, competition_id)
+    if not is_organizer(session, competition.id, user):
         raise Forbidden(NOT_ORGANIZER)
+    return competition
+
+
+def organized_competitions(session: Session, user: User) -> list[Competition]:
+    """The competitions a user organizes (admins: all), newest first."""
+    if user.role == Role.ADMIN:
+        return list_competitions(session)
+    return list(
+        session.scalars(
+            select(Competition)
+            .join(CompetitionOrganizer, CompetitionOrganizer.competition_id == Competition.id)
+            .where(CompetitionOrganizer.user_id == user.id)
+            .options(selectinload(Competition.phases))
+            .order_by(Competition.id.desc())
+        )
+    )
+
+
+def _clean_title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise InvalidInput(TITLE_REQUIRED, field="title")
+    if len(title) > 200:
+        raise InvalidInput(TITLE_TOO_LONG.format(length=len(title)), field="title")
+    return title
+
+
+def create_competition(
+    session: Session, actor: User, *, title: str, description: str = "", now: datetime
+) -> Competition:
+    """A new competition organized by its creator (organizer or admin role only)."""
+    competition = insert_competition(
+        session, actor, title=_clean_title(title), description=description or ""
+    )
+    audit.record(
+        session,
+        actor,
+        "competition.create",
+        competition_id=competition.id,
+        target=f"competition {competition.id}",
+        now=now,
+        title=competition.title,
+    )
+    return competition
+
+
+def update_competition(
+    session: Session,
+    competition_id: int,
+    actor: User,
+    changes: Mapping[str, Any],
+    *,
+    now: datetime,
+) -> Competition:
+    """Change a competition's title or description (its organizers only)."""
+    competition = require_organizer(session, competition_id, actor)
+    changed: dict[str, Any] = {}
+    if changes.get("title") is not None:
+        title = _clean_title(changes["title"])
+        if title != competition.title:
+            changed["title"] = {"from": competition.title, "to": title}
+            competition.title = title
+    if changes.get("description") is not None:
+        description = str(changes["description"])
+        if description != competition.description:
+            changed["description"] = {"changed": True}
+            competition.description = description
+    session.flush()
+    if changed:
+        audit.record(
+            session,
+            actor,
+            "competition.update",
+            competition_id=competition.id,
+            target=f"competition {competition.id}",
+            now=now,
+            changes=changed,
+        )
+    return competition
+
+
+# --- Co-organizers --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrganizerView:
+    username: str
+    role: str
+    added_at: datetime
+
+
+def list_organizers(session: Session, competition_id: int, actor: User) -> list[OrganizerView]:
+    """The organizers of a competition, earliest first (organizers only)."""
+    require_organizer(session, competition_id, actor)
+    rows = session.execute(
+        select(User.username, User.role, CompetitionOrganizer.added_at)
+        .join(User, User.id == CompetitionOrganizer.user_id)
+        .where(CompetitionOrganizer.competition_id == competition_id)
+        .order_by(CompetitionOrganizer.added_at, CompetitionOrganizer.id)
+    )
+    return [OrganizerView(name, role.value, added) for name, role, added in rows]
+
+
+def user_named(session: Session, username: str) -> User:
+    """The user with this username (any case), or 404."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(NO_SUCH_USER.format(username=username.strip()))
+    return user
+
+
+def _organizer_link(
+    session: Session, competition_id: int, user: User
+) -> CompetitionOrganizer | None:
+    return session.scalar(
+        select(CompetitionOrganizer).where(
+            CompetitionOrganizer.competition_id == competition_id,
+            CompetitionOrganizer.user_id == user.id,
+        )
+    )
+
+
+def add_organizer(
+    session: Session, competition_id: int, actor: User, username: str, *, now: datetime
+) -> User:
+    """Make an existing user a co-organizer of this competition."""
+    competition = require_organizer(session, competition_id, actor)
+    user = user_named(session, username)
+    if _organizer_link(session, competition.id, user) is not None:
+        raise Conflict(ALREADY_ORGANIZER.format(username=user.username))
+    # An organizer sees private scores; someone who competes must not.
+    if get_participation(session, competition.id, user.id) is not None:
+        raise Conflict(PARTICIPANT_CANNOT_ORGANIZE.format(username=user.username))
+    session.add(CompetitionOrganizer(competition_id=competition.id, user_id=user.id, added_at=now))
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "organizer.add",
+        competition_id=competition.id,
+        target=f"user {user.username}",
+        now=now,
+    )
+    return user
+
+
+def remove_organizer(
+    session: Session, competition_id: int, actor: User, username: str, *, now: datetime
+) -> None:
+    """Remove a co-organizer; the last organizer stays."""
+    require_organizer(session, competition_id, actor)
+    user = user_named(session, username)
+    link = _organizer_link(session, competition_id, user)
+    if link is None:
+        raise NotFound(NOT_AN_ORGANIZER.format(username=user.username))
+    count = session.scalar(
+        select(func.count()).where(CompetitionOrganizer.competition_id == competition_id)
+    )
+    if (count or 0) <= 1:
+        raise Conflict(LAST_ORGANIZER.format(username=user.username))
+    session.delete(link)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "organizer.remove",
+        competition_id=competition_id,
+        target=f"user {user.username}",
+        now=now,
+    )
+
+
+# --- Participation and quotas ---------------------------------------------------------------
 
 
 def get_participation(session: Session, competition_id: int, user_id: int) -> Participation | None:
@@ -163,17 +357,6 @@ class Quota:
     @property
     def exhausted_total(self) -> bool:
         return self.remaining_total == 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "daily_limit": self.daily_limit,
-            "used_today": self.used_today,
-            "remaining_today": self.remaining_today,
-            "total_limit": self.total_limit,
-            "used_total": self.used_total,
-            "remaining_total": self.remaining_total,
-            "resets_at": self.resets_at.isoformat(),
-        }
 
 
 def quota(session: Session, phase: Phase, user_id: int, now: datetime) -> Quota:

@@ -91,7 +91,7 @@ def seed_demo(db: Database, settings: Settings, *, n_items: int = 1978) -> list[
                 created_by=users["lecturer"],
                 is_synthetic=True,
             )
-            competition = competitions.create_competition(
+            competition = competitions.insert_competition(
                 session, users["lecturer"], title=DEMO_TITLE, description=DEMO_DESCRIPTION
             )
             phase_ids = []

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.errors import InvalidInput, NotFound
 from app.models import PhaseFile, User
-from app.services import audit, competitions
+from app.services import audit, competitions, phases
 from app.services.submissions import Upload
 from app.storage import safe_filename, save_stream
 
@@ -96,8 +96,7 @@ def upload_kit(
     now: datetime,
 ) -> PhaseFile:
     """Store a phase's starting kit or sample submission, replacing the previous one."""
-    phase = competitions.get_phase(session, phase_id)
-    competitions.require_organizer(session, phase.competition_id, actor)
+    phase = phases.require_organized(session, phase_id, actor)
     _check_kind(kind)
     filename = safe_filename(upload.filename, default=f"{kind}.zip")
     folder = settings.kits_dir / str(phase.id)
@@ -148,8 +147,7 @@ def delete_kit(
 ) -> None:
     """Withdraw a phase's starting kit or sample submission."""
     phase_file = get_kit(session, phase_id, kind)
-    phase = competitions.get_phase(session, phase_id)
-    competitions.require_organizer(session, phase.competition_id, actor)
+    phase = phases.require_organized(session, phase_id, actor)
     _when_settled(session, committed=kit_path(settings, phase_file))
     session.delete(phase_file)
     session.flush()

@@ -22,7 +22,7 @@ from app.models import (
     SubmissionStatus,
     User,
 )
-from app.services import audit, competitions, stored_scores, submissions
+from app.services import audit, competitions, phases, stored_scores, submissions
 from app.services.rescore import scores_by_submission
 from app.services.submit import submit_and_dispatch
 
@@ -33,6 +33,7 @@ NOT_DISQUALIFIED = "{username!r} is not disqualified"
 BASELINE_NEEDS_DESCRIPTION = (
     'describe the baseline; the leaderboard shows it as "Baseline: <description>"'
 )
+SUBMISSION_NOT_FOUND = "submission {id} not found"
 UNKNOWN_FILTER = "{field} must be one of: {choices} (got {value!r})"
 
 
@@ -98,8 +99,7 @@ def list_submissions(
     baseline: bool | None = None,
 ) -> list[ModerationRow]:
     """All submissions of a phase, newest first, filtered by participant, status, kind, flags."""
-    phase = competitions.get_phase(session, phase_id)
-    competitions.require_organizer(session, phase.competition_id, actor)
+    phase = phases.require_organized(session, phase_id, actor)
     status = _choice("status", status, tuple(s.value for s in SubmissionStatus))
     kind = _choice("kind", kind, tuple(k.value for k in SubmissionKind))
     disqualified = select(Participation.user_id).where(
@@ -159,9 +159,8 @@ def _organized_submission(
 ) -> tuple[Submission, Phase]:
     submission = session.get(Submission, submission_id)
     if submission is None:
-        raise NotFound(f"submission {submission_id} not found")
-    phase = competitions.get_phase(session, submission.phase_id)
-    competitions.require_organizer(session, phase.competition_id, actor)
+        raise NotFound(SUBMISSION_NOT_FOUND.format(id=submission_id))
+    phase = phases.require_organized(session, submission.phase_id, actor)
     return submission, phase
 
 
@@ -291,8 +290,7 @@ class ParticipantRow:
 
 def list_participants(session: Session, competition_id: int, actor: User) -> list[ParticipantRow]:
     """Everyone who joined, with their number of submissions and any disqualification."""
-    competition = competitions.get_competition(session, competition_id)
-    competitions.require_organizer(session, competition.id, actor)
+    competition = competitions.require_organizer(session, competition_id, actor)
     phase_ids = [phase.id for phase in competition.phases]
     counts: dict[int, int] = {}
     if phase_ids:
@@ -335,8 +333,7 @@ def add_baseline(
     output_scale: float = 1.0,
 ) -> int:
     """An organizer's baseline entry, scored like any submission and outside every quota."""
-    phase = competitions.get_phase(session, phase_id)
-    competitions.require_organizer(session, phase.competition_id, actor)
+    phase = phases.require_organized(session, phase_id, actor)
     description = (description or "").strip()
     if not description:
         raise InvalidInput(BASELINE_NEEDS_DESCRIPTION, field="description")

@@ -1,4 +1,9 @@
-"""Hidden test sets: import into the data directory, load labels, split public/private."""
+"""Hidden test sets: upload and import into the data directory, who may see and use one,
+load labels, split public/private.
+
+``require_visible`` is the one access check for reading a test set's record; ``require_usable``
+the one for attaching it to a phase.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,37 @@ import os
 import tempfile
 import threading
 import uuid
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.errors import InvalidTestSet, NotFound
-from app.models import TestSetVersion, User
-from app.storage import remove_tree
+from app.errors import Forbidden, InvalidInput, InvalidTestSet, NotFound
+from app.models import CompetitionOrganizer, Phase, Role, TestSetVersion, User
+from app.phase_settings import IMAGE_SIZE_OUT_OF_RANGE, whole_number
+from app.services import audit
+from app.services.submissions import Upload
+from app.storage import remove_tree, safe_filename, save_stream
 from scoring.errors import ScoringError
 from scoring.groups import ATTRIBUTES
 from scoring.splits import public_mask
 from scoring.testset import TestSet, import_testset, read_labels
+
+TESTSET_NOT_FOUND = "test set {id} not found"
+TESTSET_NOT_AVAILABLE = (
+    "test set {id} was uploaded by someone who does not organize this competition; "
+    "upload it yourself or ask an admin"
+)
+CANNOT_UPLOAD_TESTSET = "only users with the organizer or admin role can upload test sets"
+LABELS_CHANGED = "stored labels at {path} do not match fingerprint {fingerprint}"
+MIN_IMAGE_SIDE, MAX_IMAGE_SIDE = 8, 1024
 
 _cache_lock = threading.Lock()
 
@@ -113,7 +133,137 @@ def import_into_store(
 def get_testset(session: Session, testset_id: int) -> TestSetVersion:
     testset = session.get(TestSetVersion, testset_id)
     if testset is None:
-        raise NotFound(f"test set {testset_id} not found")
+        raise NotFound(TESTSET_NOT_FOUND.format(id=testset_id))
+    return testset
+
+
+def _organized_by(actor: User) -> Any:
+    """The ids of the competitions ``actor`` organizes, as a subquery."""
+    return select(CompetitionOrganizer.competition_id).where(
+        CompetitionOrganizer.user_id == actor.id
+    )
+
+
+def _shared_with(session: Session, testset: TestSetVersion, competitions: Any) -> bool:
+    """Uploaded by an organizer of, or already used by a phase of, one of ``competitions``."""
+    co_organizer = testset.created_by_id is not None and session.scalar(
+        select(
+            exists().where(
+                CompetitionOrganizer.competition_id.in_(competitions),
+                CompetitionOrganizer.user_id == testset.created_by_id,
+            )
+        )
+    )
+    in_use = session.scalar(
+        select(
+            exists().where(Phase.competition_id.in_(competitions), Phase.testset_id == testset.id)
+        )
+    )
+    return bool(co_organizer or in_use)
+
+
+def require_visible(session: Session, testset_id: int, actor: User) -> TestSetVersion:
+    """A test set's record for its uploader, admins and the organizers it is shared with.
+
+    Anyone else gets the same 404 as for a missing id: names, fingerprints and group sizes are
+    the uploader's business.
+    """
+    testset = session.get(TestSetVersion, testset_id)
+    if testset is None or not actor.can_create_competitions:
+        raise NotFound(TESTSET_NOT_FOUND.format(id=testset_id))
+    if actor.role == Role.ADMIN or testset.created_by_id == actor.id:
+        return testset
+    if _shared_with(session, testset, _organized_by(actor)):
+        return testset
+    raise NotFound(TESTSET_NOT_FOUND.format(id=testset_id))
+
+
+def require_usable(
+    session: Session, testset_id: int, actor: User, competition_id: int
+) -> TestSetVersion:
+    """A test set the actor may attach: their own, a co-organizer's, or one already in use here."""
+    testset = get_testset(session, testset_id)
+    if actor.role == Role.ADMIN or testset.created_by_id == actor.id:
+        return testset
+    if _shared_with(session, testset, [competition_id]):
+        return testset
+    raise Forbidden(TESTSET_NOT_AVAILABLE.format(id=testset_id))
+
+
+def list_testsets(session: Session, actor: User) -> list[TestSetVersion]:
+    """The test sets the actor uploaded (admins: all), newest first."""
+    if not actor.can_create_competitions:
+        return []
+    query = select(TestSetVersion).order_by(TestSetVersion.id.desc())
+    if actor.role != Role.ADMIN:
+        query = query.where(TestSetVersion.created_by_id == actor.id)
+    return list(session.scalars(query))
+
+
+def _image_side(value: Any, field: str) -> int:
+    number = whole_number(value)
+    if number is None or not MIN_IMAGE_SIDE <= number <= MAX_IMAGE_SIDE:
+        raise InvalidInput(
+            IMAGE_SIZE_OUT_OF_RANGE.format(
+                field=field, low=MIN_IMAGE_SIDE, high=MAX_IMAGE_SIDE, value=value
+            ),
+            field=field,
+        )
+    return number
+
+
+def upload_testset(
+    session: Session,
+    settings: Settings,
+    actor: User,
+    upload: Upload,
+    *,
+    name: str = "",
+    image_height: int | str = 224,
+    image_width: int | str = 224,
+    now: datetime,
+) -> TestSetVersion:
+    """Stream an uploaded test set (a zip in any layout) to disk, validate and import it.
+
+    The upload is written chunk by chunk under its own folder in the uploads area, which is
+    removed afterwards whatever happens; a failed import leaves nothing under the test sets.
+    """
+    if not actor.can_create_competitions:
+        raise Forbidden(CANNOT_UPLOAD_TESTSET)
+    size = (_image_side(image_height, "image_height"), _image_side(image_width, "image_width"))
+    filename = safe_filename(upload.filename, default="testset.zip")
+    folder = settings.uploads_dir / f"testset-{uuid.uuid4().hex}"
+    try:
+        stored = save_stream(
+            upload.stream,
+            folder / filename,
+            limit=settings.max_testset_upload_bytes,
+            what="the test set upload",
+        )
+        default_name = filename.rsplit(".", 1)[0] if "." in filename else filename
+        testset = import_into_store(
+            session,
+            settings,
+            stored.path,
+            name=name.strip() or default_name,
+            created_by=actor,
+            image_size=size,
+        )
+    finally:
+        remove_tree(folder)
+    audit.record(
+        session,
+        actor,
+        "testset.upload",
+        competition_id=None,
+        target=f"test set {testset.id}",
+        now=now,
+        fingerprint=testset.fingerprint,
+        n_items=testset.n_items,
+        layout=testset.layout,
+        sha256=stored.sha256,
+        size_bytes=stored.size_bytes,
+    )
     return testset
 
 
@@ -121,7 +271,7 @@ def get_testset(session: Session, testset_id: int) -> TestSetVersion:
 def _load_labels(labels_path: str, fingerprint: str) -> TestSet:
     truth = read_labels(Path(labels_path))
     if truth.fingerprint() != fingerprint:
-        raise RuntimeError(f"stored labels at {labels_path} do not match fingerprint {fingerprint}")
+        raise RuntimeError(LABELS_CHANGED.format(path=labels_path, fingerprint=fingerprint))
     return truth
 
 

@@ -18,6 +18,7 @@ from app.db import Database, utcnow
 from app.main import create_app
 from app.models import Competition, Phase, Role, TestSetVersion, User
 from app.services import accounts, competitions, testsets
+from tests.support import seeding
 
 PASSWORD = "correct-horse-battery"
 N_ITEMS = 60
@@ -26,7 +27,11 @@ IMAGE_SIZE = (32, 32)
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at production cost takes ~0.5 s a hash here; the tests need correctness only."""
+    """Argon2 at production cost takes ~0.5 s a hash here; the tests need correctness only.
+
+    The one such fixture: it covers every test under tests/app, the live server of the browser
+    tests included (it runs in this process).
+    """
     monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
@@ -114,11 +119,7 @@ class World:
         with self.db.transaction() as session:
             competition = session.get(Competition, self.competition_id)
             assert competition is not None
-            defaults: dict[str, Any] = {
-                "name": "Another phase",
-                "testset_id": self.testset_id,
-                "opens_at": utcnow() - timedelta(days=1),
-            }
+            defaults = seeding.open_phase(name="Another phase", testset_id=self.testset_id)
             return competitions.add_phase(session, competition, **(defaults | fields)).id
 
     def truth(self) -> Any:
@@ -138,37 +139,29 @@ def seed_competition(
 ) -> World:
     """An organizer, an admin, the test set imported, a competition with one open phase."""
     with db.transaction() as session:
-        organizer = accounts.register(
+        seeded = seeding.seed_competition(
             session,
-            username="lecturer",
+            settings,
+            source,
             password=PASSWORD,
-            email="l@example.org",
-            role=Role.ORGANIZER,
+            title=title,
+            description="A *test* competition",
+            image_size=IMAGE_SIZE,
+            phases=[
+                seeding.open_phase(
+                    name="Task 1",
+                    closes_at=utcnow() + timedelta(days=30),
+                    daily_limit=5,
+                    submission_kinds=["predictions", "model"],
+                )
+                | phase_fields
+            ],
         )
         admin = accounts.register(
             session, username="root", password=PASSWORD, email="r@example.org", role=Role.ADMIN
         )
-        testset = testsets.import_into_store(
-            session,
-            settings,
-            source,
-            name="synthetic",
-            created_by=organizer,
-            image_size=IMAGE_SIZE,
-            is_synthetic=True,
-        )
-        competition = competitions.create_competition(
-            session, organizer, title=title, description="A *test* competition"
-        )
-        fields: dict[str, Any] = {
-            "name": "Task 1",
-            "testset_id": testset.id,
-            "opens_at": utcnow() - timedelta(days=1),
-            "closes_at": utcnow() + timedelta(days=30),
-            "daily_limit": 5,
-            "submission_kinds": ["predictions", "model"],
-        } | phase_fields
-        phase = competitions.add_phase(session, competition, **fields)
+        organizer, testset, competition = seeded.organizer, seeded.testset, seeded.competition
+        phase = seeded.phases[0]
         return World(db, settings, competition.id, phase.id, testset.id, organizer, admin)
 
 

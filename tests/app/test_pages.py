@@ -13,11 +13,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from app import security
 from app.db import utcnow
 from app.main import create_app
 from app.models import CompetitionOrganizer, EntrySelection, Role, Submission, User
@@ -38,12 +36,6 @@ LEADERBOARD_HEADERS = [
     "Age (bias) ↓",
     "MAE ↓",
 ]
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at its production cost dominates these tests' time; they are about pages."""
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 # ---- A small reader for the rendered HTML ----------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.deps import CurrentUser, DbId, NowDep, OptionalUser, SessionDep
-from app.presenters import competition_dict
+from app.presenters import competition_out
 from app.schemas import CompetitionOut
 from app.services import competitions
 
@@ -15,12 +15,8 @@ router = APIRouter(prefix="/competitions", tags=["competitions"])
 @router.get("", response_model=list[CompetitionOut])
 def list_competitions(session: SessionDep, user: OptionalUser, now: NowDep) -> list[CompetitionOut]:
     """All competitions with their phases."""
-    viewer = user.id if user else None
     return [
-        CompetitionOut.model_validate(
-            competition_dict(session, c.id, viewer, now=now)
-            | {"is_organizer": competitions.is_organizer(session, c.id, user)}
-        )
+        competition_out(session, c.id, user, now=now)
         for c in competitions.list_competitions(session)
     ]
 
@@ -30,9 +26,7 @@ def get_competition(
     competition_id: DbId, session: SessionDep, user: OptionalUser, now: NowDep
 ) -> CompetitionOut:
     """One competition with its phases and, for participants, their remaining quota."""
-    body = competition_dict(session, competition_id, user.id if user else None, now=now)
-    body["is_organizer"] = competitions.is_organizer(session, competition_id, user)
-    return CompetitionOut.model_validate(body)
+    return competition_out(session, competition_id, user, now=now)
 
 
 @router.post("/{competition_id}/join", status_code=status.HTTP_201_CREATED)

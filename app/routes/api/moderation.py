@@ -22,7 +22,15 @@ from app.deps import (
 from app.models import Split
 from app.presenters import submission_dict
 from app.schemas import ModerationSubmissionOut, ParticipantOut, ReasonIn, SubmissionOut
-from app.services import competitions, exports, leaderboard, moderation, rescore, submissions
+from app.services import (
+    competitions,
+    exports,
+    leaderboard,
+    moderation,
+    phases,
+    rescore,
+    submissions,
+)
 
 router = APIRouter(tags=["moderation"])
 
@@ -249,10 +257,8 @@ def export_leaderboard(
 ) -> Response:
     """The leaderboard as CSV, Markdown or LaTeX (best values in bold); same visibility as the
     leaderboard itself, so the private one only for organizers until the reveal."""
-    phase = competitions.get_phase(session, phase_id)
-    is_organizer = competitions.is_organizer(session, phase.competition_id, user)
     chosen = Split(split)
-    leaderboard.check_visible(phase, chosen, organizer=is_organizer, now=now)
+    phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
     board = leaderboard.build_leaderboard(session, phase, split=chosen)
     content = exports.leaderboard_export(board, phase, fmt)
     return _attachment(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse, Response
 
 from app.deps import (
@@ -19,7 +19,8 @@ from app.deps import (
     SettingsDep,
 )
 from app.downloads import stored_file_response
-from app.presenters import competition_dict
+from app.phase_settings import PhasePatch, PhaseSettings
+from app.presenters import competition_out, organizer_phase_out
 from app.schemas import (
     AuditEntryOut,
     CompetitionIn,
@@ -28,14 +29,12 @@ from app.schemas import (
     KitOut,
     OrganizerOut,
     OrganizerPhaseOut,
-    PhaseIn,
-    PhasePatch,
     RescoreIn,
     RescoreOut,
     TestSetOut,
     UsernameIn,
 )
-from app.services import audit, competitions, kits, organizer, rescore
+from app.services import audit, competitions, kits, phases, rescore, testsets
 from app.services.submissions import Upload
 
 router = APIRouter(tags=["organizers"])
@@ -61,7 +60,7 @@ def upload_testset(
     image_width: Annotated[int, Form()] = 224,
 ) -> TestSetOut:
     """Upload a hidden test set; it is validated completely and the import report returned."""
-    testset = organizer.upload_testset(
+    testset = testsets.upload_testset(
         session,
         settings,
         user,
@@ -71,35 +70,22 @@ def upload_testset(
         image_width=image_width,
         now=now,
     )
-    return TestSetOut.model_validate(organizer.testset_dict(testset))
+    return TestSetOut.model_validate(testset)
 
 
 @router.get("/testsets", response_model=list[TestSetOut])
 def list_testsets(session: SessionDep, user: CurrentUser) -> list[TestSetOut]:
     """The test sets the caller uploaded (admins: all)."""
-    return [
-        TestSetOut.model_validate(organizer.testset_dict(t))
-        for t in organizer.list_testsets(session, user)
-    ]
+    return [TestSetOut.model_validate(t) for t in testsets.list_testsets(session, user)]
 
 
 @router.get("/testsets/{testset_id}", response_model=TestSetOut)
 def get_testset(testset_id: DbId, session: SessionDep, user: CurrentUser) -> TestSetOut:
     """A test set's import report: layout, size, fingerprint, counts per group, image sizes."""
-    return TestSetOut.model_validate(
-        organizer.testset_dict(organizer.get_testset(session, testset_id, user))
-    )
+    return TestSetOut.model_validate(testsets.require_visible(session, testset_id, user))
 
 
 # --- Competitions ---------------------------------------------------------------------------
-
-
-def _competition_out(
-    session: SessionDep, competition_id: DbId, user: CurrentUser, now: NowDep
-) -> CompetitionOut:
-    body = competition_dict(session, competition_id, user.id, now=now)
-    body["is_organizer"] = competitions.is_organizer(session, competition_id, user)
-    return CompetitionOut.model_validate(body)
 
 
 @router.post(
@@ -112,10 +98,10 @@ def create_competition(
     body: CompetitionIn, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> CompetitionOut:
     """Create a competition (organizer or admin role); the caller becomes its organizer."""
-    competition = organizer.create_competition(
+    competition = competitions.create_competition(
         session, user, title=body.title, description=body.description, now=now
     )
-    return _competition_out(session, competition.id, user, now)
+    return competition_out(session, competition.id, user, now=now)
 
 
 @router.patch(
@@ -129,10 +115,10 @@ def update_competition(
     now: NowDep,
 ) -> CompetitionOut:
     """Change the title or the Markdown description (the competition's organizers)."""
-    organizer.update_competition(
+    competitions.update_competition(
         session, competition_id, user, body.model_dump(exclude_unset=True), now=now
     )
-    return _competition_out(session, competition_id, user, now)
+    return competition_out(session, competition_id, user, now=now)
 
 
 @router.get(
@@ -145,8 +131,8 @@ def list_organizers(
 ) -> list[OrganizerOut]:
     """Who organizes this competition."""
     return [
-        OrganizerOut.model_validate(o.to_dict())
-        for o in organizer.list_organizers(session, competition_id, user)
+        OrganizerOut.model_validate(o)
+        for o in competitions.list_organizers(session, competition_id, user)
     ]
 
 
@@ -160,7 +146,7 @@ def add_organizer(
     competition_id: DbId, body: UsernameIn, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> list[OrganizerOut]:
     """Add a co-organizer by username."""
-    organizer.add_organizer(session, competition_id, user, body.username, now=now)
+    competitions.add_organizer(session, competition_id, user, body.username, now=now)
     return list_organizers(competition_id, session, user)
 
 
@@ -173,7 +159,7 @@ def remove_organizer(
     competition_id: DbId, username: str, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> list[OrganizerOut]:
     """Remove a co-organizer (never the last one)."""
-    organizer.remove_organizer(session, competition_id, user, username, now=now)
+    competitions.remove_organizer(session, competition_id, user, username, now=now)
     return list_organizers(competition_id, session, user)
 
 
@@ -191,21 +177,15 @@ def audit_log(
     offset: QueryOffset = 0,
 ) -> list[AuditEntryOut]:
     """Every organizer action in this competition, newest first (organizers only)."""
-    competitions.get_competition(session, competition_id)
     competitions.require_organizer(session, competition_id, user)
-    return [
-        AuditEntryOut.model_validate(entry.to_dict())
-        for entry in audit.entries(
-            session, competition_id, action=action, limit=limit, offset=offset
-        )
-    ]
+    return audit.entries(session, competition_id, action=action, limit=limit, offset=offset)
 
 
 # --- Phases ---------------------------------------------------------------------------------
 
 
 def _phase_out(phase: Any, now: NowDep) -> OrganizerPhaseOut:
-    return OrganizerPhaseOut.model_validate(organizer.phase_settings_dict(phase, now=now))
+    return organizer_phase_out(phase, now=now)
 
 
 @router.post(
@@ -215,10 +195,10 @@ def _phase_out(phase: Any, now: NowDep) -> OrganizerPhaseOut:
     response_model=OrganizerPhaseOut,
 )
 def create_phase(
-    competition_id: DbId, body: PhaseIn, session: SessionDep, user: CurrentUser, now: NowDep
+    competition_id: DbId, body: PhaseSettings, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> OrganizerPhaseOut:
     """Add a phase with its test set, dates, limits, split and leaderboard settings."""
-    phase = organizer.create_phase(
+    phase = phases.create_phase(
         session, competition_id, user, body.model_dump(exclude_unset=True), now=now
     )
     return _phase_out(phase, now)
@@ -231,9 +211,7 @@ def phase_settings(
     phase_id: DbId, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> OrganizerPhaseOut:
     """Every setting of a phase, as its organizers see them."""
-    phase = competitions.get_phase(session, phase_id)
-    competitions.require_organizer(session, phase.competition_id, user)
-    return _phase_out(phase, now)
+    return _phase_out(phases.require_organized(session, phase_id, user), now)
 
 
 @router.patch("/phases/{phase_id}", dependencies=ORGANIZER_ONLY, response_model=OrganizerPhaseOut)
@@ -241,7 +219,7 @@ def update_phase(
     phase_id: DbId, body: PhasePatch, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> OrganizerPhaseOut:
     """Change some settings of a phase; setting testset_id re-points it to another version."""
-    phase = organizer.update_phase(
+    phase = phases.update_phase(
         session, phase_id, user, body.model_dump(exclude_unset=True), now=now
     )
     return _phase_out(phase, now)
@@ -254,7 +232,7 @@ def reveal(
     phase_id: DbId, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> OrganizerPhaseOut:
     """Publish the private leaderboard and everyone's private-split scores."""
-    return _phase_out(organizer.reveal_private(session, phase_id, user, now=now), now)
+    return _phase_out(phases.reveal_private(session, phase_id, user, now=now), now)
 
 
 @router.post(
@@ -269,6 +247,7 @@ def rescore_phase(
     jobs: JobsDep,
     user: CurrentUser,
     now: NowDep,
+    after_commit: BackgroundTasks,
     body: RescoreIn | None = None,
 ) -> RescoreOut:
     """Re-run every finished submission (optionally on another test set); returns the report."""
@@ -281,8 +260,9 @@ def rescore_phase(
         testset_id=body.testset_id,
         include_failed=body.include_failed,
     )
-    session.commit()
-    rescore.dispatch(jobs, pending)
+    # Background tasks run after the request's session has committed, so no job can start
+    # before the submissions it is to score are visible to it.
+    after_commit.add_task(rescore.dispatch, jobs, pending)
     return RescoreOut.model_validate(rescore.report(session, run).to_dict())
 
 

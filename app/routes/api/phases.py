@@ -11,9 +11,9 @@ from pydantic import TypeAdapter
 from app.deps import LOGIN_REQUIRED, DbId, NowDep, OptionalUser, SessionDep, SettingsDep
 from app.errors import Forbidden, NotAuthenticated, NotFound
 from app.models import Split
-from app.presenters import phase_dict
+from app.presenters import phase_out
 from app.schemas import LeaderboardRowOut, PhaseOut
-from app.services import competitions, exports, leaderboard
+from app.services import competitions, exports, leaderboard, phases
 from app.services.inputs import inputs_zip
 
 router = APIRouter(prefix="/phases", tags=["phases"])
@@ -30,7 +30,7 @@ def get_phase(phase_id: DbId, session: SessionDep, user: OptionalUser, now: NowD
         session, phase.competition_id, user.id
     )
     quota = competitions.quota(session, phase, user.id, now) if user and joined else None
-    return PhaseOut.model_validate(phase_dict(phase, now=now, quota=quota))
+    return phase_out(phase, now=now, quota=quota)
 
 
 @router.get(
@@ -52,10 +52,8 @@ def get_leaderboard(
     ``X-Fairboard-Split``, ``X-Fairboard-Tie-Policy`` and ``X-Fairboard-Entry-Selection``.
     The private split is for organizers until the reveal.
     """
-    phase = competitions.get_phase(session, phase_id)
-    organizer = competitions.is_organizer(session, phase.competition_id, user)
     chosen = Split(split)
-    leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
+    phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
     board = leaderboard.build_leaderboard(session, phase, split=chosen)
     described = {
         "X-Fairboard-Split": board.split.value,

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.routes.pages import accounts, competitions, leaderboards, organizer, submissions
+from app.routes.pages import (
+    accounts,
+    competitions,
+    leaderboards,
+    moderation,
+    organizer,
+    submissions,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
 router.include_router(competitions.router)
 router.include_router(leaderboards.router)
 router.include_router(submissions.router)
-# Organizer pages (app/routes/pages/organizer.py) are registered here.
+# Organizer pages (app/routes/pages/organizer.py, moderation.py) are registered here.
 router.include_router(organizer.router)
+router.include_router(moderation.router)

@@ -23,7 +23,7 @@ from app.routes.pages.charts import (
     tradeoff_charts,
 )
 from app.routes.pages.render import render, show_viewer
-from app.services import competitions, leaderboard
+from app.services import competitions, leaderboard, phases
 from app.services.leaderboard import GroupBreakdown, Leaderboard, LeaderboardRow
 from scoring.groups import ATTRIBUTES
 from scoring.ranking import DEFAULT_TOLERANCE
@@ -216,10 +216,9 @@ def leaderboard_page(
     """One view of the ranked entries: the table, their accuracy/fairness trade-off, or one
     attribute's group MAEs; each view computes only what it shows."""
     show_viewer(request, user)
-    phase = competitions.get_phase(session, phase_id)
-    organizer = competitions.is_organizer(session, phase.competition_id, user)
     chosen = Split(split)
-    leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
+    phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
+    organizer = competitions.is_organizer(session, phase.competition_id, user)
     shown = leaderboard_view(view)
     attribute = leaderboard.group_attribute(groups) if shown == "groups" else None
     board = leaderboard.build_leaderboard(session, phase, split=chosen)

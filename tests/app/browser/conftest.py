@@ -8,10 +8,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, sync_playwright
 
-from app import security
 from app.config import Settings
 from app.main import create_app
 from tests.app.conftest import World
@@ -25,12 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at its production cost would dominate the run; the server shares this process."""
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @dataclass

@@ -13,20 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app import security
 from tests.app.conftest import PASSWORD, World, prediction_csv
 
 ZipFiles = dict[str, bytes]
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at its production cost would dominate these tests; they are about organizing."""
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 def folder_files(folder: Path) -> ZipFiles:

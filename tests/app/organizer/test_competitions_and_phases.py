@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app import phase_settings
 from app.db import utcnow
 from app.models import Role
-from app.services import competitions, organizer
+from app.services import competitions, phases, testsets
 from tests.app.conftest import World
 from tests.app.organizer.conftest import submit
 
@@ -60,7 +61,7 @@ def test_an_empty_title_is_refused(
 ) -> None:
     response = new_competition(client, organizer_headers, title="   ")
     assert response.status_code == 422
-    assert response.json()["message"] == organizer.TITLE_REQUIRED
+    assert response.json()["message"] == competitions.TITLE_REQUIRED
 
 
 def test_only_the_competitions_organizers_change_it(client: TestClient, world: World) -> None:
@@ -123,6 +124,51 @@ def test_phase_is_created_with_all_its_settings(
     assert "split_seed" not in public["phases"][1]
 
 
+def test_a_competition_answers_every_phase_with_its_test_set_facts_and_quota(
+    client: TestClient, world: World, organizer_headers: dict[str, str]
+) -> None:
+    created = new_phase(client, world, organizer_headers, world.competition_id, daily_limit=2)
+    assert created.status_code == 201, created.text
+    alice = world.user("alice")
+    body = client.get(
+        f"/api/v1/competitions/{world.competition_id}", headers=world.headers(alice)
+    ).json()
+    assert body["joined"] is True
+    assert body["is_organizer"] is False
+    first, second = body["phases"]
+    assert set(first) == {
+        "id",
+        "name",
+        "description",
+        "opens_at",
+        "closes_at",
+        "is_open",
+        "daily_limit",
+        "total_limit",
+        "inputs_public",
+        "leaderboard_public",
+        "public_fraction",
+        "private_revealed",
+        "entry_selection",
+        "tie_policy",
+        "submission_kinds",
+        "testset_id",
+        "n_items",
+        "testset_is_synthetic",
+        "input_size",
+        "quota",
+    }
+    assert (first["n_items"], first["testset_is_synthetic"], first["input_size"]) == (
+        60,
+        True,
+        [32, 32],
+    )
+    assert second["quota"]["daily_limit"] == 2
+    assert second["quota"]["remaining_today"] == 2
+    anonymous = client.get(f"/api/v1/competitions/{world.competition_id}").json()
+    assert [phase["quota"] for phase in anonymous["phases"]] == [None, None]
+
+
 def test_a_phase_without_limits_is_unlimited(
     client: TestClient, world: World, organizer_headers: dict[str, str]
 ) -> None:
@@ -137,47 +183,64 @@ def test_a_phase_without_limits_is_unlimited(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"name": " "}, organizer.NAME_REQUIRED),
-        ({"daily_limit": 0}, organizer.LIMIT_NOT_POSITIVE.format(field="daily_limit", value=0)),
-        ({"total_limit": -2}, organizer.LIMIT_NOT_POSITIVE.format(field="total_limit", value=-2)),
-        ({"public_fraction": 1.0}, organizer.FRACTION_OUT_OF_RANGE.format(value=1.0)),
-        ({"public_fraction": 0.0}, organizer.FRACTION_OUT_OF_RANGE.format(value=0.0)),
-        ({"submission_kinds": []}, organizer.KINDS_EMPTY),
+        ({"name": " "}, phase_settings.NAME_REQUIRED),
+        (
+            {"daily_limit": 0},
+            phase_settings.LIMIT_NOT_POSITIVE.format(field="daily_limit", value=0),
+        ),
+        (
+            {"total_limit": -2},
+            phase_settings.LIMIT_NOT_POSITIVE.format(field="total_limit", value=-2),
+        ),
+        ({"public_fraction": 1.0}, phase_settings.FRACTION_OUT_OF_RANGE.format(value=1.0)),
+        ({"public_fraction": 0.0}, phase_settings.FRACTION_OUT_OF_RANGE.format(value=0.0)),
+        ({"submission_kinds": []}, phase_settings.KINDS_EMPTY),
         (
             {"submission_kinds": ["predictions", "video"]},
-            organizer.UNKNOWN_KIND.format(kind="video"),
+            phase_settings.UNKNOWN_KIND.format(kind="video"),
         ),
         (
             {"entry_selection": "worst"},
-            organizer.UNKNOWN_CHOICE.format(
+            phase_settings.UNKNOWN_CHOICE.format(
                 field="entry_selection", choices="latest, best, chosen", value="worst"
             ),
         ),
         (
             {"tie_policy": "max"},
-            organizer.UNKNOWN_CHOICE.format(
+            phase_settings.UNKNOWN_CHOICE.format(
                 field="tie_policy", choices="dense, min, average", value="max"
             ),
         ),
         (
             {"model_time_limit_seconds": 0},
-            organizer.POSITIVE_REQUIRED.format(field="model_time_limit_seconds", value=0),
+            phase_settings.POSITIVE_REQUIRED.format(field="model_time_limit_seconds", value=0),
         ),
         (
             {"inputs_public": False, "submission_kinds": ["predictions"]},
-            organizer.PREDICTIONS_NEED_INPUTS,
+            phase_settings.PREDICTIONS_NEED_INPUTS,
         ),
-        ({"model_input_height": 48}, organizer.MODEL_INPUT_SIZE_INCOMPLETE),
-        ({"model_input_width": 48}, organizer.MODEL_INPUT_SIZE_INCOMPLETE),
+        ({"model_input_height": 48}, phase_settings.MODEL_INPUT_SIZE_INCOMPLETE),
+        ({"model_input_width": 48}, phase_settings.MODEL_INPUT_SIZE_INCOMPLETE),
+        (
+            {"daily_limit": 2**70},
+            phase_settings.NUMBER_TOO_LARGE.format(
+                field="daily_limit", high=phase_settings.MAX_COUNT, value=2**70
+            ),
+        ),
+        (
+            {"split_seed": -1},
+            phase_settings.SEED_NOT_NATURAL.format(value=-1),
+        ),
+        ({"testset_id": 2**64}, phase_settings.TESTSET_NOT_FOUND.format(id=2**64)),
         (
             {"model_input_height": 15, "model_input_width": 48},
-            organizer.IMAGE_SIZE_OUT_OF_RANGE.format(
+            phase_settings.IMAGE_SIZE_OUT_OF_RANGE.format(
                 field="model_input_height", low=16, high=1024, value=15
             ),
         ),
         (
             {"model_input_height": 48, "model_input_width": 1025},
-            organizer.IMAGE_SIZE_OUT_OF_RANGE.format(
+            phase_settings.IMAGE_SIZE_OUT_OF_RANGE.format(
                 field="model_input_width", low=16, high=1024, value=1025
             ),
         ),
@@ -209,7 +272,7 @@ def test_closing_before_opening_is_refused(
         closes_at=closes.isoformat(),
     )
     assert response.status_code == 422
-    assert response.json()["message"] == organizer.CLOSES_BEFORE_OPENS.format(
+    assert response.json()["message"] == phase_settings.CLOSES_BEFORE_OPENS.format(
         closes=closes.isoformat(), opens=opens.isoformat()
     )
 
@@ -232,9 +295,13 @@ def test_patch_changes_only_the_fields_sent_and_validates_the_result(
         headers=organizer_headers,
     )
     assert refused.status_code == 422
+    seed = client.get(f"{url}/settings", headers=organizer_headers).json()["split_seed"]
     cleared = client.patch(
-        url, json={"daily_limit": None, "closes_at": None}, headers=organizer_headers
+        url,
+        json={"daily_limit": None, "closes_at": None, "split_seed": None},
+        headers=organizer_headers,
     )
+    assert cleared.json()["split_seed"] == seed
     assert cleared.json()["daily_limit"] is None
     assert cleared.json()["closes_at"] is None
 
@@ -262,7 +329,7 @@ def test_a_phase_sets_its_own_model_input_size_and_clears_it(
 
     half = client.patch(url, json={"model_input_width": None}, headers=organizer_headers)
     assert half.status_code == 422
-    assert half.json()["message"] == organizer.MODEL_INPUT_SIZE_INCOMPLETE
+    assert half.json()["message"] == phase_settings.MODEL_INPUT_SIZE_INCOMPLETE
     cleared = client.patch(
         url,
         json={"model_input_height": None, "model_input_width": None},
@@ -307,7 +374,7 @@ def test_the_split_is_fixed_once_the_phase_has_submissions(
     assert submit(client, world, world.headers(alice), world.truth().age).status_code == 201
     refused = client.patch(url, json={"public_fraction": 0.3}, headers=organizer_headers)
     assert refused.status_code == 409
-    assert refused.json()["message"] == organizer.SPLIT_FROZEN.format(phase="Task 1")
+    assert refused.json()["message"] == phases.SPLIT_FROZEN.format(phase="Task 1")
 
 
 def test_only_organizers_change_phases(client: TestClient, world: World) -> None:
@@ -336,15 +403,15 @@ def test_co_organizers_are_added_by_username_and_may_then_organize(
     assert patched.status_code == 200
     again = client.post(url, json={"username": "assistant"}, headers=organizer_headers)
     assert again.status_code == 409
-    assert again.json()["message"] == organizer.ALREADY_ORGANIZER.format(username="assistant")
+    assert again.json()["message"] == competitions.ALREADY_ORGANIZER.format(username="assistant")
     missing = client.post(url, json={"username": "nobody"}, headers=organizer_headers)
     assert missing.status_code == 404
-    assert missing.json()["message"] == organizer.NO_SUCH_USER.format(username="nobody")
+    assert missing.json()["message"] == competitions.NO_SUCH_USER.format(username="nobody")
     removed = client.delete(f"{url}/assistant", headers=organizer_headers)
     assert [o["username"] for o in removed.json()] == ["lecturer"]
     last = client.delete(f"{url}/lecturer", headers=organizer_headers)
     assert last.status_code == 409
-    assert last.json()["message"] == organizer.LAST_ORGANIZER.format(username="lecturer")
+    assert last.json()["message"] == competitions.LAST_ORGANIZER.format(username="lecturer")
 
 
 def test_a_participant_cannot_become_a_co_organizer(
@@ -357,7 +424,7 @@ def test_a_participant_cannot_become_a_co_organizer(
         headers=organizer_headers,
     )
     assert response.status_code == 409
-    assert response.json()["message"] == organizer.PARTICIPANT_CANNOT_ORGANIZE.format(
+    assert response.json()["message"] == competitions.PARTICIPANT_CANNOT_ORGANIZE.format(
         username="alice"
     )
 
@@ -369,4 +436,4 @@ def test_another_organizers_test_set_cannot_be_attached(client: TestClient, worl
     ).json()
     response = new_phase(client, world, world.headers(stranger), competition["id"])
     assert response.status_code == 403
-    assert response.json()["message"] == organizer.TESTSET_NOT_AVAILABLE.format(id=world.testset_id)
+    assert response.json()["message"] == testsets.TESTSET_NOT_AVAILABLE.format(id=world.testset_id)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app import phase_settings
 from app.errors import CsrfFailed
-from app.routes.pages.organizer import NO_FILE_CHOSEN
-from app.services import organizer
+from app.routes.pages.forms import NO_FILE_CHOSEN
 from scoring import testset as ts
 from tests.app.conftest import World
 from tests.app.organizer.conftest import (
@@ -137,10 +137,44 @@ def test_invalid_phase_settings_are_shown_on_the_form_with_what_was_typed(
         site, url, f"{url}/phases", **phase_form(name="Odd", public_fraction="1.5", daily_limit="2")
     )
     assert response.status_code == 422
-    assert organizer.FRACTION_OUT_OF_RANGE.format(value="1.5") in response.text.replace(
+    assert phase_settings.FRACTION_OUT_OF_RANGE.format(value="1.5") in response.text.replace(
         "&#39;", "'"
     )
     assert 'value="Odd"' in response.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (
+            {"daily_limit": "three"},
+            phase_settings.LIMIT_NOT_POSITIVE.format(field="daily_limit", value="three"),
+        ),
+        (
+            {"total_limit": "9" * 30},
+            phase_settings.NUMBER_TOO_LARGE.format(
+                field="total_limit", high=phase_settings.MAX_COUNT, value="9" * 30
+            ),
+        ),
+        (
+            {"model_time_limit_seconds": "1.5"},
+            phase_settings.POSITIVE_REQUIRED.format(field="model_time_limit_seconds", value="1.5"),
+        ),
+        ({"testset_id": "9" * 30}, phase_settings.TESTSET_NOT_FOUND.format(id="9" * 30)),
+        (
+            {"opens_at": "next monday"},
+            phase_settings.NOT_A_MOMENT.format(field="opens_at", value="next monday"),
+        ),
+    ],
+)
+def test_a_phase_form_with_a_value_that_is_not_a_number_in_range_says_which(
+    site: TestClient, world: World, typed: dict[str, str], message: str
+) -> None:
+    url = f"/organize/phases/{world.phase_id}"
+    response = post_form(site, url, url, **phase_form(name="Task 1", **typed))
+    assert response.status_code == 422
+    assert message in response.text.replace("&#39;", "'")
+    assert 'value="Task 1"' in response.text
 
 
 def test_the_model_input_size_is_set_on_the_phase_form_and_blank_means_the_stored_size(
@@ -157,7 +191,7 @@ def test_the_model_input_size_is_set_on_the_phase_form_and_blank_means_the_store
     assert 'class="model-input-size">48×48 pixels' in public.text
     half = post_form(site, url, url, **fields, model_input_height="48", model_input_width="")
     assert half.status_code == 422
-    assert organizer.MODEL_INPUT_SIZE_INCOMPLETE in half.text.replace("&#39;", "'")
+    assert phase_settings.MODEL_INPUT_SIZE_INCOMPLETE in half.text.replace("&#39;", "'")
     cleared = post_form(site, url, url, **fields, model_input_height="", model_input_width="")
     assert cleared.status_code == 200, cleared.text
     assert 'name="model_input_height" type="number" min="16" max="1024" value=""' in cleared.text

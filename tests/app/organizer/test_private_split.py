@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.db import utcnow
 from app.models import TestSetVersion
-from app.services import leaderboard, organizer
+from app.services import leaderboard, phases
 from app.services.testsets import split_mask
 from scoring.metrics import score
 from tests.app.conftest import World
@@ -224,4 +224,4 @@ def test_a_phase_without_a_private_split_cannot_be_revealed(
         f"/api/v1/phases/{world.phase_id}/reveal", headers=world.headers(world.organizer)
     )
     assert response.status_code == 409
-    assert response.json()["message"] == organizer.NO_PRIVATE_SPLIT.format(phase="Task 1")
+    assert response.json()["message"] == phases.NO_PRIVATE_SPLIT.format(phase="Task 1")

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from app.models import AuditLogEntry, TestSetVersion
-from app.services import organizer
+from app.models import AuditLogEntry, Role, TestSetVersion
+from app.services import testsets
 from app.storage import FILE_TOO_LARGE, human_bytes
 from scoring import testset as ts
 from scoring.testset import read_labels
@@ -24,6 +24,7 @@ from tests.app.organizer.conftest import (
     appa_real_files,
     array_files,
     generic_files,
+    log_in,
     read_labels_rows,
     upload_testset,
     write_csv,
@@ -137,11 +138,43 @@ def test_participants_cannot_upload_or_see_test_sets(
         client, world.headers(alice), zip_bytes(generic_files(synthetic_source))
     )
     assert response.status_code == 403
-    assert response.json()["message"] == organizer.CANNOT_UPLOAD_TESTSET
+    assert response.json()["message"] == testsets.CANNOT_UPLOAD_TESTSET
     hidden = client.get(f"/api/v1/testsets/{world.testset_id}", headers=world.headers(alice))
     assert hidden.status_code == 404
     assert stored_testsets(world) == 1
     assert leftovers(world) == []
+
+
+def test_another_organizer_cannot_read_a_test_set_by_id(client: TestClient, world: World) -> None:
+    rival = world.user("rival", role=Role.ORGANIZER, join=False)
+    url = f"/api/v1/testsets/{world.testset_id}"
+    hidden = client.get(url, headers=world.headers(rival))
+    assert hidden.status_code == 404
+    assert hidden.json()["message"] == testsets.TESTSET_NOT_FOUND.format(id=world.testset_id)
+    assert client.get("/api/v1/testsets", headers=world.headers(rival)).json() == []
+    log_in(client, "rival")
+    page = client.get(f"/organize/testsets/{world.testset_id}", headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert "testset-report" not in page.text
+
+
+def test_a_co_organizer_reads_the_test_sets_their_competition_uses(
+    client: TestClient, world: World, organizer_headers: dict[str, str]
+) -> None:
+    assistant = world.user("assistant", role=Role.ORGANIZER, join=False)
+    added = client.post(
+        f"/api/v1/competitions/{world.competition_id}/organizers",
+        json={"username": "assistant"},
+        headers=organizer_headers,
+    )
+    assert added.status_code == 201, added.text
+    shown = client.get(f"/api/v1/testsets/{world.testset_id}", headers=world.headers(assistant))
+    assert shown.status_code == 200
+    assert shown.json()["name"] == "synthetic"
+    log_in(client, "assistant")
+    page = client.get(f"/organize/testsets/{world.testset_id}", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert f'data-testset="{world.testset_id}"' in page.text
 
 
 # --- Broken uploads ---------------------------------------------------------------------------
@@ -322,10 +355,10 @@ def test_an_image_size_out_of_range_is_refused(
         client, organizer_headers, zip_bytes(generic_files(synthetic_source)), image_height=4096
     )
     assert response.status_code == 422
-    assert response.json()["message"] == organizer.IMAGE_SIZE_OUT_OF_RANGE.format(
+    assert response.json()["message"] == testsets.IMAGE_SIZE_OUT_OF_RANGE.format(
         field="image_height",
-        low=organizer.MIN_IMAGE_SIDE,
-        high=organizer.MAX_IMAGE_SIDE,
+        low=testsets.MIN_IMAGE_SIDE,
+        high=testsets.MAX_IMAGE_SIDE,
         value=4096,
     )
     assert leftovers(world) == []
