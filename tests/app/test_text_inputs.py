@@ -21,11 +21,17 @@ def test_a_nul_character_in_a_body_field_is_422_naming_the_field(
     assert response.json()["message"] == f"invalid request: title: Value error, {NUL_IN_TEXT}"
 
 
-def test_a_nul_character_in_a_list_field_is_422(client: TestClient, world: World) -> None:
+def test_a_nul_character_in_a_phase_setting_is_422_and_changes_nothing(
+    client: TestClient, world: World
+) -> None:
     response = client.patch(
         f"/api/v1/phases/{world.phase_id}",
-        json={"submission_kinds": ["predictions\x00"]},
+        json={"name": "Task\x001"},
         headers=world.headers(world.organizer),
     )
     assert response.status_code == 422
     assert NUL_IN_TEXT in response.json()["message"]
+    settings = client.get(
+        f"/api/v1/phases/{world.phase_id}/settings", headers=world.headers(world.organizer)
+    )
+    assert "\x00" not in settings.json()["name"]
