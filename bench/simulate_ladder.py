@@ -114,9 +114,9 @@ def main() -> None:
     threshold = args.threshold
     if threshold is None:
         subset = truth.subset(public)
-        low, high = score_intervals(
-            subset, subset.age + honest_errors[public], seed=0
-        ).intervals["mae"] or (0.0, 0.0)
+        low, high = score_intervals(subset, subset.age + honest_errors[public], seed=0).intervals[
+            "mae"
+        ] or (0.0, 0.0)
         threshold = (high - low) / (2 * 1.96)
     policies = {
         "plain leaderboard": (PublicScorePolicy(), plain_rule),
@@ -153,7 +153,9 @@ def main() -> None:
                     attacked.kept,
                 )
             )
-        public_change, private_change, gap, kept = (statistics.median(c) for c in zip(*rows))
+        public_change, private_change, gap, kept = (
+            statistics.median(c) for c in zip(*rows, strict=True)
+        )
         added[name] = gap
         print(f"{name:34} {public_change:+7.3f} {private_change:+7.3f} {gap:+7.3f} {kept:5.0f}")
     plain = added["plain leaderboard"]

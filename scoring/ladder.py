@@ -141,8 +141,10 @@ class PublicScorePolicy:
 
         Example:
             >>> policy = PublicScorePolicy(threshold=0.5)
-            >>> policy.reveal_scores({"mae": 5.0, "age_bias": 1.0}, {"mae": 4.0, "age_bias": 0.9})
-            {'mae': Revealed(best=4.0, improved=True), 'age_bias': Revealed(best=1.0, improved=False)}
+            >>> revealed = policy.reveal_scores({"mae": 5.0, "age_bias": 1.0},
+            ...                                 {"mae": 4.0, "age_bias": 0.9})
+            >>> revealed["mae"], revealed["age_bias"]
+            (Revealed(best=4.0, improved=True), Revealed(best=1.0, improved=False))
         """
         previous = previous_best or {}
         result: dict[str, Revealed | None] = {}

@@ -27,6 +27,7 @@ from typing import Any, Final, cast
 import numpy as np
 import numpy.typing as npt
 
+import scoring.uncertainty.resampling as bootstrap
 from scoring.errors import MetricInputError, excerpt
 from scoring.groups import ATTRIBUTES, SCORE_NAMES
 from scoring.metrics import GroundTruth, score
@@ -39,16 +40,6 @@ from scoring.ranking import (
     TiePolicy,
     rank_entries,
     rank_values,
-)
-from scoring.uncertainty.resampling import (
-    DEFAULT_CHUNK_ELEMENTS,
-    DEFAULT_LEVEL,
-    DEFAULT_RESAMPLES,
-    check_options,
-    chunk_sizes,
-    joint_strata,
-    percentile_bounds,
-    resample_indices,
 )
 from scoring.uncertainty.scores import pairwise_gaps
 
@@ -169,7 +160,10 @@ def tied_neighbours(intervals: Sequence[tuple[float, float]]) -> list[bool]:
 
 
 def _check_inputs(
-    testset: GroundTruth, predictions: npt.ArrayLike, keys: Sequence[Hashable], orders: Sequence[Any]
+    testset: GroundTruth,
+    predictions: npt.ArrayLike,
+    keys: Sequence[Hashable],
+    orders: Sequence[Any],
 ) -> npt.NDArray[np.float64]:
     """The predictions as a float matrix, each row validated by :func:`scoring.metrics.score`."""
     matrix = np.asarray(predictions)
@@ -229,9 +223,9 @@ def rank_intervals(
     columns: Sequence[Column] = LEADERBOARD_COLUMNS,
     ties: TiePolicy = "dense",
     tolerance: float = DEFAULT_TOLERANCE,
-    n_resamples: int = DEFAULT_RESAMPLES,
-    level: float = DEFAULT_LEVEL,
-    max_chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    n_resamples: int = bootstrap.DEFAULT_RESAMPLES,
+    level: float = bootstrap.DEFAULT_LEVEL,
+    max_chunk_elements: int = bootstrap.DEFAULT_CHUNK_ELEMENTS,
 ) -> list[RankInterval]:
     """Rank and position intervals of every entry, rows in leaderboard order (issue 13).
 
@@ -251,7 +245,7 @@ def rank_intervals(
         ...  for row in rows]
         [('y', 1, (1, 2), True), ('z', 2, (1, 2), True), ('x', 3, (3, 3), False)]
     """
-    check_options(n_resamples, level, seed)
+    bootstrap.check_options(n_resamples, level, seed)
     tie_orders = list(range(len(keys))) if orders is None else list(orders)
     matrix = _check_inputs(testset, predictions, keys, tie_orders)
     for column in columns:
@@ -271,10 +265,10 @@ def rank_intervals(
     # Every array from here on is in leaderboard order.
     index = np.array([cast(int, row.key) for row in point], dtype=np.intp)
     positions = [row.position for row in point]
-    best_low, _ = percentile_bounds(best[:, index], level, positions, discrete=True)
-    _, worst_high = percentile_bounds(worst[:, index], level, positions, discrete=True)
+    best_low, _ = bootstrap.percentile_bounds(best[:, index], level, positions, discrete=True)
+    _, worst_high = bootstrap.percentile_bounds(worst[:, index], level, positions, discrete=True)
     column_bounds = {
-        column.name: percentile_bounds(
+        column.name: bootstrap.percentile_bounds(
             replicate_ranks[column.name][:, index],
             level,
             [row.ranks[column.name] for row in point],
@@ -313,14 +307,18 @@ def _replicate_ranks(
     """Column ranks, best and worst positions of every (replicate, entry), entries in row order."""
     errors = np.abs(matrix - np.asarray(testset.age)[None, :])
     n_entries, n_items = errors.shape
-    strata = joint_strata(testset)
-    rng = np.random.default_rng(seed)
     chunks: list[dict[str, npt.NDArray[np.float64]]] = []
-    for size in chunk_sizes(n_resamples, max(n_items, n_entries), max_chunk_elements):
-        indices = resample_indices(strata, size, rng)
+    for indices in bootstrap.replicate_chunks(
+        testset,
+        n_resamples,
+        seed,
+        cells_per_resample=max(n_items, n_entries),
+        max_cells=max_chunk_elements,
+    ):
+        size = len(indices)
         rows = np.arange(size, dtype=np.intp)[:, None] * n_items
         counts = np.bincount((indices + rows).ravel(), minlength=size * n_items)
-        chunks.append(_replicate_scores(testset, errors, counts.reshape(size, n_items) * 1.0))
+        chunks.append(_replicate_scores(testset, errors, counts.reshape(size, n_items).astype(np.float64)))
     replicate_ranks = {
         column.name: rank_matrix(
             np.concatenate([chunk[column.name] for chunk in chunks]),

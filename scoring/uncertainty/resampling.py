@@ -42,6 +42,7 @@ __all__ = [
     "interval_seed",
     "joint_strata",
     "percentile_bounds",
+    "replicate_chunks",
     "resample_indices",
 ]
 
@@ -98,10 +99,10 @@ def check_options(n_resamples: int, level: float, seed: int) -> None:
 
     Example:
         >>> check_options(1000, 0.95, 7)
-        >>> check_options(0, 0.95, 7)
+        >>> check_options(1000, 1.5, 7)
         Traceback (most recent call last):
         ...
-        scoring.uncertainty.resampling.UncertaintyError: n_resamples must be a whole number >= 1, got 0
+        scoring.uncertainty.resampling.UncertaintyError: level must be a number between 0 and 1 ...
     """
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 1:
         raise UncertaintyError(BAD_RESAMPLES.format(value=excerpt(repr(n_resamples))))
@@ -171,8 +172,29 @@ def chunk_sizes(n_resamples: int, cells_per_resample: int, max_cells: int) -> It
         yield min(step, n_resamples - start)
 
 
+def replicate_chunks(
+    testset: Groups, n_resamples: int, seed: int, *, cells_per_resample: int, max_cells: int
+) -> Iterator[npt.NDArray[np.intp]]:
+    """The index matrices of ``testset``'s stratified bootstrap, a chunk of replicates each.
+
+    The chunks hold at most ``max_cells`` cells in all (:func:`chunk_sizes`); stacked, they
+    are the same rows for any chunk size.
+
+    Example:
+        >>> from scoring.testset import TestSet
+        >>> ts = TestSet(ids=("a", "b"), age=[5.0, 6.0], gender=["male"] * 2,
+        ...              ethnicity=["asian"] * 2, expression=["happy"] * 2)
+        >>> [rows.shape for rows in replicate_chunks(ts, 5, 1, cells_per_resample=2, max_cells=4)]
+        [(2, 2), (2, 2), (1, 2)]
+    """
+    strata = joint_strata(testset)
+    rng = np.random.default_rng(seed)
+    for size in chunk_sizes(n_resamples, cells_per_resample, max_cells):
+        yield resample_indices(strata, size, rng)
+
+
 def percentile_bounds(
-    replicates: npt.NDArray[np.float64],
+    replicates: npt.ArrayLike,
     level: float,
     point: npt.ArrayLike,
     *,
@@ -191,10 +213,11 @@ def percentile_bounds(
         ([0.5], [2.5])
     """
     tail = (1.0 - level) / 2.0
+    values = np.asarray(replicates, dtype=np.float64)
     if discrete:
-        low = np.quantile(replicates, tail, axis=0, method="lower")
-        high = np.quantile(replicates, 1.0 - tail, axis=0, method="higher")
+        low = np.quantile(values, tail, axis=0, method="lower")
+        high = np.quantile(values, 1.0 - tail, axis=0, method="higher")
     else:
-        low, high = np.quantile(replicates, [tail, 1.0 - tail], axis=0)
+        low, high = np.quantile(values, [tail, 1.0 - tail], axis=0)
     estimate = np.asarray(point, dtype=np.float64)
     return np.fmin(low, estimate), np.fmax(high, estimate)

@@ -23,13 +23,17 @@ from scoring.uncertainty.resampling import (
     DEFAULT_LEVEL,
     DEFAULT_RESAMPLES,
     check_options,
-    chunk_sizes,
-    joint_strata,
     percentile_bounds,
-    resample_indices,
+    replicate_chunks,
 )
 
-__all__ = ["ReplicateScores", "ScoreIntervals", "pairwise_gaps", "replicate_scores", "score_intervals"]
+__all__ = [
+    "ReplicateScores",
+    "ScoreIntervals",
+    "pairwise_gaps",
+    "replicate_scores",
+    "score_intervals",
+]
 
 
 @dataclass(frozen=True)
@@ -175,11 +179,15 @@ def score_intervals(
     check_options(n_resamples, level, seed)
     point = score(testset, predictions).scores()
     absolute_error = _absolute_error(testset, predictions)
-    strata = joint_strata(testset)
-    rng = np.random.default_rng(seed)
     columns: list[npt.NDArray[np.float64]] = []
-    for size in chunk_sizes(n_resamples, len(absolute_error), max_chunk_elements):
-        replicates = _replicates(testset, absolute_error, resample_indices(strata, size, rng))
+    for indices in replicate_chunks(
+        testset,
+        n_resamples,
+        seed,
+        cells_per_resample=len(absolute_error),
+        max_cells=max_chunk_elements,
+    ):
+        replicates = _replicates(testset, absolute_error, indices)
         columns.append(np.column_stack([replicates.scores[name] for name in SCORE_NAMES]))
     estimates = np.array([np.nan if point[name] is None else point[name] for name in SCORE_NAMES])
     low, high = percentile_bounds(np.concatenate(columns), level, estimates)

@@ -1,4 +1,4 @@
-"""Rank intervals: a paired bootstrap of the leaderboard, ranked as rank_entries ranks (issue 13)."""
+"""Rank intervals: a paired bootstrap of the leaderboard, ranked as rank_entries ranks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy.typing as npt
 import pytest
 
 from scoring.groups import SCORE_NAMES
-from scoring.metrics import MetricInputError, NOT_FINITE
+from scoring.metrics import NOT_FINITE, MetricInputError
 from scoring.ranking import Column, RankEntry, RankingError, rank_entries, rank_values
 from scoring.synthetic import make_labels
 from scoring.testset import TestSet
@@ -16,11 +16,11 @@ from scoring.uncertainty import (
     KEYS_MISMATCH,
     NOT_A_MATRIX,
     UNKNOWN_COLUMN,
+    joint_strata,
     rank_intervals,
     rank_matrix,
     replicate_scores,
     resample_indices,
-    joint_strata,
 )
 from scoring.uncertainty.ranks import _replicate_scores
 
@@ -46,12 +46,15 @@ def test_rank_matrix_ranks_every_row_as_rank_values_does(
     values[0] = np.nan
     ranks = rank_matrix(values, lower_is_better=lower_is_better, ties=ties, tolerance=tolerance)  # type: ignore[arg-type]
     for row, expected in zip(values.tolist(), ranks.tolist(), strict=True):
-        assert rank_values(
-            [None if np.isnan(value) else value for value in row],
-            lower_is_better=lower_is_better,
-            ties=ties,  # type: ignore[arg-type]
-            tolerance=tolerance,
-        ) == expected
+        assert (
+            rank_values(
+                [None if np.isnan(value) else value for value in row],
+                lower_is_better=lower_is_better,
+                ties=ties,  # type: ignore[arg-type]
+                tolerance=tolerance,
+            )
+            == expected
+        )
 
 
 def test_the_entries_scores_from_item_counts_agree_with_the_scores_of_the_index_rows() -> None:
@@ -62,7 +65,9 @@ def test_the_entries_scores_from_item_counts_agree_with_the_scores_of_the_index_
     for entry, row in enumerate(guesses):
         expected = replicate_scores(TRUTH, row, rows).scores
         for name in SCORE_NAMES:
-            np.testing.assert_allclose(from_counts[name][:, entry], expected[name], rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(
+                from_counts[name][:, entry], expected[name], rtol=1e-12, atol=1e-12
+            )
 
 
 def test_the_point_rows_are_the_rank_entries_leaderboard() -> None:
@@ -85,7 +90,10 @@ def test_the_point_rows_are_the_rank_entries_leaderboard() -> None:
 
 def test_every_interval_contains_its_point_estimate() -> None:
     rows = rank_intervals(
-        TRUTH, predictions(4.0, 4.2, 4.4, 6.0, 4.1, seed=3), keys=list("abcde"), seed=2,
+        TRUTH,
+        predictions(4.0, 4.2, 4.4, 6.0, 4.1, seed=3),
+        keys=list("abcde"),
+        seed=2,
         n_resamples=60,
     )
     for row in rows:
@@ -97,8 +105,11 @@ def test_every_interval_contains_its_point_estimate() -> None:
 def test_two_identical_submissions_are_marked_tied() -> None:
     honest, copy = predictions(4.0, seed=4)[0], predictions(4.0, seed=4)[0]
     rows = rank_intervals(
-        TRUTH, np.stack([honest, predictions(12.0)[0], copy]), keys=["first", "poor", "copy"],
-        seed=3, n_resamples=100,
+        TRUTH,
+        np.stack([honest, predictions(12.0)[0], copy]),
+        keys=["first", "poor", "copy"],
+        seed=3,
+        n_resamples=100,
     )
     assert [(r.key, r.position_interval, r.tied_with_neighbour) for r in rows] == [
         ("first", (1, 2), True),
@@ -109,7 +120,11 @@ def test_two_identical_submissions_are_marked_tied() -> None:
 
 def test_two_clearly_different_submissions_are_not_tied() -> None:
     rows = rank_intervals(
-        TRUTH, predictions(12.0, 2.0, seed=5), keys=["poor", "good"], seed=4, n_resamples=100,
+        TRUTH,
+        predictions(12.0, 2.0, seed=5),
+        keys=["poor", "good"],
+        seed=4,
+        n_resamples=100,
     )
     assert [(r.key, r.position_interval, r.tied_with_neighbour) for r in rows] == [
         ("good", (1, 1), False),
@@ -121,14 +136,21 @@ def test_a_fixed_seed_reproduces_the_rank_intervals_and_chunking_does_not_change
     guesses = predictions(4.0, 4.1, 4.2, 4.3, seed=6)
     keys = list("abcd")
     first = rank_intervals(TRUTH, guesses, keys=keys, seed=7, n_resamples=40)
-    again = rank_intervals(TRUTH, guesses, keys=keys, seed=7, n_resamples=40, max_chunk_elements=900)
+    again = rank_intervals(
+        TRUTH, guesses, keys=keys, seed=7, n_resamples=40, max_chunk_elements=900
+    )
     assert first == again
 
 
 def test_the_tie_policy_and_columns_are_those_of_the_leaderboard() -> None:
     rows = rank_intervals(
-        TRUTH, predictions(4.0, 9.0, seed=8), keys=["a", "b"], seed=1, n_resamples=30,
-        columns=(Column("mae", weight=2.0),), ties="average",
+        TRUTH,
+        predictions(4.0, 9.0, seed=8),
+        keys=["a", "b"],
+        seed=1,
+        n_resamples=30,
+        columns=(Column("mae", weight=2.0),),
+        ties="average",
     )
     assert [(r.key, r.ranks, r.rank_intervals) for r in rows] == [
         ("a", {"mae": 1.0}, {"mae": (1.0, 1.0)}),
@@ -167,10 +189,16 @@ def test_a_column_that_is_not_a_score_is_refused() -> None:
 
 def test_a_leaderboard_of_one_entry_is_first_and_tied_with_nobody() -> None:
     small = TestSet(
-        ids=("a", "b", "c", "d"), age=[10.0, 30.0, 50.0, 70.0], gender=["male", "female"] * 2,
-        ethnicity=["asian"] * 4, expression=["happy"] * 4,
+        ids=("a", "b", "c", "d"),
+        age=[10.0, 30.0, 50.0, 70.0],
+        gender=["male", "female"] * 2,
+        ethnicity=["asian"] * 4,
+        expression=["happy"] * 4,
     )
     [row] = rank_intervals(small, [[11.0, 30.0, 52.0, 69.0]], keys=[9], seed=1, n_resamples=10)
     assert (row.key, row.position, row.position_interval, row.tied_with_neighbour) == (
-        9, 1, (1, 1), False,
+        9,
+        1,
+        (1, 1),
+        False,
     )

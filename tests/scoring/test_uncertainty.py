@@ -173,7 +173,7 @@ def test_every_group_keeps_its_size_in_every_replicate() -> None:
     for attribute in ATTRIBUTES:
         codes = truth.group_codes(attribute.name)
         expected = np.bincount(codes, minlength=len(attribute.groups))
-        for row in rows[:: 7]:
+        for row in rows[::7]:
             assert np.bincount(codes[row], minlength=len(attribute.groups)).tolist() == (
                 expected.tolist()
             )
