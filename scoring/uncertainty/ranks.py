@@ -318,7 +318,9 @@ def _replicate_ranks(
         size = len(indices)
         rows = np.arange(size, dtype=np.intp)[:, None] * n_items
         counts = np.bincount((indices + rows).ravel(), minlength=size * n_items)
-        chunks.append(_replicate_scores(testset, errors, counts.reshape(size, n_items).astype(np.float64)))
+        chunks.append(
+            _replicate_scores(testset, errors, counts.reshape(size, n_items).astype(np.float64))
+        )
     replicate_ranks = {
         column.name: rank_matrix(
             np.concatenate([chunk[column.name] for chunk in chunks]),

@@ -103,22 +103,33 @@ def _absolute_error(testset: GroundTruth, predictions: npt.ArrayLike) -> npt.NDA
 
 
 def _replicates(
-    testset: GroundTruth, absolute_error: npt.NDArray[np.float64], indices: npt.NDArray[np.intp]
+    testset: GroundTruth,
+    absolute_error: npt.NDArray[np.float64],
+    indices: npt.NDArray[np.intp],
+    *,
+    stratified: bool = False,
 ) -> ReplicateScores:
+    """The work of :func:`replicate_scores`; ``stratified``: ``indices`` come from
+    :func:`~scoring.uncertainty.resampling.resample_indices` over joint strata, so every column
+    keeps one group of each attribute and the groups' codes and sizes are read off row 0.
+    """
     n_resamples = indices.shape[0]
     resampled_error = absolute_error[indices]
     scores = {"mae": resampled_error.mean(axis=1)}
     sizes: dict[str, npt.NDArray[np.intp]] = {}
     maes: dict[str, npt.NDArray[np.float64]] = {}
+    offsets = np.arange(n_resamples, dtype=np.intp)[:, None]
     for attribute in ATTRIBUTES:
         n_groups = len(attribute.groups)
+        codes = testset.group_codes(attribute.name)[indices[:1] if stratified else indices]
         # One bincount for all replicates: replicate r's group g is bin r * n_groups + g.
-        flat = (
-            testset.group_codes(attribute.name)[indices]
-            + (np.arange(n_resamples, dtype=np.intp) * n_groups)[:, None]
-        ).ravel()
+        flat = (codes + offsets * n_groups).ravel()
         length = n_resamples * n_groups
-        counts = np.bincount(flat, minlength=length).reshape(n_resamples, n_groups)
+        if stratified:
+            row_sizes = np.bincount(codes[0], minlength=n_groups)
+            counts = np.broadcast_to(row_sizes, (n_resamples, n_groups))
+        else:
+            counts = np.bincount(flat, minlength=length).reshape(n_resamples, n_groups)
         sums = np.bincount(flat, weights=resampled_error.ravel(), minlength=length)
         group_maes = np.full((n_resamples, n_groups), np.nan)
         np.divide(sums.reshape(n_resamples, n_groups), counts, out=group_maes, where=counts > 0)
@@ -187,7 +198,7 @@ def score_intervals(
         cells_per_resample=len(absolute_error),
         max_cells=max_chunk_elements,
     ):
-        replicates = _replicates(testset, absolute_error, indices)
+        replicates = _replicates(testset, absolute_error, indices, stratified=True)
         columns.append(np.column_stack([replicates.scores[name] for name in SCORE_NAMES]))
     estimates = np.array([np.nan if point[name] is None else point[name] for name in SCORE_NAMES])
     low, high = percentile_bounds(np.concatenate(columns), level, estimates)

@@ -25,6 +25,7 @@ from scoring.uncertainty import (
     resample_indices,
     score_intervals,
 )
+from scoring.uncertainty.resampling import replicate_chunks
 
 
 @dataclass(frozen=True)
@@ -223,3 +224,18 @@ def test_intervals_of_a_public_split_are_computed_on_that_split_only() -> None:
     low, high = on_public.intervals["mae"] or (np.nan, np.nan)
     assert low <= public_mae <= high
     assert width(on_public.intervals["mae"]) > width(on_all.intervals["mae"])
+
+
+def test_score_intervals_are_the_percentiles_of_the_replicates_of_its_index_rows() -> None:
+    truth = make_labels(n=250, seed=14)
+    guesses = noisy(truth, seed=15)
+    result = score_intervals(truth, guesses, seed=21, n_resamples=80)
+    [rows] = replicate_chunks(truth, 80, 21, cells_per_resample=250, max_cells=10**6)
+    replicates = replicate_scores(truth, guesses, rows).scores
+    point = score(truth, guesses).scores()
+    for name in SCORE_NAMES:
+        tail = (1 - 0.95) / 2
+        low, high = np.quantile(replicates[name], [tail, 1 - tail])
+        value = point[name]
+        assert value is not None
+        assert result.intervals[name] == (min(low, value), max(high, value))
