@@ -26,7 +26,6 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -39,30 +38,13 @@ from scoring.ranking import RankEntry, rank_entries  # noqa: E402
 from scoring.synthetic import make_labels  # noqa: E402
 from scoring.testset import TestSet  # noqa: E402
 from scoring.uncertainty import (  # noqa: E402
+    ResampledItems,
     joint_strata,
     rank_intervals,
     replicate_scores,
     resample_indices,
     score_intervals,
 )
-
-
-@dataclass(frozen=True)
-class Resampled:
-    """The items ``rows`` of a test set, repeats allowed, as :func:`score` reads a test set."""
-
-    truth: TestSet
-    rows: npt.NDArray[np.intp]
-
-    @property
-    def age(self) -> npt.NDArray[np.float64]:
-        return self.truth.age[self.rows]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def group_codes(self, attribute: str) -> npt.NDArray[np.intp]:
-        return self.truth.group_codes(attribute)[self.rows]
 
 
 def median_seconds(run: Callable[[], object], repeat: int) -> float:
@@ -75,12 +57,12 @@ def median_seconds(run: Callable[[], object], repeat: int) -> float:
 
 
 def loop_scores(truth: TestSet, guesses: npt.NDArray[np.float64], rows: np.ndarray) -> list[float]:
-    return [score(Resampled(truth, row), guesses[row]).mae for row in rows]
+    return [score(ResampledItems(truth, row), guesses[row]).mae for row in rows]
 
 
 def loop_ranks(truth: TestSet, matrix: npt.NDArray[np.float64], rows: np.ndarray) -> None:
     for row in rows:
-        view = Resampled(truth, row)
+        view = ResampledItems(truth, row)
         entries = [
             RankEntry(key, score(view, guesses[row]).scores(), key)
             for key, guesses in enumerate(matrix)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 import numpy as np
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_LEVEL",
     "DEFAULT_RESAMPLES",
     "Groups",
+    "ResampledItems",
     "UncertaintyError",
     "check_options",
     "chunk_sizes",
@@ -71,6 +73,49 @@ class Groups(Protocol):
     def __len__(self) -> int: ...
 
     def group_codes(self, attribute: str) -> npt.NDArray[np.intp]: ...
+
+
+class Labels(Groups, Protocol):
+    """A test set with its ages: what :func:`scoring.metrics.score` reads."""
+
+    @property
+    def age(self) -> npt.NDArray[np.float64]: ...
+
+
+@dataclass(frozen=True)
+class ResampledItems:
+    """One bootstrap sample of a test set, repeats allowed, readable by ``metrics.score``.
+
+    ``TestSet.subset`` refuses repeated ids; this view has none to check. Scoring it is the
+    slow, obviously correct replicate that the vectorised code is tested and timed against.
+
+    Example:
+        >>> from scoring.metrics import score
+        >>> from scoring.testset import TestSet
+        >>> ts = TestSet(ids=("a", "b"), age=[20.0, 70.0], gender=["female", "male"],
+        ...              ethnicity=["asian"] * 2, expression=["happy"] * 2)
+        >>> sample = ResampledItems(ts, np.array([1, 1]))
+        >>> len(sample), score(sample, [71.0, 72.0]).mae
+        (2, 1.5)
+    """
+
+    labels: Labels
+    rows: npt.NDArray[np.intp]
+
+    @property
+    def age(self) -> npt.NDArray[np.float64]:
+        """The ages of the sampled items, in sample order."""
+        ages: npt.NDArray[np.float64] = self.labels.age[self.rows]
+        return ages
+
+    def __len__(self) -> int:
+        """The number of sampled items."""
+        return len(self.rows)
+
+    def group_codes(self, attribute: str) -> npt.NDArray[np.intp]:
+        """The sampled items' group codes for ``attribute``."""
+        codes: npt.NDArray[np.intp] = self.labels.group_codes(attribute)[self.rows]
+        return codes
 
 
 def interval_seed(submission_key: str | int, testset_fingerprint: str) -> int:

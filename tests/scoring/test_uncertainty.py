@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -18,6 +16,7 @@ from scoring.uncertainty import (
     BAD_LEVEL,
     BAD_RESAMPLES,
     BAD_SEED,
+    ResampledItems,
     UncertaintyError,
     interval_seed,
     joint_strata,
@@ -26,24 +25,6 @@ from scoring.uncertainty import (
     score_intervals,
 )
 from scoring.uncertainty.resampling import replicate_chunks
-
-
-@dataclass(frozen=True)
-class Resampled:
-    """The items ``rows`` of a test set, repeats allowed (``TestSet`` refuses repeated ids)."""
-
-    truth: TestSet
-    rows: npt.NDArray[np.intp]
-
-    @property
-    def age(self) -> npt.NDArray[np.float64]:
-        return self.truth.age[self.rows]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def group_codes(self, attribute: str) -> npt.NDArray[np.intp]:
-        return self.truth.group_codes(attribute)[self.rows]
 
 
 def noisy(truth: TestSet, sd: float = 5.0, seed: int = 0) -> npt.NDArray[np.float64]:
@@ -199,7 +180,7 @@ def test_the_vectorised_replicates_equal_a_slow_loop_over_score(stratified: bool
     )
     fast = replicate_scores(truth, guesses, rows)
     for index, row in enumerate(rows):
-        slow = score(Resampled(truth, row), guesses[row])
+        slow = score(ResampledItems(truth, row), guesses[row])
         # Same items in the same order, same additions: bit-equal MAEs.
         assert fast.scores["mae"][index] == slow.mae
         for attribute, result in zip(ATTRIBUTES, slow.attributes, strict=True):
