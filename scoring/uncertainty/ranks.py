@@ -312,7 +312,8 @@ def _replicate_ranks(
         testset,
         n_resamples,
         seed,
-        cells_per_resample=max(n_items, n_entries),
+        # The largest arrays per replicate: counts (items) and pairwise gaps (entries × 6).
+        cells_per_resample=max(n_items, 8 * n_entries),
         max_cells=max_chunk_elements,
     ):
         size = len(indices)
