@@ -8,24 +8,12 @@
   and of its overall position, and whether it is statistically tied with a neighbour.
 
 The modules: :mod:`.resampling` (seeds, strata, index matrices, percentiles), :mod:`.scores`
-and :mod:`.ranks`. Pure numpy; nothing here touches a database or the web service.
+and :mod:`.ranks`. Pure numpy; nothing here touches a database or the web service. The
+message constants live in (and are imported from) the module that raises them.
 """
 
-from scoring.uncertainty.ranks import (
-    ENTRY_PREDICTIONS,
-    KEYS_MISMATCH,
-    NOT_A_MATRIX,
-    UNKNOWN_COLUMN,
-    RankInterval,
-    rank_intervals,
-    rank_matrix,
-    tied_neighbours,
-)
+from scoring.uncertainty.ranks import RankInterval, rank_intervals, rank_matrix, tied_neighbours
 from scoring.uncertainty.resampling import (
-    BAD_KEY,
-    BAD_LEVEL,
-    BAD_RESAMPLES,
-    BAD_SEED,
     DEFAULT_LEVEL,
     DEFAULT_RESAMPLES,
     ResampledItems,
@@ -42,16 +30,8 @@ from scoring.uncertainty.scores import (
 )
 
 __all__ = [
-    "BAD_KEY",
-    "BAD_LEVEL",
-    "BAD_RESAMPLES",
-    "BAD_SEED",
     "DEFAULT_LEVEL",
     "DEFAULT_RESAMPLES",
-    "ENTRY_PREDICTIONS",
-    "KEYS_MISMATCH",
-    "NOT_A_MATRIX",
-    "UNKNOWN_COLUMN",
     "RankInterval",
     "ReplicateScores",
     "ResampledItems",

@@ -47,6 +47,7 @@ __all__ = [
     "ENTRY_PREDICTIONS",
     "KEYS_MISMATCH",
     "NOT_A_MATRIX",
+    "RAGGED_MATRIX",
     "UNKNOWN_COLUMN",
     "RankInterval",
     "rank_intervals",
@@ -55,6 +56,7 @@ __all__ = [
 ]
 
 NOT_A_MATRIX: Final = "predictions must be an (entries × items) matrix, got shape {shape}"
+RAGGED_MATRIX: Final = "predictions must be an (entries × items) matrix; its rows differ in length"
 KEYS_MISMATCH: Final = "{name} has {found} values but predictions has {expected} entries"
 ENTRY_PREDICTIONS: Final = "entry {key}: {message}"
 UNKNOWN_COLUMN: Final = "column {name!r} is not a score; expected one of: {known}"
@@ -160,13 +162,13 @@ def tied_neighbours(intervals: Sequence[tuple[float, float]]) -> list[bool]:
 
 
 def _check_inputs(
-    testset: GroundTruth,
-    predictions: npt.ArrayLike,
-    keys: Sequence[Hashable],
-    orders: Sequence[Any],
-) -> npt.NDArray[np.float64]:
-    """The predictions as a float matrix, each row validated by :func:`scoring.metrics.score`."""
-    matrix = np.asarray(predictions)
+    predictions: npt.ArrayLike, keys: Sequence[Hashable], orders: Sequence[Any]
+) -> np.ndarray:
+    """The predictions as a 2-D array with a row per key (rows are checked by ``score``)."""
+    try:
+        matrix = np.asarray(predictions)
+    except ValueError:  # numpy refuses rows of different lengths
+        raise MetricInputError(RAGGED_MATRIX) from None
     if matrix.ndim != 2 or matrix.shape[0] == 0:
         raise MetricInputError(NOT_A_MATRIX.format(shape=matrix.shape))
     for name, given in (("keys", keys), ("orders", orders)):
@@ -174,11 +176,11 @@ def _check_inputs(
             raise MetricInputError(
                 KEYS_MISMATCH.format(name=name, found=len(given), expected=matrix.shape[0])
             )
-    return matrix.astype(np.float64)
+    return matrix
 
 
 def _point_scores(
-    testset: GroundTruth, matrix: npt.NDArray[np.float64], keys: Sequence[Hashable]
+    testset: GroundTruth, matrix: np.ndarray, keys: Sequence[Hashable]
 ) -> list[dict[str, float | None]]:
     reports = []
     for key, row in zip(keys, matrix, strict=True):
@@ -247,12 +249,13 @@ def rank_intervals(
     """
     bootstrap.check_options(n_resamples, level, seed)
     tie_orders = list(range(len(keys))) if orders is None else list(orders)
-    matrix = _check_inputs(testset, predictions, keys, tie_orders)
+    given = _check_inputs(predictions, keys, tie_orders)
     for column in columns:
         if column.name not in SCORE_NAMES:
             known = ", ".join(SCORE_NAMES)
             raise RankingError(UNKNOWN_COLUMN.format(name=excerpt(column.name), known=known))
-    point_scores = _point_scores(testset, matrix, keys)
+    point_scores = _point_scores(testset, given, keys)
+    matrix = given.astype(np.float64)  # safe: every row passed score()'s checks
     entries = [
         RankEntry(index, scores, order)
         for index, (scores, order) in enumerate(zip(point_scores, tie_orders, strict=True))

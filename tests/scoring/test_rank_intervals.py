@@ -7,22 +7,25 @@ import numpy.typing as npt
 import pytest
 
 from scoring.groups import SCORE_NAMES
-from scoring.metrics import NOT_FINITE, MetricInputError
+from scoring.metrics import NOT_FINITE, NOT_NUMERIC, MetricInputError
 from scoring.ranking import Column, RankEntry, RankingError, rank_entries, rank_values
 from scoring.synthetic import make_labels
 from scoring.testset import TestSet
 from scoring.uncertainty import (
-    ENTRY_PREDICTIONS,
-    KEYS_MISMATCH,
-    NOT_A_MATRIX,
-    UNKNOWN_COLUMN,
     joint_strata,
     rank_intervals,
     rank_matrix,
     replicate_scores,
     resample_indices,
 )
-from scoring.uncertainty.ranks import _replicate_scores
+from scoring.uncertainty.ranks import (
+    ENTRY_PREDICTIONS,
+    KEYS_MISMATCH,
+    NOT_A_MATRIX,
+    RAGGED_MATRIX,
+    UNKNOWN_COLUMN,
+    _replicate_scores,
+)
 
 TRUTH = make_labels(n=300, seed=1)
 
@@ -162,6 +165,21 @@ def test_a_prediction_matrix_of_the_wrong_shape_is_refused() -> None:
     with pytest.raises(MetricInputError) as caught:
         rank_intervals(TRUTH, TRUTH.age, keys=["a"], seed=1, n_resamples=10)
     assert str(caught.value) == NOT_A_MATRIX.format(shape=(300,))
+
+
+def test_rows_of_different_lengths_are_refused() -> None:
+    rows = [TRUTH.age.tolist(), TRUTH.age[:-1].tolist()]
+    with pytest.raises(MetricInputError) as caught:
+        rank_intervals(TRUTH, rows, keys=["a", "b"], seed=1, n_resamples=10)
+    assert str(caught.value) == RAGGED_MATRIX
+
+
+def test_a_row_that_is_not_numbers_is_refused_naming_its_entry() -> None:
+    rows = [["x"] * len(TRUTH), ["y"] * len(TRUTH)]
+    with pytest.raises(MetricInputError) as caught:
+        rank_intervals(TRUTH, rows, keys=["a", "b"], seed=1, n_resamples=10)
+    inner = NOT_NUMERIC.format(name="predictions", dtype=np.asarray(rows).dtype)
+    assert str(caught.value) == ENTRY_PREDICTIONS.format(key="'a'", message=inner)
 
 
 def test_keys_that_do_not_match_the_entries_are_refused() -> None:

@@ -12,10 +12,6 @@ from scoring.splits import public_mask
 from scoring.synthetic import make_labels
 from scoring.testset import TestSet
 from scoring.uncertainty import (
-    BAD_KEY,
-    BAD_LEVEL,
-    BAD_RESAMPLES,
-    BAD_SEED,
     ResampledItems,
     UncertaintyError,
     interval_seed,
@@ -24,7 +20,13 @@ from scoring.uncertainty import (
     resample_indices,
     score_intervals,
 )
-from scoring.uncertainty.resampling import replicate_chunks
+from scoring.uncertainty.resampling import (
+    BAD_KEY,
+    BAD_LEVEL,
+    BAD_RESAMPLES,
+    BAD_SEED,
+    replicate_chunks,
+)
 
 
 def noisy(truth: TestSet, sd: float = 5.0, seed: int = 0) -> npt.NDArray[np.float64]:
