@@ -14,7 +14,7 @@ of its worst ones, so two identical submissions always overlap.
 
 The replicate scores of all entries come from item counts: with ``C`` the ``(R, n)`` matrix
 of how often each item was drawn, the error sums of group ``g`` for all entries and replicates
-are one matrix product ``errors[:, g] @ C[:, g].T`` (four full products in all, in BLAS).
+are one matrix product ``C[:, g] @ errors[:, g].T`` (four full products in all, in BLAS).
 """
 
 from __future__ import annotations
