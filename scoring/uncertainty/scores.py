@@ -2,10 +2,12 @@
 
 Vectorised over replicates: the replicates' items are one ``(R, n)`` index matrix, the group
 sums of all replicates are one weighted ``np.bincount`` per attribute over flattened
-``(replicate, group)`` codes, and the biases are derived from the group MAEs as
-:func:`scoring.metrics.score` derives them. Replicates are drawn in chunks of at most
-:data:`~scoring.uncertainty.resampling.DEFAULT_CHUNK_ELEMENTS` cells, so memory stays bounded
-for any test-set size, and the result does not depend on the chunk size.
+``(replicate, group)`` codes (or, for stratified rows, whose columns keep their groups, one
+column-wise sum per group of the item-major matrix: the same additions, a third of the time),
+and the biases are derived from the group MAEs as :func:`scoring.metrics.score` derives them.
+Group MAEs and the MAE are bit-equal to ``score`` on each replicate's items. Replicates are
+drawn in chunks of at most :data:`~scoring.uncertainty.resampling.DEFAULT_CHUNK_ELEMENTS`
+cells, so memory stays bounded for any test-set size; the result does not depend on the chunk.
 """
 
 from __future__ import annotations
@@ -102,6 +104,39 @@ def _absolute_error(testset: GroundTruth, predictions: npt.ArrayLike) -> npt.NDA
     return error
 
 
+def _group_sums(
+    resampled_error: npt.NDArray[np.float64], codes: npt.NDArray[np.intp], n_groups: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Group sizes and error sums per replicate, ``codes`` being the ``(R, n)`` group codes."""
+    n_resamples = codes.shape[0]
+    # One bincount for all replicates: replicate r's group g is bin r * n_groups + g.
+    flat = (codes + np.arange(n_resamples, dtype=np.intp)[:, None] * n_groups).ravel()
+    length = n_resamples * n_groups
+    counts = np.bincount(flat, minlength=length).reshape(n_resamples, n_groups)
+    sums = np.bincount(flat, weights=resampled_error.ravel(), minlength=length)
+    return (
+        counts.astype(np.intp, copy=False),
+        sums.astype(np.float64, copy=False).reshape(n_resamples, n_groups),
+    )
+
+
+def _fixed_group_sums(
+    error_by_item: npt.NDArray[np.float64], column_codes: npt.NDArray[np.intp], n_groups: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Group sizes and error sums per replicate when item ``j`` is in group ``column_codes[j]``.
+
+    ``error_by_item`` is ``(n, R)``, C-ordered: reducing its rows adds them one after the
+    other, vectorised over replicates (``np.sum`` along a contiguous axis would add pairwise),
+    so each replicate's group sum is the same sequence of additions as a bincount's.
+    """
+    n_resamples = error_by_item.shape[1]
+    row_sizes = np.bincount(column_codes, minlength=n_groups)
+    sums = np.zeros((n_resamples, n_groups))
+    for group in np.flatnonzero(row_sizes):
+        sums[:, group] = error_by_item[column_codes == group].sum(axis=0)
+    return np.broadcast_to(row_sizes, (n_resamples, n_groups)), sums
+
+
 def _replicates(
     testset: GroundTruth,
     absolute_error: npt.NDArray[np.float64],
@@ -109,30 +144,23 @@ def _replicates(
     *,
     stratified: bool = False,
 ) -> ReplicateScores:
-    """The work of :func:`replicate_scores`; ``stratified``: ``indices`` come from
-    :func:`~scoring.uncertainty.resampling.resample_indices` over joint strata, so every column
-    keeps one group of each attribute and the groups' codes and sizes are read off row 0.
-    """
     n_resamples = indices.shape[0]
     resampled_error = absolute_error[indices]
     scores = {"mae": resampled_error.mean(axis=1)}
     sizes: dict[str, npt.NDArray[np.intp]] = {}
     maes: dict[str, npt.NDArray[np.float64]] = {}
-    offsets = np.arange(n_resamples, dtype=np.intp)[:, None]
+    # Item-major for the fixed-group sums (a second gather is cheaper than a transpose).
+    error_by_item = absolute_error[indices.T] if stratified else None
     for attribute in ATTRIBUTES:
         n_groups = len(attribute.groups)
         codes = testset.group_codes(attribute.name)[indices[:1] if stratified else indices]
-        # One bincount for all replicates: replicate r's group g is bin r * n_groups + g.
-        flat = (codes + offsets * n_groups).ravel()
-        length = n_resamples * n_groups
-        if stratified:
-            row_sizes = np.bincount(codes[0], minlength=n_groups)
-            counts = np.broadcast_to(row_sizes, (n_resamples, n_groups))
-        else:
-            counts = np.bincount(flat, minlength=length).reshape(n_resamples, n_groups)
-        sums = np.bincount(flat, weights=resampled_error.ravel(), minlength=length)
+        counts, sums = (
+            _fixed_group_sums(error_by_item, codes[0], n_groups)
+            if error_by_item is not None
+            else _group_sums(resampled_error, codes, n_groups)
+        )
         group_maes = np.full((n_resamples, n_groups), np.nan)
-        np.divide(sums.reshape(n_resamples, n_groups), counts, out=group_maes, where=counts > 0)
+        np.divide(sums, counts, out=group_maes, where=counts > 0)
         sizes[attribute.name] = counts.astype(np.intp, copy=False)
         maes[attribute.name] = group_maes
         scores[attribute.score] = pairwise_gaps(group_maes)
@@ -140,12 +168,20 @@ def _replicates(
 
 
 def replicate_scores(
-    testset: GroundTruth, predictions: npt.ArrayLike, indices: npt.ArrayLike
+    testset: GroundTruth,
+    predictions: npt.ArrayLike,
+    indices: npt.ArrayLike,
+    *,
+    stratified: bool = False,
 ) -> ReplicateScores:
     """The five scores of each row of ``indices`` (an ``(R, n)`` matrix of item indices).
 
     Row ``r`` scores the items ``indices[r]``, in that order: its MAE and group MAEs are
     bit-equal to :func:`scoring.metrics.score` on that subset; its biases agree to rounding.
+    ``stratified=True`` says that the rows come from
+    :func:`~scoring.uncertainty.resampling.resample_indices` over
+    :func:`~scoring.uncertainty.resampling.joint_strata` (as in :func:`score_intervals`):
+    every column then stays in one group of each attribute, which a faster path uses.
 
     Example:
         >>> from scoring.testset import TestSet
@@ -157,7 +193,9 @@ def replicate_scores(
     """
     score(testset, predictions)  # validates, with the metrics' messages
     matrix = np.asarray(indices, dtype=np.intp)
-    return _replicates(testset, _absolute_error(testset, predictions), matrix)
+    return _replicates(
+        testset, _absolute_error(testset, predictions), matrix, stratified=stratified
+    )
 
 
 def score_intervals(

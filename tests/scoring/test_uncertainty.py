@@ -180,7 +180,7 @@ def test_the_vectorised_replicates_equal_a_slow_loop_over_score(stratified: bool
         if stratified
         else rng.integers(0, len(truth), size=(25, len(truth)))
     )
-    fast = replicate_scores(truth, guesses, rows)
+    fast = replicate_scores(truth, guesses, rows, stratified=stratified)
     for index, row in enumerate(rows):
         slow = score(ResampledItems(truth, row), guesses[row])
         # Same items in the same order, same additions: bit-equal MAEs.
