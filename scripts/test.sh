@@ -5,6 +5,8 @@
 # run in the first pass and bring their own PostgreSQL whatever the pass; the second pass runs
 # every test that touches a database (tests/app: API, pages in Chromium, the worker's database
 # logic) on PostgreSQL; the scoring tests touch no database and run once.
+# Then, as a step of its own, the deployment tests (scripts/test-deploy.sh: the image and the
+# docker-compose.yml topology in Docker; pytest -m deploy, which the passes above leave out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-packages.sh
@@ -20,4 +22,6 @@ if [ "$status" -eq 0 ] && [ -z "${FAIRBOARD_SKIP_POSTGRES_RUN:-}" ]; then
     echo "=== test suite on PostgreSQL"
     FAIRBOARD_TEST_DATABASE=postgresql $py -m pytest -n 2 tests/app "$@" || status=$?
 fi
+echo "=== deployment tests in Docker (image, docker-compose.yml topology)"
+scripts/test-deploy.sh || status=$((status ? status : $?))
 exit $status
