@@ -29,7 +29,7 @@ fi
 scripts/stand-ins/build.sh
 scripts/setup.sh cpu,test,dev
 set +e
-PYTHONUNBUFFERED=1 .venv/bin/python -m pytest -n 0 -p no:randomly -m deploy tests/deploy "$@"
+PYTHONUNBUFFERED=1 .venv/bin/python -m pytest -n 0 -p no:randomly -m deploy --durations=10 tests/deploy "$@"
 status=$?
 set -e
 # No test collected is a broken step, not a pass.
