@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated
@@ -28,10 +29,8 @@ DIRECTORY_NOT_WRITABLE = (
 def _writable_directory(path: Path) -> None:
     # Said here, before SQLite or a job fails with a bare "unable to open database file" or
     # PermissionError: in a container this is a volume mounted with the wrong owner.
-    try:
+    with contextlib.suppress(OSError):
         path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        pass
     if not os.access(path, os.W_OK):
         typer.echo(DIRECTORY_NOT_WRITABLE.format(path=path, uid=os.getuid()), err=True)
         raise typer.Exit(2)

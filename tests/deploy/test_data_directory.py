@@ -23,29 +23,28 @@ def fresh_settings() -> Iterator[None]:
     get_settings.cache_clear()
 
 
-def test_migrate_names_the_data_directory_it_cannot_write_and_exits_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_settings: None
+@pytest.mark.parametrize(
+    ("database_folder", "data_dir", "named"),
+    [
+        ("db", "a-file/data", "a-file/data"),  # the data directory
+        ("a-file/db", "data", "a-file/db"),  # the SQLite database's folder
+    ],
+)
+def test_migrate_names_the_folder_it_cannot_write_and_exits_2(
+    database_folder: str,
+    data_dir: str,
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_settings: None,
 ) -> None:
     # Below a regular file nothing can be created, whoever runs the command (root included).
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    monkeypatch.setenv("FAIRBOARD_DATABASE_URL", f"sqlite:///{tmp_path / 'fairboard.db'}")
-    monkeypatch.setenv("FAIRBOARD_DATA_DIR", str(blocker / "data"))
+    (tmp_path / "a-file").write_text("")
+    database = tmp_path / database_folder / "fairboard.db"
+    monkeypatch.setenv("FAIRBOARD_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("FAIRBOARD_DATA_DIR", str(tmp_path / data_dir))
     result = CliRunner().invoke(cli, ["migrate"])
     assert result.exit_code == 2
-    expected = DIRECTORY_NOT_WRITABLE.format(path=blocker / "data", uid=os.getuid())
+    expected = DIRECTORY_NOT_WRITABLE.format(path=tmp_path / named, uid=os.getuid())
     assert result.output.strip() == expected
-    assert not (tmp_path / "fairboard.db").exists()
-
-
-def test_migrate_names_the_sqlite_database_folder_it_cannot_write(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_settings: None
-) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    monkeypatch.setenv("FAIRBOARD_DATABASE_URL", f"sqlite:///{blocker / 'db' / 'fairboard.db'}")
-    monkeypatch.setenv("FAIRBOARD_DATA_DIR", str(tmp_path / "data"))
-    result = CliRunner().invoke(cli, ["migrate"])
-    assert result.exit_code == 2
-    expected = DIRECTORY_NOT_WRITABLE.format(path=blocker / "db", uid=os.getuid())
-    assert result.output.strip() == expected
+    assert not database.exists()
