@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,15 +18,31 @@ cli = typer.Typer(
 )
 
 
+DIRECTORY_NOT_WRITABLE = (
+    "error: {path} is not writable by this user (uid {uid}): Fairboard keeps its data there "
+    "(FAIRBOARD_DATA_DIR, and the database when FAIRBOARD_DATABASE_URL is SQLite). "
+    "Mount a volume this user can write to (docker run -v fairboard-data:/data ...) "
+    "or point those settings elsewhere."
+)
+
+
+def _writable_directory(path: Path) -> None:
+    # Said here, before SQLite or a job fails with a bare "unable to open database file" or
+    # PermissionError: in a container this is a volume mounted with the wrong owner.
+    with contextlib.suppress(OSError):
+        path.mkdir(parents=True, exist_ok=True)
+    if not os.access(path, os.W_OK):
+        typer.echo(DIRECTORY_NOT_WRITABLE.format(path=path, uid=os.getuid()), err=True)
+        raise typer.Exit(2)
+
+
 def _database() -> Database:
     settings = get_settings()
     if settings.is_sqlite:
         path = settings.database_url.removeprefix("sqlite:///")
         if path and path != ":memory:":
-            from pathlib import Path
-
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+            _writable_directory(Path(path).parent)
+    _writable_directory(settings.data_dir)
     return Database(settings.database_url)
 
 

@@ -7,6 +7,8 @@
 # logic) on PostgreSQL; the scoring tests touch no database and run once. The schemathesis fuzz
 # tests (tests/fuzz, marker `fuzz`: every API operation as a participant and as an organizer)
 # run in the first pass, on the embedded SQLite default.
+# Then, as a step of its own, the deployment tests (scripts/test-deploy.sh: the image and the
+# docker-compose.yml topology in Docker; pytest -m deploy, which the passes above leave out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-packages.sh
@@ -22,4 +24,6 @@ if [ "$status" -eq 0 ] && [ -z "${FAIRBOARD_SKIP_POSTGRES_RUN:-}" ]; then
     echo "=== test suite on PostgreSQL"
     FAIRBOARD_TEST_DATABASE=postgresql $py -m pytest -n 2 tests/app "$@" || status=$?
 fi
+echo "=== deployment tests in Docker (image, docker-compose.yml topology)"
+scripts/test-deploy.sh || status=$((status ? status : $?))
 exit $status
