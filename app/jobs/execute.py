@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from app import metrics
+from app import telemetry
 from app.config import Settings
 from app.db import Database
 from app.jobs import state
@@ -125,7 +125,7 @@ def run_claimed(
         log.warning("submission %s: result discarded, the job was taken over", submission_id)
         return None
     scored = outcome if isinstance(outcome, Scored) else None
-    metrics.observe_evaluation(
+    telemetry.observe_evaluation(
         submission.kind,
         status,
         time.perf_counter() - started,

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from app.deps import DatabaseDep, SettingsDep
-from app.metrics import CONTENT_TYPE_LATEST, render
+from app.telemetry import CONTENT_TYPE_LATEST, render
 from app.security import secrets_match
 
 METRICS_OFF = "metrics are off (FAIRBOARD_METRICS=off)"
