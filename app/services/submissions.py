@@ -35,8 +35,7 @@ from app.models import (
 )
 from app.services import competitions
 from app.storage import StoredFile, safe_filename, save_stream
-
-PRESETS = ("raw", "keras-resnet50", "imagenet")
+from scoring.inference import PRESETS
 
 PHASE_NOT_OPEN = "phase {phase!r} is not open for submissions"
 PHASE_HAS_NO_TESTSET = "phase {phase!r} has no test set yet"

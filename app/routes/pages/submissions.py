@@ -20,6 +20,7 @@ from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions, leaderboard, submissions
 from app.services.submit import submit_and_dispatch
 from scoring.groups import ATTRIBUTES
+from scoring.inference import PRESETS
 
 router = APIRouter()
 
@@ -105,7 +106,7 @@ def _submit_form(
         is_open=phase.is_open(now),
         accepts_models=phase.accepts(SubmissionKind.MODEL),
         accepts_predictions=phase.accepts(SubmissionKind.PREDICTIONS),
-        presets=submissions.PRESETS,
+        presets=PRESETS,
         error=error,
         failed_submission_id=error.details.get("submission_id") if error else None,
         resets_at=getattr(error, "resets_at", None),
