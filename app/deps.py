@@ -135,7 +135,7 @@ def require_organizer_of_path(request: Request, session: SessionDep, user: Curre
     sure a refused caller learns nothing, not even whether their request was well formed.
     """
     from app.models import Rescore, Submission
-    from app.services import competitions, organizer
+    from app.services import competitions, moderation, organizer, rescore
 
     params = request.path_params
     competition_id: int | None = None
@@ -148,12 +148,12 @@ def require_organizer_of_path(request: Request, session: SessionDep, user: Curre
     elif "submission_id" in params:
         submission = session.get(Submission, _path_id(params, "submission_id", "submission"))
         if submission is None:
-            raise NotFound(f"submission {params['submission_id']} not found")
+            raise NotFound(moderation.SUBMISSION_NOT_FOUND.format(id=params["submission_id"]))
         phase_id = submission.phase_id
     elif "rescore_id" in params:
         rescore = session.get(Rescore, _path_id(params, "rescore_id", "re-score"))
         if rescore is None:
-            raise NotFound(f"re-score {params['rescore_id']} not found")
+            raise NotFound(rescore.RESCORE_NOT_FOUND.format(id=params["rescore_id"]))
         phase_id = rescore.phase_id
     if phase_id is not None:
         competition_id = competitions.get_phase(session, phase_id).competition_id

@@ -25,6 +25,8 @@ from scoring.metrics import SCORER_VERSION
 
 log = logging.getLogger("fairboard.jobs")
 
+NO_PHASE_OR_TESTSET = "submission {id} has no phase or test set"
+
 
 def _snapshot(db: Database, submission_id: int) -> tuple[Submission, Phase, TestSetVersion]:
     with db.sessionmaker() as session:
@@ -33,7 +35,7 @@ def _snapshot(db: Database, submission_id: int) -> tuple[Submission, Phase, Test
         phase = session.get(Phase, submission.phase_id)
         testset = session.get(TestSetVersion, submission.testset_id or -1)
         if phase is None or testset is None:
-            raise RuntimeError(f"submission {submission.id} has no phase or test set")
+            raise RuntimeError(NO_PHASE_OR_TESTSET.format(id=submission.id))
         session.expunge_all()
     return submission, phase, testset
 

@@ -17,6 +17,8 @@ from app.services.submit import submit_and_dispatch
 
 router = APIRouter(tags=["submissions"])
 
+NO_STORED_FILE = "submission {id} has no stored file"
+
 
 @router.post(
     "/phases/{phase_id}/submissions",
@@ -107,5 +109,5 @@ def download_file(
     submission, _phase, _ = submissions.get_visible_submission(session, submission_id, user)
     path = submissions.stored_file(settings, submission)
     if path is None or not path.exists():
-        raise NotFound(f"submission {submission_id} has no stored file")
+        raise NotFound(NO_STORED_FILE.format(id=submission_id))
     return stored_file_response(path, submission.filename)
