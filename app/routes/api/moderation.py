@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
 from app.deps import (
@@ -19,6 +19,7 @@ from app.deps import (
     SessionDep,
     SettingsDep,
 )
+from app.jobs import intake
 from app.models import Split
 from app.presenters import submission_dict
 from app.schemas import ModerationSubmissionOut, ParticipantOut, ReasonIn, SubmissionOut
@@ -79,12 +80,16 @@ def _moderation_out(
     response_model=ModerationSubmissionOut,
 )
 def rerun(
-    submission_id: DbId, session: SessionDep, jobs: JobsDep, user: CurrentUser, now: NowDep
+    submission_id: DbId,
+    session: SessionDep,
+    jobs: JobsDep,
+    user: CurrentUser,
+    now: NowDep,
+    after_commit: BackgroundTasks,
 ) -> ModerationSubmissionOut:
     """Queue a submission again, to be evaluated on the phase's current test set."""
     _, pending = rescore.rerun_submission(session, submission_id, user, now=now)
-    session.commit()
-    rescore.dispatch(jobs, pending)
+    after_commit.add_task(rescore.dispatch, jobs, pending)
     return _moderation_out(session, submission_id, user)
 
 
@@ -201,11 +206,9 @@ def add_baseline(
     output_scale: Annotated[float, Form()] = 1.0,
 ) -> JSONResponse:
     """Add an organizer baseline entry, shown as "Baseline: <description>" and in no quota."""
-    submission_id = moderation.add_baseline(
+    accepted = moderation.add_baseline(
         session,
-        db,
         settings,
-        jobs,
         phase_id=phase_id,
         actor=user,
         upload=submissions.Upload(file.filename or "predictions.csv", file.file),
@@ -214,6 +217,7 @@ def add_baseline(
         output_scale=output_scale,
         now=now,
     )
+    submission_id = intake.start(session, db, settings, jobs, accepted)
     submission, phase, _ = submissions.get_visible_submission(session, submission_id, user)
     body = submission_dict(session, submission, phase, organizer=True, now=now)
     return JSONResponse(SubmissionOut.model_validate(body).model_dump(mode="json"), status_code=201)

@@ -10,10 +10,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from app.deps import CurrentUser, DatabaseDep, DbId, JobsDep, NowDep, SessionDep, SettingsDep
 from app.downloads import stored_file_response
 from app.errors import NotFound
+from app.jobs.intake import submit_and_dispatch
 from app.presenters import submission_dict
 from app.schemas import SubmissionOut
 from app.services import competitions, submissions
-from app.services.submit import submit_and_dispatch
 
 router = APIRouter(tags=["submissions"])
 

@@ -16,6 +16,7 @@ from app.deps import (
     SessionDep,
     SettingsDep,
 )
+from app.jobs import intake
 from app.phase_settings import MAX_ID, whole_number
 from app.routes.pages.forms import FormPost, PostedForm, Viewer, chosen_file
 from app.routes.pages.render import render
@@ -209,16 +210,20 @@ def add_baseline(
 ) -> Response:
     """Add a baseline entry, shown on the leaderboard as “Baseline: <description>”."""
     return post.run(
-        lambda: moderation.add_baseline(
+        lambda: intake.start(
             post.session,
             db,
             settings,
             jobs,
-            phase_id=phase_id,
-            actor=post.user,
-            upload=chosen_file(file),
-            description=post.text("description"),
-            now=post.now,
+            moderation.add_baseline(
+                post.session,
+                settings,
+                phase_id=phase_id,
+                actor=post.user,
+                upload=chosen_file(file),
+                description=post.text("description"),
+                now=post.now,
+            ),
         ),
         back=f"/organize/phases/{phase_id}/submissions",
         done="Baseline added.",

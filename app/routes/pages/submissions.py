@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from app.deps import DatabaseDep, DbId, JobsDep, NowDep, OptionalUser, SessionDep, SettingsDep
 from app.errors import AppError, InvalidInput
+from app.jobs.intake import submit_and_dispatch
 from app.models import EntrySelection, Split, SubmissionKind, User
 from app.presenters import submission_dict
-from app.routes.pages.forms import commit_and_redirect, login_redirect, require_csrf
+from app.routes.pages.forms import login_redirect, require_csrf, see_other
 from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions, leaderboard, submissions
-from app.services.submit import submit_and_dispatch
 from scoring.groups import ATTRIBUTES
 from scoring.inference import PRESETS
 
@@ -174,7 +174,7 @@ def submit(
         )
     except AppError as error:
         # Whatever the failed attempt wrote is undone; a rejected file's failed record was
-        # already committed by the submit service, so it stays.
+        # already committed by app.jobs.intake, so it stays.
         session.rollback()
         return _submit_form(
             request,
@@ -186,7 +186,7 @@ def submit(
             error=error,
             form=form,
         )
-    return commit_and_redirect(session, f"/submissions/{submission_id}")
+    return see_other(f"/submissions/{submission_id}")
 
 
 @router.get("/phases/{phase_id}/submissions", response_class=HTMLResponse)
@@ -234,7 +234,7 @@ def choose(
     submission, phase, _ = submissions.get_visible_submission(session, submission_id, user)
     submissions.choose_entry(session, submission, user)
     flash(request, f"Submission #{submission.id} is now your leaderboard entry.")
-    return commit_and_redirect(session, f"/phases/{phase.id}/submissions")
+    return see_other(f"/phases/{phase.id}/submissions")
 
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
