@@ -8,7 +8,8 @@ evaluation.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,65 +18,47 @@ from app.db import Database
 from app.errors import InvalidSubmissionFile
 from app.jobs.dispatch import JobDispatcher
 from app.jobs.execute import run_submission
-from app.models import Submission, SubmissionStatus, User
-from app.services import submissions
+from app.models import Submission, SubmissionStatus
 from app.services.submit import Accepted, accept
 
 INLINE_WORKER = "web (scored within the upload)"
 FILE_REJECTED = "the file was rejected"
 
 
-def start(
-    session: Session, db: Database, settings: Settings, jobs: JobDispatcher, accepted: Accepted
-) -> int:
-    """Commit the request's work, then refuse, score inline or dispatch the submission.
+@dataclass(frozen=True)
+class Intake:
+    """The request's session, with what evaluating a submission after its commit needs."""
 
-    A refused model or a file rejected inline raises ``InvalidSubmissionFile`` after its
-    failed record has been committed.
-    """
-    session.commit()
-    submission_id = accepted.submission_id
-    if accepted.problem is not None:
-        raise InvalidSubmissionFile(accepted.problem, submission_id=submission_id)
-    if accepted.inline:
-        outcome = run_submission(db, settings, submission_id, worker=INLINE_WORKER)
-        if outcome is SubmissionStatus.FAILED:
-            submission = session.get(Submission, submission_id)
-            assert submission is not None
-            session.refresh(submission)
-            raise InvalidSubmissionFile(
-                submission.error or FILE_REJECTED, submission_id=submission_id
-            )
-    else:
-        jobs.dispatch(submission_id, accepted.kind)
-    session.expire_all()
-    return submission_id
+    session: Session
+    db: Database
+    settings: Settings
+    jobs: JobDispatcher
 
+    def start(self, accepted: Accepted) -> int:
+        """Commit the request's work, then refuse, score inline or dispatch the submission.
 
-def submit_and_dispatch(
-    session: Session,
-    db: Database,
-    settings: Settings,
-    jobs: JobDispatcher,
-    *,
-    phase_id: int,
-    user: User,
-    upload: submissions.Upload,
-    now: datetime,
-    description: str = "",
-    preset: str = "raw",
-    output_scale: float = 1.0,
-) -> int:
-    """Accept a participant's submission, commit it, then score it inline or dispatch it."""
-    accepted = accept(
-        session,
-        settings,
-        phase_id=phase_id,
-        user=user,
-        upload=upload,
-        now=now,
-        description=description,
-        preset=preset,
-        output_scale=output_scale,
-    )
-    return start(session, db, settings, jobs, accepted)
+        A refused model or a file rejected inline raises ``InvalidSubmissionFile`` after its
+        failed record has been committed.
+        """
+        self.session.commit()
+        submission_id = accepted.submission_id
+        if accepted.problem is not None:
+            raise InvalidSubmissionFile(accepted.problem, submission_id=submission_id)
+        if accepted.inline:
+            outcome = run_submission(self.db, self.settings, submission_id, worker=INLINE_WORKER)
+            if outcome is SubmissionStatus.FAILED:
+                submission = self.session.get(Submission, submission_id)
+                assert submission is not None
+                self.session.refresh(submission)
+                raise InvalidSubmissionFile(
+                    submission.error or FILE_REJECTED, submission_id=submission_id
+                )
+        else:
+            self.jobs.dispatch(submission_id, accepted.kind)
+        self.session.expire_all()
+        return submission_id
+
+    def submit(self, **fields: Any) -> int:
+        """Accept a participant's submission (``fields``: the keywords of
+        ``app.services.submit.accept``), commit it, then score it inline or dispatch it."""
+        return self.start(accept(self.session, self.settings, **fields))

@@ -6,7 +6,7 @@ Layers, from the top (each may import its own layer and those listed for it):
 
     entry     app.main, app.cli, app.migrate, app.uploads, app.services.demo
     routes    app.routes.*                   → web, runners, services, jobs, base, models, scoring
-    web       app.deps, app.presenters, ...  → services, jobs, base, models, scoring
+    web       app.deps, app.presenters, ...  → runners, services, jobs, base, models, scoring
     runners   app.jobs.execute/intake/runner/worker → services, jobs, base, models, scoring
     services  app.services.*                 → jobs, base, models, scoring
     jobs      app.jobs.state/leases/sweep/dispatch → models, db
@@ -67,7 +67,7 @@ BELOW = {
     "jobs": {"models", "db"},
     "services": {"jobs", "base", "models", "db", "scoring"},
     "runners": {"services", "jobs", "base", "models", "db", "scoring"},
-    "web": {"services", "jobs", "base", "models", "db", "scoring"},
+    "web": {"runners", "services", "jobs", "base", "models", "db", "scoring"},
     "routes": {"web", "runners", "services", "jobs", "base", "models", "db", "scoring"},
     "entry": {"routes", "web", "runners", "services", "jobs", "base", "models", "db", "scoring"},
 }

@@ -47,6 +47,8 @@ def test_the_copy_finder_sees_six_repeated_lines_and_ignores_punctuation() -> No
     assert copied_blocks({"a": block, "b": "y = 1\n" + block}) == [("a:1", "b:2")]
     assert copied_blocks({"a": block[:-7], "b": block[:-7]}) == []
     assert copied_blocks({"a": ")\n]\n" * 6, "b": ")\n]\n" * 6}) == []
+    imports = "".join(f"import m{i}\n" for i in range(6))
+    assert copied_blocks({"a": imports, "b": imports}) == []
 
 
 def test_no_block_of_six_lines_is_repeated_in_scoring() -> None:

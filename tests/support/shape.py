@@ -112,18 +112,37 @@ def long_modules(known: dict[str, Path]) -> list[str]:
     return [f"{name} has {n} lines" for name, n in sorted(lengths.items()) if n > MAX_MODULE_LINES]
 
 
+def import_lines(text: str) -> set[int]:
+    """The line numbers of a module's import statements (none when it is not Python)."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return set()
+    return {
+        number
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for number in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+    }
+
+
 def copied_blocks(sources: dict[str, str]) -> list[tuple[str, str]]:
     """Pairs of places sharing ``MIN_COPIED_LINES`` identical consecutive code lines.
 
-    Blank lines, comments and lines of punctuation alone are skipped: they repeat by nature.
+    Blank lines, comments, lines of punctuation alone and import statements are skipped: they
+    repeat by nature.
     """
     seen: dict[tuple[str, ...], str] = {}
     copies: list[tuple[str, str]] = []
     for name, text in sources.items():
+        imports = import_lines(text)
         code = [
             (number, line.strip())
             for number, line in enumerate(text.splitlines(), 1)
-            if line.strip() and not line.strip().startswith("#") and any(c.isalnum() for c in line)
+            if line.strip()
+            and not line.strip().startswith("#")
+            and any(c.isalnum() for c in line)
+            and number not in imports
         ]
         for start in range(len(code) - MIN_COPIED_LINES + 1):
             window = tuple(line for _, line in code[start : start + MIN_COPIED_LINES])

@@ -11,15 +11,13 @@ from fastapi.responses import JSONResponse, Response
 from app.deps import (
     ORGANIZER_ONLY,
     CurrentUser,
-    DatabaseDep,
     DbId,
+    IntakeDep,
     JobsDep,
     NowDep,
     OptionalUser,
     SessionDep,
-    SettingsDep,
 )
-from app.jobs import intake
 from app.models import Split
 from app.presenters import submission_dict
 from app.schemas import ModerationSubmissionOut, ParticipantOut, ReasonIn, SubmissionOut
@@ -197,9 +195,7 @@ def add_baseline(
     file: Annotated[UploadFile, File(description="prediction file (.csv/.txt/.zip) or .onnx")],
     description: Annotated[str, Form(max_length=2000)],
     session: SessionDep,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    jobs: JobsDep,
+    intake: IntakeDep,
     user: CurrentUser,
     now: NowDep,
     preset: Annotated[str, Form()] = "raw",
@@ -208,7 +204,7 @@ def add_baseline(
     """Add an organizer baseline entry, shown as "Baseline: <description>" and in no quota."""
     accepted = moderation.add_baseline(
         session,
-        settings,
+        intake.settings,
         phase_id=phase_id,
         actor=user,
         upload=submissions.Upload(file.filename or "predictions.csv", file.file),
@@ -217,7 +213,7 @@ def add_baseline(
         output_scale=output_scale,
         now=now,
     )
-    submission_id = intake.start(session, db, settings, jobs, accepted)
+    submission_id = intake.start(accepted)
     submission, phase, _ = submissions.get_visible_submission(session, submission_id, user)
     body = submission_dict(session, submission, phase, organizer=True, now=now)
     return JSONResponse(SubmissionOut.model_validate(body).model_dump(mode="json"), status_code=201)

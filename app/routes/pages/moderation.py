@@ -10,13 +10,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.deps import (
     ORGANIZER_ONLY,
-    DatabaseDep,
     DbId,
+    IntakeDep,
     JobsDep,
     SessionDep,
     SettingsDep,
 )
-from app.jobs import intake
 from app.phase_settings import MAX_ID, whole_number
 from app.routes.pages.forms import FormPost, PostedForm, Viewer, chosen_file
 from app.routes.pages.render import render
@@ -203,21 +202,15 @@ def delete_kit(phase_id: DbId, kind: str, post: PostedForm, settings: SettingsDe
 def add_baseline(
     phase_id: DbId,
     post: PostedForm,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    jobs: JobsDep,
+    intake: IntakeDep,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Add a baseline entry, shown on the leaderboard as “Baseline: <description>”."""
     return post.run(
         lambda: intake.start(
-            post.session,
-            db,
-            settings,
-            jobs,
             moderation.add_baseline(
                 post.session,
-                settings,
+                intake.settings,
                 phase_id=phase_id,
                 actor=post.user,
                 upload=chosen_file(file),

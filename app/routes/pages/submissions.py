@@ -11,9 +11,14 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from app.deps import DatabaseDep, DbId, JobsDep, NowDep, OptionalUser, SessionDep, SettingsDep
+from app.deps import (
+    DbId,
+    IntakeDep,
+    NowDep,
+    OptionalUser,
+    SessionDep,
+)
 from app.errors import AppError, InvalidInput
-from app.jobs.intake import submit_and_dispatch
 from app.models import EntrySelection, Split, SubmissionKind, User
 from app.presenters import submission_dict
 from app.routes.pages.forms import login_redirect, require_csrf, see_other
@@ -139,9 +144,7 @@ def submit(
     phase_id: DbId,
     request: Request,
     session: SessionDep,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    jobs: JobsDep,
+    intake: IntakeDep,
     user: OptionalUser,
     now: NowDep,
     file: Annotated[UploadFile | None, File()] = None,
@@ -159,11 +162,7 @@ def submit(
     try:
         if file is None or not file.filename:
             raise InvalidInput(NO_FILE_CHOSEN, field="file")
-        submission_id = submit_and_dispatch(
-            session,
-            db,
-            settings,
-            jobs,
+        submission_id = intake.submit(
             phase_id=phase_id,
             user=user,
             now=now,
