@@ -1,5 +1,5 @@
 """Reading a package's shape with ``ast``: its modules, its import graph, cycles, and blocks
-copied verbatim. Shared by ``tests/scoring/test_shape.py`` and ``tests/app/test_shape.py``.
+copied verbatim. Used by ``tests/test_shape.py`` and the other shape tests.
 
 The import graph is built statically (every import statement, lazy ones inside functions
 included, those under ``if TYPE_CHECKING:`` excepted since they never run), so a cycle fails

@@ -1,5 +1,5 @@
 """The promise of the jobs package: no code outside ``app.jobs.state`` writes a submission's
-status. (Import cycles and layering: ``tests/app/test_shape.py``.)"""
+status. (Import cycles and layering: ``tests/test_shape.py``.)"""
 
 from __future__ import annotations
 

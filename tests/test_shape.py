@@ -1,6 +1,6 @@
-"""The shape of ``app``: no import cycle, no module over 500 lines, no block of six lines copied
-verbatim, and the layering every module of ``app`` and ``scoring`` keeps (``scoring``'s own
-shape is checked by ``tests/scoring/test_shape.py``).
+"""The shape of ``app`` and ``scoring``: no import cycle, no module over 500 lines, no block of
+six lines copied verbatim, and the layering every module keeps (helpers in
+``tests/support/shape.py``; ``tests/scoring/test_shape.py`` adds the engine's doctests).
 
 Layers, from the top (each may import its own layer and those listed for it):
 
@@ -18,6 +18,8 @@ Layers, from the top (each may import its own layer and those listed for it):
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.shape import (
     copied_blocks,
     find_cycle,
@@ -27,8 +29,8 @@ from tests.support.shape import (
     sources_of,
 )
 
-APP = modules("app")
-APP_AND_SCORING = modules("app", "scoring")
+PACKAGES = ("app", "scoring")
+APP_AND_SCORING = modules(*PACKAGES)
 
 LAYER_OF = {
     "scoring": "scoring",
@@ -120,20 +122,38 @@ def test_app_and_scoring_keep_their_layers() -> None:
     assert layering_breaches(import_graph(APP_AND_SCORING)) == []
 
 
-def test_the_graph_sees_package_lazy_and_module_imports() -> None:
-    graph = import_graph(APP)
+def test_the_graph_sees_package_relative_lazy_and_module_imports() -> None:
+    graph = import_graph(APP_AND_SCORING)
     assert "app.telemetry" in graph["app.jobs.execute"]  # from app import telemetry
     assert "app.jobs.runner" in graph["app.jobs.dispatch"]  # inside a function
     assert "app.services.submit" in graph["app.jobs.intake"]
+    assert "scoring.testset.messages" in graph["scoring.testset.model"]  # from .messages
 
 
-def test_no_import_cycle_in_app() -> None:
-    assert find_cycle(import_graph(APP)) is None
+def test_the_cycle_finder_finds_a_cycle_and_accepts_a_tree() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
 
 
-def test_no_module_of_app_exceeds_500_lines() -> None:
-    assert long_modules(APP) == []
+def test_the_copy_finder_sees_six_repeated_lines_and_ignores_punctuation_and_imports() -> None:
+    block = "".join(f"x{i} = {i}\n" for i in range(6))
+    assert copied_blocks({"a": block, "b": "y = 1\n" + block}) == [("a:1", "b:2")]
+    assert copied_blocks({"a": block[:-7], "b": block[:-7]}) == []
+    assert copied_blocks({"a": ")\n]\n" * 6, "b": ")\n]\n" * 6}) == []
+    imports = "".join(f"import m{i}\n" for i in range(6))
+    assert copied_blocks({"a": imports, "b": imports}) == []
 
 
-def test_no_block_of_six_lines_is_repeated_in_app() -> None:
-    assert copied_blocks(sources_of(APP)) == []
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_import_cycle(package: str) -> None:
+    assert find_cycle(import_graph(modules(package))) is None
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_exceeds_500_lines(package: str) -> None:
+    assert long_modules(modules(package)) == []
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_block_of_six_lines_is_repeated(package: str) -> None:
+    assert copied_blocks(sources_of(modules(package))) == []
