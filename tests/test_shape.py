@@ -18,6 +18,8 @@ Layers, from the top (each may import its own layer and those listed for it):
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from tests.support.shape import (
@@ -120,6 +122,36 @@ def test_the_layering_check_sees_a_service_importing_a_route() -> None:
 
 def test_app_and_scoring_keep_their_layers() -> None:
     assert layering_breaches(import_graph(APP_AND_SCORING)) == []
+
+
+COMMITTING = {"app.deps"}
+"""Besides entry points and ``app.jobs``: ``deps.get_session`` commits the request's work."""
+
+
+def commits_in(source: str) -> list[int]:
+    """The lines that call ``.commit()`` on anything."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    ]
+
+
+def test_the_commit_finder_sees_a_commit_on_any_session() -> None:
+    assert commits_in("x = 1\nsession.commit()\npost.session.commit()\n") == [2, 3]
+
+
+def test_only_the_request_and_job_boundaries_commit() -> None:
+    misplaced = [
+        f"{name}:{line}"
+        for name, path in sorted(APP_AND_SCORING.items())
+        if layer_of(name) in {"routes", "web", "services", "base", "models"}
+        and name not in COMMITTING
+        for line in commits_in(path.read_text(encoding="utf-8"))
+    ]
+    assert misplaced == []
 
 
 def test_the_graph_sees_package_relative_lazy_and_module_imports() -> None:
