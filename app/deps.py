@@ -13,6 +13,7 @@ from app.config import Settings
 from app.db import DB_ID_MAX, DB_INT_MAX, Database, utcnow
 from app.errors import CsrfFailed, Forbidden, NotAuthenticated, NotFound
 from app.jobs.dispatch import JobDispatcher
+from app.jobs.intake import Intake
 from app.models import User
 from app.security import csrf_matches, new_csrf_token
 from app.services import accounts
@@ -65,6 +66,16 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 JobsDep = Annotated[JobDispatcher, Depends(get_jobs)]
 NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def get_intake(
+    session: SessionDep, db: DatabaseDep, settings: SettingsDep, jobs: JobsDep
+) -> Intake:
+    return Intake(session, db, settings, jobs)
+
+
+IntakeDep = Annotated[Intake, Depends(get_intake)]
+"""Commits the request's accepted submission, then evaluates it (``Intake.start``)."""
 
 
 def csrf_token(request: Request) -> str:
@@ -135,7 +146,8 @@ def require_organizer_of_path(request: Request, session: SessionDep, user: Curre
     sure a refused caller learns nothing, not even whether their request was well formed.
     """
     from app.models import Rescore, Submission
-    from app.services import competitions, organizer
+    from app.services import competitions, moderation, organizer
+    from app.services.rescore import RESCORE_NOT_FOUND
 
     params = request.path_params
     competition_id: int | None = None
@@ -148,12 +160,12 @@ def require_organizer_of_path(request: Request, session: SessionDep, user: Curre
     elif "submission_id" in params:
         submission = session.get(Submission, _path_id(params, "submission_id", "submission"))
         if submission is None:
-            raise NotFound(f"submission {params['submission_id']} not found")
+            raise NotFound(moderation.SUBMISSION_NOT_FOUND.format(id=params["submission_id"]))
         phase_id = submission.phase_id
     elif "rescore_id" in params:
         rescore = session.get(Rescore, _path_id(params, "rescore_id", "re-score"))
         if rescore is None:
-            raise NotFound(f"re-score {params['rescore_id']} not found")
+            raise NotFound(RESCORE_NOT_FOUND.format(id=params["rescore_id"]))
         phase_id = rescore.phase_id
     if phase_id is not None:
         competition_id = competitions.get_phase(session, phase_id).competition_id

@@ -30,7 +30,6 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +41,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
-from app.db import Database, utcnow  # noqa: E402
+from app.db import Database  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
-from app.models import Role, Submission, SubmissionStatus  # noqa: E402
-from app.services import accounts, competitions, testsets  # noqa: E402
+from app.models import Submission, SubmissionStatus  # noqa: E402
+from app.services import accounts, competitions  # noqa: E402
 from scoring.synthetic import make_testset  # noqa: E402
 from scoring.testset import read_labels  # noqa: E402
 from tests.scaleout.cluster import Cluster, start_redis, wait_for  # noqa: E402
 from tests.support.postgres import start_postgres  # noqa: E402
+from tests.support.seeding import open_phase, seed_competition  # noqa: E402
 
 PASSWORD = "benchmark-password"
 PARTICIPANTS = 20
@@ -83,31 +83,17 @@ def seed(settings: Settings, source: Path) -> Workload:
     db = Database(settings.database_url)
     upgrade(db.engine)
     with db.transaction() as session:
-        organizer = accounts.register(
-            session,
-            username="lecturer",
-            password=PASSWORD,
-            email="l@example.org",
-            role=Role.ORGANIZER,
-        )
-        testset = testsets.import_into_store(
+        seeded = seed_competition(
             session,
             settings,
             source,
-            name="bench",
-            created_by=organizer,
-            is_synthetic=True,
+            password=PASSWORD,
+            title="Throughput",
+            testset_name="bench",
             image_size=(32, 32),
+            phases=[open_phase(name="Live", daily_limit=None)],
         )
-        competition = competitions.insert_competition(session, organizer, title="Throughput")
-        phase = competitions.add_phase(
-            session,
-            competition,
-            name="Live",
-            testset_id=testset.id,
-            opens_at=utcnow() - timedelta(days=1),
-            daily_limit=None,
-        )
+        competition, (phase,) = seeded.competition, seeded.phases
         tokens = []
         for p in range(PARTICIPANTS):
             user = accounts.register(

@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from app import metrics
+from app import telemetry
 from app.config import Settings
 from app.db import Database
 from app.jobs import state
@@ -25,6 +25,8 @@ from scoring.metrics import SCORER_VERSION
 
 log = logging.getLogger("fairboard.jobs")
 
+NO_PHASE_OR_TESTSET = "submission {id} has no phase or test set"
+
 
 def _snapshot(db: Database, submission_id: int) -> tuple[Submission, Phase, TestSetVersion]:
     with db.sessionmaker() as session:
@@ -33,7 +35,7 @@ def _snapshot(db: Database, submission_id: int) -> tuple[Submission, Phase, Test
         phase = session.get(Phase, submission.phase_id)
         testset = session.get(TestSetVersion, submission.testset_id or -1)
         if phase is None or testset is None:
-            raise RuntimeError(f"submission {submission.id} has no phase or test set")
+            raise RuntimeError(NO_PHASE_OR_TESTSET.format(id=submission.id))
         session.expunge_all()
     return submission, phase, testset
 
@@ -125,7 +127,7 @@ def run_claimed(
         log.warning("submission %s: result discarded, the job was taken over", submission_id)
         return None
     scored = outcome if isinstance(outcome, Scored) else None
-    metrics.observe_evaluation(
+    telemetry.observe_evaluation(
         submission.kind,
         status,
         time.perf_counter() - started,

@@ -251,7 +251,7 @@ def run_worker(
     celery_app.conf.update(celery_config(settings))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if metrics_port is not None:
-        from app.metrics import serve_worker_metrics
+        from app.telemetry import serve_worker_metrics
 
         serve_worker_metrics(metrics_port)
     # Logging is configured above; Celery must not replace it.

@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from app.deps import DatabaseDep, SettingsDep
-from app.metrics import CONTENT_TYPE_LATEST, render
 from app.security import secrets_match
+from app.telemetry import CONTENT_TYPE_LATEST, render
 
 METRICS_OFF = "metrics are off (FAIRBOARD_METRICS=off)"
 METRICS_TOKEN_REQUIRED = "metrics need the FAIRBOARD_METRICS_TOKEN as a Bearer token"

@@ -49,6 +49,7 @@ LOGIN_FAILED = "unknown username or wrong password"
 ADMIN_ONLY = "only administrators can enable or disable accounts"
 CANNOT_DISABLE_SELF = "you cannot disable your own account"
 USER_NOT_FOUND = "user {username!r} not found"
+TOKEN_NOT_FOUND = "token {id} not found"
 TOKEN_INVALID = "the API token is invalid or has been revoked"
 
 
@@ -176,7 +177,7 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     """Revoke one of the user's own tokens."""
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound(TOKEN_NOT_FOUND.format(id=token_id))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     return token

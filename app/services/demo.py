@@ -21,6 +21,7 @@ from app.services.submissions import Upload, create_submission
 from scoring.inference.builders import build_red_mean_model
 from scoring.synthetic import baseline_predictions, make_testset
 
+BASELINES_UNFINISHED = "demo baseline submission(s) {ids} did not finish; see the log"
 DEMO_TITLE = "Apparent age estimation: accuracy and bias"
 DEMO_DESCRIPTION = """\
 Estimate the **apparent age** of a face, and do it fairly: you are ranked on accuracy (MAE)
@@ -173,4 +174,4 @@ def _submit_baselines(
     outcomes = {sid: run_submission(db, settings, sid, worker="demo") for sid in submitted}
     failed = [sid for sid, outcome in outcomes.items() if outcome is not SubmissionStatus.FINISHED]
     if failed:
-        raise RuntimeError(f"demo baseline submission(s) {failed} did not finish; see the log")
+        raise RuntimeError(BASELINES_UNFINISHED.format(ids=failed))

@@ -11,9 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import Database
 from app.errors import Conflict, InvalidInput, NotFound
-from app.jobs.dispatch import JobDispatcher
 from app.models import (
     Participation,
     Phase,
@@ -24,7 +22,7 @@ from app.models import (
 )
 from app.services import audit, competitions, phases, stored_scores, submissions
 from app.services.rescore import scores_by_submission
-from app.services.submit import submit_and_dispatch
+from app.services.submit import Accepted, accept
 
 REASON_REQUIRED = "give a reason; it is kept in the audit log"
 NOT_A_PARTICIPANT = "{username!r} does not participate in this competition"
@@ -320,9 +318,7 @@ def list_participants(session: Session, competition_id: int, actor: User) -> lis
 
 def add_baseline(
     session: Session,
-    db: Database,
     settings: Settings,
-    jobs: JobDispatcher,
     *,
     phase_id: int,
     actor: User,
@@ -331,17 +327,18 @@ def add_baseline(
     now: datetime,
     preset: str = "raw",
     output_scale: float = 1.0,
-) -> int:
-    """An organizer's baseline entry, scored like any submission and outside every quota."""
+) -> Accepted:
+    """An organizer's baseline entry, outside every quota, and its audit row.
+
+    Evaluated like any submission once the request commits (``app.jobs.intake.start``).
+    """
     phase = phases.require_organized(session, phase_id, actor)
     description = (description or "").strip()
     if not description:
         raise InvalidInput(BASELINE_NEEDS_DESCRIPTION, field="description")
-    submission_id = submit_and_dispatch(
+    accepted = accept(
         session,
-        db,
         settings,
-        jobs,
         phase_id=phase.id,
         user=actor,
         upload=upload,
@@ -356,9 +353,9 @@ def add_baseline(
         actor,
         "baseline.add",
         competition_id=phase.competition_id,
-        target=f"submission {submission_id}",
+        target=f"submission {accepted.submission_id}",
         now=now,
         phase_id=phase.id,
         description=description,
     )
-    return submission_id
+    return accepted

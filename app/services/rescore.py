@@ -41,6 +41,7 @@ NO_STORED_FILE = (
 ALREADY_QUEUED = "submission {id} is already {status}; wait until it has finished"
 PHASE_HAS_NO_TESTSET = "phase {phase!r} has no test set to score on"
 RESCORE_NOT_FOUND = "re-scoring {id} not found"
+SUBMISSION_NOT_FOUND = "submission {id} not found"
 UNCHANGED_TOLERANCE = 1e-12
 
 Pending = list[tuple[int, SubmissionKind]]
@@ -81,7 +82,7 @@ def rerun_submission(
     """Re-queue one submission of a competition the actor organizes."""
     submission = session.get(Submission, submission_id)
     if submission is None:
-        raise NotFound(f"submission {submission_id} not found")
+        raise NotFound(SUBMISSION_NOT_FOUND.format(id=submission_id))
     phase = competitions.get_phase(session, submission.phase_id)
     competitions.require_organizer(session, phase.competition_id, actor)
     if phase.testset_id is None:

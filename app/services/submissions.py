@@ -35,8 +35,7 @@ from app.models import (
 )
 from app.services import competitions
 from app.storage import StoredFile, safe_filename, save_stream
-
-PRESETS = ("raw", "keras-resnet50", "imagenet")
+from scoring.inference import PRESETS
 
 PHASE_NOT_OPEN = "phase {phase!r} is not open for submissions"
 PHASE_HAS_NO_TESTSET = "phase {phase!r} has no test set yet"
@@ -47,7 +46,7 @@ DAILY_LIMIT_REACHED = (
 )
 TOTAL_LIMIT_REACHED = "total submission limit of {limit} reached for phase {phase!r}"
 DISQUALIFIED = "you have been disqualified from this competition: {reason}"
-UNKNOWN_PRESET = "unknown preset {preset!r}; expected one of: raw, keras-resnet50, imagenet"
+UNKNOWN_PRESET = "unknown preset {preset!r}; expected one of: " + ", ".join(PRESETS)
 BAD_OUTPUT_SCALE = "output_scale must be a finite positive number, got {value!r}"
 EMPTY_UPLOAD = "the uploaded file is empty"
 NOT_YOUR_SUBMISSION = "submission {id} not found"

@@ -1,28 +1,37 @@
-"""The submit use case across its transaction boundaries: accept, commit, then evaluate."""
+"""Accepting a submission in the request's transaction: the record, its file, the model check.
+
+Nothing here commits or evaluates: ``app.jobs.intake`` does both once the request's work is
+complete, so whatever the request writes beside the submission (an audit row) commits with it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import Database
-from app.errors import InvalidSubmissionFile
-from app.jobs.dispatch import JobDispatcher
-from app.jobs.execute import run_submission
-from app.models import SubmissionKind, SubmissionStatus, User
+from app.models import SubmissionKind, User
 from app.services import competitions, submissions
 from app.services.model_runs import check_uploaded_model
 
-INLINE_WORKER = "web (scored within the upload)"
+
+@dataclass(frozen=True)
+class Accepted:
+    """A stored submission and what happens to it after the commit."""
+
+    submission_id: int
+    kind: SubmissionKind
+    inline: bool
+    """A small prediction file: scored within the request rather than by a job."""
+    problem: str | None = None
+    """Why the model was refused at upload; its failed record is kept."""
 
 
-def submit_and_dispatch(
+def accept(
     session: Session,
-    db: Database,
     settings: Settings,
-    jobs: JobDispatcher,
     *,
     phase_id: int,
     user: User,
@@ -32,13 +41,12 @@ def submit_and_dispatch(
     preset: str = "raw",
     output_scale: float = 1.0,
     as_baseline: bool = False,
-) -> int:
-    """Accept a submission, then score it inline when it is a small prediction file.
+) -> Accepted:
+    """Store a submission (queued, or failed when its model is refused); evaluate nothing.
 
-    The accepted submission is committed before evaluation starts, so the participant's lock
-    is held only for the quota check and the insert (an organizer's baseline, ``as_baseline``,
-    takes no lock and counts in no quota). A file rejected inline raises
-    ``InvalidSubmissionFile`` after its failed record has been stored.
+    The participant's lock is held only for the quota check and the insert, up to the
+    request's commit (an organizer's baseline, ``as_baseline``, takes no lock and counts in
+    no quota).
     """
     phase = competitions.get_phase(session, phase_id)
     submission = submissions.create_submission(
@@ -53,25 +61,13 @@ def submit_and_dispatch(
         now=now,
         as_baseline=as_baseline,
     )
+    problem = None
     if submission.kind is SubmissionKind.MODEL:
         problem = check_uploaded_model(settings, submission, phase)
         if problem is not None:
             submissions.mark_rejected(session, settings, submission, problem, now=now)
-            session.commit()
-            raise InvalidSubmissionFile(problem, submission_id=submission.id)
-    session.commit()
-    submission_id, kind = submission.id, submission.kind
-    if (
-        kind is SubmissionKind.PREDICTIONS
+    inline = (
+        submission.kind is SubmissionKind.PREDICTIONS
         and submission.size_bytes <= settings.inline_scoring_max_bytes
-    ):
-        outcome = run_submission(db, settings, submission_id, worker=INLINE_WORKER)
-        if outcome is SubmissionStatus.FAILED:
-            session.refresh(submission)
-            raise InvalidSubmissionFile(
-                submission.error or "the file was rejected", submission_id=submission_id
-            )
-    else:
-        jobs.dispatch(submission_id, kind)
-    session.expire_all()
-    return submission_id
+    )
+    return Accepted(submission.id, submission.kind, inline, problem)

@@ -74,6 +74,14 @@ def client(app: Any) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture
+def site(client: TestClient) -> TestClient:
+    """The test client, asking for HTML as a browser does and not following redirects."""
+    client.headers["accept"] = "text/html,application/xhtml+xml"
+    client.follow_redirects = False
+    return client
+
+
 @dataclass
 class World:
     """A competition with one open phase on a small synthetic test set, and its people."""

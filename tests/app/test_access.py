@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from html import unescape
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from app.models import Role
 from tests.app.conftest import PASSWORD, World, prediction_csv
+from tests.support.pages import csrf_of
 from tests.support.routes import all_routes
 
 
@@ -224,12 +224,6 @@ PUBLIC_FORMS: dict[str, dict[str, str]] = {
     "/api/v1/auth/token": {"username": "owner", "password": PASSWORD},
 }
 """Forms a public route needs filled in to answer as it does for real visitors."""
-
-
-def csrf_of(response: Any) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
-    assert match, "the page has no CSRF token"
-    return unescape(match.group(1))
 
 
 def call(scene: Scene, method: str, path: str, *, token: str | None = None, csrf: str = "") -> Any:

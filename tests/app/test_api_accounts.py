@@ -92,6 +92,7 @@ def test_a_user_cannot_revoke_someone_elses_token(client: TestClient, world: Wor
         token_id = accounts.list_tokens(session, owner)[0].id
     response = client.delete(f"/api/v1/auth/tokens/{token_id}", headers=world.headers(other))
     assert response.status_code == 404
+    assert response.json()["message"] == accounts.TOKEN_NOT_FOUND.format(id=token_id)
 
 
 def test_anonymous_calls_to_protected_routes_are_refused(client: TestClient) -> None:

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.db import utcnow
 from app.models import Submission, SubmissionStatus
+from app.routes.api.submissions import NO_STORED_FILE
 from app.services import submissions as submission_service
 from scoring.metrics import score
 from scoring.predictions import parse_predictions
@@ -189,6 +190,25 @@ def test_phase_with_hidden_inputs_accepts_no_prediction_files(
     response = post_file(client, world, world.headers(alice), b"1\n")
     assert response.status_code == 422
     assert response.json()["code"] == "submission_kind_not_allowed"
+
+
+def test_a_stored_file_gone_from_disk_is_a_404_that_says_so(
+    client: TestClient, world: World
+) -> None:
+    alice = world.user("alice")
+    truth = world.truth()
+    submission_id = post_file(
+        client, world, world.headers(alice), prediction_csv(truth.ids, truth.age)
+    ).json()["id"]
+    with world.db.sessionmaker() as session:
+        submission = session.get(Submission, submission_id)
+        assert submission is not None
+        path = submission_service.stored_file(world.settings, submission)
+    assert path is not None
+    path.unlink()
+    response = client.get(f"/api/v1/submissions/{submission_id}/file", headers=world.headers(alice))
+    assert response.status_code == 404
+    assert response.json()["message"] == NO_STORED_FILE.format(id=submission_id)
 
 
 def test_participants_cannot_see_each_others_submissions_or_files(

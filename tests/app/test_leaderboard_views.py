@@ -17,19 +17,13 @@ from app.services import competitions, leaderboard
 from scoring.groups import ATTRIBUTES
 from scoring.tradeoff import dominates
 from tests.app.conftest import World
-from tests.app.test_pages import Element, api_submit, csrf_of, leaderboard_rows, log_in, page
+from tests.app.test_pages import Element, api_submit, leaderboard_rows, log_in, page
+from tests.support.pages import csrf_of
 
 BIASES = ("gender_bias", "expression_bias", "ethnicity_bias", "age_bias")
 ATTRIBUTE_OF = {a.score: a.name for a in ATTRIBUTES}
 VALID_ATTRIBUTES = "age, gender, ethnicity, expression"
 VIEWS = ("table", "tradeoff", "groups")
-
-
-@pytest.fixture
-def site(client: TestClient) -> TestClient:
-    client.headers["accept"] = "text/html,application/xhtml+xml"
-    client.follow_redirects = False
-    return client
 
 
 def accurate_errors(world: World) -> Any:

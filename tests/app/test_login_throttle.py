@@ -19,8 +19,8 @@ from app.config import Settings
 from app.main import create_app
 from app.throttle import LOGIN_THROTTLED
 from tests.app.conftest import PASSWORD, World
-from tests.app.test_access import csrf_of
 from tests.scaleout.cluster import start_redis
+from tests.support.pages import csrf_of
 
 WRONG = "not-the-password"
 LIMITS = {

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -23,6 +21,7 @@ from app.services import accounts, competitions, leaderboard, submissions
 from app.timeutil import next_utc_midnight
 from scoring.predictions import PredictionFileError, parse_predictions
 from tests.app.conftest import PASSWORD, World, prediction_csv
+from tests.support.pages import csrf_of
 
 LEADERBOARD_HEADERS = [
     "#",
@@ -100,21 +99,7 @@ def page(response: Response) -> Element:
     return builder.root
 
 
-def csrf_of(response: Response) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
-    assert match, "the page has no CSRF token"
-    return unescape(match.group(1))
-
-
 # ---- Driving the site ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def site(client: TestClient) -> Iterator[TestClient]:
-    """The test client, asking for HTML as a browser does and not following redirects."""
-    client.headers["accept"] = "text/html,application/xhtml+xml"
-    client.follow_redirects = False
-    yield client
 
 
 def log_in(site: TestClient, username: str, password: str = PASSWORD) -> Response:

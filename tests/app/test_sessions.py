@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from app.services import accounts
 from tests.app.conftest import PASSWORD, World
-from tests.app.test_access import csrf_of
+from tests.support.pages import csrf_of
 
 HTML = {"accept": "text/html"}
 COOKIE = "fairboard_session"

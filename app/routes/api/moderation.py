@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
 from app.deps import (
     ORGANIZER_ONLY,
     CurrentUser,
-    DatabaseDep,
     DbId,
+    IntakeDep,
     JobsDep,
     NowDep,
     OptionalUser,
     SessionDep,
-    SettingsDep,
 )
 from app.models import Split
 from app.presenters import submission_dict
@@ -79,12 +78,16 @@ def _moderation_out(
     response_model=ModerationSubmissionOut,
 )
 def rerun(
-    submission_id: DbId, session: SessionDep, jobs: JobsDep, user: CurrentUser, now: NowDep
+    submission_id: DbId,
+    session: SessionDep,
+    jobs: JobsDep,
+    user: CurrentUser,
+    now: NowDep,
+    after_commit: BackgroundTasks,
 ) -> ModerationSubmissionOut:
     """Queue a submission again, to be evaluated on the phase's current test set."""
     _, pending = rescore.rerun_submission(session, submission_id, user, now=now)
-    session.commit()
-    rescore.dispatch(jobs, pending)
+    after_commit.add_task(rescore.dispatch, jobs, pending)
     return _moderation_out(session, submission_id, user)
 
 
@@ -192,20 +195,16 @@ def add_baseline(
     file: Annotated[UploadFile, File(description="prediction file (.csv/.txt/.zip) or .onnx")],
     description: Annotated[str, Form(max_length=2000)],
     session: SessionDep,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    jobs: JobsDep,
+    intake: IntakeDep,
     user: CurrentUser,
     now: NowDep,
     preset: Annotated[str, Form()] = "raw",
     output_scale: Annotated[float, Form()] = 1.0,
 ) -> JSONResponse:
     """Add an organizer baseline entry, shown as "Baseline: <description>" and in no quota."""
-    submission_id = moderation.add_baseline(
+    accepted = moderation.add_baseline(
         session,
-        db,
-        settings,
-        jobs,
+        intake.settings,
         phase_id=phase_id,
         actor=user,
         upload=submissions.Upload(file.filename or "predictions.csv", file.file),
@@ -214,6 +213,7 @@ def add_baseline(
         output_scale=output_scale,
         now=now,
     )
+    submission_id = intake.start(accepted)
     submission, phase, _ = submissions.get_visible_submission(session, submission_id, user)
     body = submission_dict(session, submission, phase, organizer=True, now=now)
     return JSONResponse(SubmissionOut.model_validate(body).model_dump(mode="json"), status_code=201)

@@ -13,7 +13,7 @@ from app.errors import Forbidden, NotAuthenticated, NotFound
 from app.models import Split
 from app.presenters import phase_out
 from app.schemas import LeaderboardRowOut, PhaseOut
-from app.services import competitions, exports, leaderboard, phases
+from app.services import competitions, exports, leaderboard, phases, submissions
 from app.services.inputs import inputs_zip
 
 router = APIRouter(prefix="/phases", tags=["phases"])
@@ -90,6 +90,6 @@ def download_inputs(
         if not phase.inputs_public:
             raise Forbidden(INPUTS_HIDDEN.format(phase=phase.name))
     if phase.testset is None:
-        raise NotFound(f"phase {phase.name!r} has no test set yet")
+        raise NotFound(submissions.PHASE_HAS_NO_TESTSET.format(phase=phase.name))
     path = inputs_zip(settings, phase.testset)
     return FileResponse(path, filename=f"phase{phase.id}-inputs.zip", media_type="application/zip")

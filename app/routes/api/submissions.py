@@ -7,15 +7,23 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 
-from app.deps import CurrentUser, DatabaseDep, DbId, JobsDep, NowDep, SessionDep, SettingsDep
+from app.deps import (
+    CurrentUser,
+    DbId,
+    IntakeDep,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+)
 from app.downloads import stored_file_response
 from app.errors import NotFound
 from app.presenters import submission_dict
 from app.schemas import SubmissionOut
 from app.services import competitions, submissions
-from app.services.submit import submit_and_dispatch
 
 router = APIRouter(tags=["submissions"])
+
+NO_STORED_FILE = "submission {id} has no stored file"
 
 
 @router.post(
@@ -28,9 +36,7 @@ def create_submission(
     phase_id: DbId,
     file: Annotated[UploadFile, File(description="prediction file (.csv/.txt/.zip) or .onnx")],
     session: SessionDep,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    jobs: JobsDep,
+    intake: IntakeDep,
     user: CurrentUser,
     now: NowDep,
     description: Annotated[str, Form(max_length=2000)] = "",
@@ -38,11 +44,7 @@ def create_submission(
     output_scale: Annotated[float, Form()] = 1.0,
 ) -> JSONResponse:
     """Submit a prediction file (scored at once when small) or an ONNX model (queued)."""
-    submission_id = submit_and_dispatch(
-        session,
-        db,
-        settings,
-        jobs,
+    submission_id = intake.submit(
         phase_id=phase_id,
         user=user,
         now=now,
@@ -107,5 +109,5 @@ def download_file(
     submission, _phase, _ = submissions.get_visible_submission(session, submission_id, user)
     path = submissions.stored_file(settings, submission)
     if path is None or not path.exists():
-        raise NotFound(f"submission {submission_id} has no stored file")
+        raise NotFound(NO_STORED_FILE.format(id=submission_id))
     return stored_file_response(path, submission.filename)

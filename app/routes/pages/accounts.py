@@ -11,10 +11,10 @@ from app.deps import CurrentUser, DbId, OptionalUser, SessionDep
 from app.errors import AppError
 from app.models import User
 from app.routes.pages.forms import (
-    commit_and_redirect,
     login_redirect,
     require_csrf,
     safe_next,
+    see_other,
 )
 from app.routes.pages.render import flash, render, show_viewer
 from app.security import new_csrf_token
@@ -71,7 +71,7 @@ def signup(
         )
     _log_in(request, user)
     flash(request, f"Welcome, {user.username}! Your account is ready.")
-    return commit_and_redirect(session, safe_next(next))
+    return see_other(safe_next(next))
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -110,7 +110,7 @@ def login(
             headers=error.headers(),
         )
     _log_in(request, user)
-    response = commit_and_redirect(session, safe_next(next))
+    response = see_other(safe_next(next))
     throttle.remember_device(response, user.username)
     return response
 
@@ -124,7 +124,7 @@ def logout(
     if user is not None:
         accounts.end_sessions(user)
     request.session.clear()
-    return commit_and_redirect(session, "/")
+    return see_other("/")
 
 
 @router.get("/account/password", response_class=HTMLResponse)
@@ -166,7 +166,7 @@ def change_password(
         )
     _log_in(request, user)
     flash(request, PASSWORD_CHANGED)
-    return commit_and_redirect(session, "/account/tokens")
+    return see_other("/account/tokens")
 
 
 @router.get("/account/tokens", response_class=HTMLResponse)
@@ -196,7 +196,6 @@ def create_token(
     show_viewer(request, user)
     require_csrf(request, csrf_token)
     token, secret = accounts.create_token(session, user, name=name or "api")
-    session.commit()
     return render(
         request,
         "pages/tokens.html",
@@ -223,4 +222,4 @@ def revoke_token(
     require_csrf(request, csrf_token)
     token = accounts.revoke_token(session, user, token_id)
     flash(request, f"Token {token.name!r} ({token.prefix}…) revoked.")
-    return commit_and_redirect(session, "/account/tokens")
+    return see_other("/account/tokens")

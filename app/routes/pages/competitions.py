@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.deps import DbId, NowDep, OptionalUser, SessionDep
 from app.models import Phase, PhaseFile, Split
-from app.routes.pages.forms import commit_and_redirect, login_redirect, require_csrf, safe_next
+from app.routes.pages.forms import login_redirect, require_csrf, safe_next, see_other
 from app.routes.pages.leaderboards import may_see
 from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions, kits
@@ -101,4 +101,4 @@ def join(
     if competitions.get_participation(session, competition.id, user.id) is None:
         competitions.join(session, competition, user)
         flash(request, f"You joined {competition.title}.")
-    return commit_and_redirect(session, back)
+    return see_other(back)

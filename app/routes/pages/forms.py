@@ -140,15 +140,6 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def commit_and_redirect(session: Session, url: str) -> RedirectResponse:
-    """Commit before answering, so the page the browser loads next already sees the change.
-
-    The request session otherwise commits only after the response has been sent.
-    """
-    session.commit()
-    return see_other(url)
-
-
 def login_redirect(request: Request, *, back: str | None = None) -> RedirectResponse:
     """Send an anonymous visitor to the log-in form, and afterwards back here (or to ``back``,
     for a form whose action cannot be loaded with GET)."""

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.deps import (
     ORGANIZER_ONLY,
-    DatabaseDep,
     DbId,
+    IntakeDep,
     JobsDep,
     SessionDep,
     SettingsDep,
@@ -202,23 +202,21 @@ def delete_kit(phase_id: DbId, kind: str, post: PostedForm, settings: SettingsDe
 def add_baseline(
     phase_id: DbId,
     post: PostedForm,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    jobs: JobsDep,
+    intake: IntakeDep,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Add a baseline entry, shown on the leaderboard as “Baseline: <description>”."""
     return post.run(
-        lambda: moderation.add_baseline(
-            post.session,
-            db,
-            settings,
-            jobs,
-            phase_id=phase_id,
-            actor=post.user,
-            upload=chosen_file(file),
-            description=post.text("description"),
-            now=post.now,
+        lambda: intake.start(
+            moderation.add_baseline(
+                post.session,
+                intake.settings,
+                phase_id=phase_id,
+                actor=post.user,
+                upload=chosen_file(file),
+                description=post.text("description"),
+                now=post.now,
+            ),
         ),
         back=f"/organize/phases/{phase_id}/submissions",
         done="Baseline added.",

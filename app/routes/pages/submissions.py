@@ -11,15 +11,21 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from app.deps import DatabaseDep, DbId, JobsDep, NowDep, OptionalUser, SessionDep, SettingsDep
+from app.deps import (
+    DbId,
+    IntakeDep,
+    NowDep,
+    OptionalUser,
+    SessionDep,
+)
 from app.errors import AppError, InvalidInput
 from app.models import EntrySelection, Split, SubmissionKind, User
 from app.presenters import submission_dict
-from app.routes.pages.forms import commit_and_redirect, login_redirect, require_csrf
+from app.routes.pages.forms import login_redirect, require_csrf, see_other
 from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions, leaderboard, submissions
-from app.services.submit import submit_and_dispatch
 from scoring.groups import ATTRIBUTES
+from scoring.inference import PRESETS
 
 router = APIRouter()
 
@@ -105,7 +111,7 @@ def _submit_form(
         is_open=phase.is_open(now),
         accepts_models=phase.accepts(SubmissionKind.MODEL),
         accepts_predictions=phase.accepts(SubmissionKind.PREDICTIONS),
-        presets=submissions.PRESETS,
+        presets=PRESETS,
         error=error,
         failed_submission_id=error.details.get("submission_id") if error else None,
         resets_at=getattr(error, "resets_at", None),
@@ -138,9 +144,7 @@ def submit(
     phase_id: DbId,
     request: Request,
     session: SessionDep,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    jobs: JobsDep,
+    intake: IntakeDep,
     user: OptionalUser,
     now: NowDep,
     file: Annotated[UploadFile | None, File()] = None,
@@ -158,11 +162,7 @@ def submit(
     try:
         if file is None or not file.filename:
             raise InvalidInput(NO_FILE_CHOSEN, field="file")
-        submission_id = submit_and_dispatch(
-            session,
-            db,
-            settings,
-            jobs,
+        submission_id = intake.submit(
             phase_id=phase_id,
             user=user,
             now=now,
@@ -173,7 +173,7 @@ def submit(
         )
     except AppError as error:
         # Whatever the failed attempt wrote is undone; a rejected file's failed record was
-        # already committed by the submit service, so it stays.
+        # already committed by app.jobs.intake, so it stays.
         session.rollback()
         return _submit_form(
             request,
@@ -185,7 +185,7 @@ def submit(
             error=error,
             form=form,
         )
-    return commit_and_redirect(session, f"/submissions/{submission_id}")
+    return see_other(f"/submissions/{submission_id}")
 
 
 @router.get("/phases/{phase_id}/submissions", response_class=HTMLResponse)
@@ -233,7 +233,7 @@ def choose(
     submission, phase, _ = submissions.get_visible_submission(session, submission_id, user)
     submissions.choose_entry(session, submission, user)
     flash(request, f"Submission #{submission.id} is now your leaderboard entry.")
-    return commit_and_redirect(session, f"/phases/{phase.id}/submissions")
+    return see_other(f"/phases/{phase.id}/submissions")
 
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)

@@ -8,11 +8,19 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Request,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from app.config import Settings
 from app.main import create_app
-from tests.app.conftest import World
+from tests.app.conftest import PASSWORD, World
 from tests.support.live_server import serve
 
 CHROMIUM = "/usr/bin/chromium"
@@ -76,3 +84,12 @@ def chromium(live_server: LiveServer) -> Iterator[Chromium]:
         finally:
             context.close()
             browser.close()
+
+
+def log_in(page: Page, url: str, username: str) -> None:
+    """Log in through the form as a real browser does, and wait for the page to say so."""
+    page.goto(f"{url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(f'[data-user="{username}"]')).to_be_visible()

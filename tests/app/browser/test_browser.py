@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from app.db import utcnow
 from app.jobs.execute import run_submission
 from app.services import competitions, submissions
-from tests.app.browser.conftest import Chromium, LiveServer
+from tests.app.browser.conftest import Chromium, LiveServer, log_in
 from tests.app.conftest import PASSWORD, World, prediction_csv
 
 pytestmark = pytest.mark.browser
@@ -44,14 +44,6 @@ def seed_other_participants(live_server: LiveServer) -> None:
                 headers=world.headers(user),
             )
             assert response.status_code == 201, response.text
-
-
-def log_in(page: Page, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator(f'[data-user="{username}"]')).to_be_visible()
 
 
 def participants_in_order(page: Page) -> list[str]:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.app.browser.conftest import Chromium, LiveServer
-from tests.app.browser.test_browser import log_in
+from tests.app.browser.conftest import Chromium, LiveServer, log_in
 from tests.app.conftest import prediction_csv
 
 pytestmark = pytest.mark.browser

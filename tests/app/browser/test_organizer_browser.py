@@ -7,21 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.app.browser.conftest import Chromium, LiveServer
-from tests.app.conftest import PASSWORD, prediction_csv
+from tests.app.browser.conftest import Chromium, LiveServer, log_in
+from tests.app.conftest import prediction_csv
 from tests.app.organizer.conftest import generic_files, read_labels_rows, zip_bytes
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page: Page, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator(f'[data-user="{username}"]')).to_be_visible()
 
 
 def test_organizer_creates_a_competition_uploads_a_test_set_opens_a_phase_and_sees_an_entry(

@@ -11,8 +11,7 @@ from sqlalchemy import update
 
 from app.models import Submission, User
 from app.services import competitions
-from tests.app.browser.conftest import Chromium, LiveServer
-from tests.app.browser.test_browser import log_in
+from tests.app.browser.conftest import Chromium, LiveServer, log_in
 from tests.app.conftest import World, prediction_csv
 
 pytestmark = pytest.mark.browser

@@ -1,95 +1,14 @@
-"""The shape the jobs package promises: no import cycle among the modules of ``app``, and no
-code outside ``app.jobs.state`` that writes a submission's status."""
+"""The promise of the jobs package: no code outside ``app.jobs.state`` writes a submission's
+status. (Import cycles and layering: ``tests/test_shape.py``.)"""
 
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-import app
+from tests.support.shape import modules
 
-APP_DIR = Path(app.__file__).parent
 STATE_MODULE = "app.jobs.state"
-
-
-def module_name(path: Path) -> str:
-    parts = path.relative_to(APP_DIR.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-MODULES = {module_name(path): path for path in APP_DIR.rglob("*.py")}
-
-
-def _type_checking_only(node: ast.AST) -> bool:
-    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-
-
-def _walk_executed(tree: ast.AST) -> list[ast.AST]:
-    """Every node but those under ``if TYPE_CHECKING:`` (imports that never run)."""
-    nodes: list[ast.AST] = []
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        nodes.append(node)
-        stack.extend(c for c in ast.iter_child_nodes(node) if not _type_checking_only(c))
-    return nodes
-
-
-def imports_of(name: str) -> set[str]:
-    """The ``app`` modules a module imports, at load time or inside a function alike."""
-    found: set[str] = set()
-    for node in _walk_executed(ast.parse(MODULES[name].read_text())):
-        targets: list[str] = []
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            targets = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
-        for target in targets:
-            while target and target not in MODULES:
-                target = target.rpartition(".")[0]
-            if target.startswith("app") and target != name:
-                found.add(target)
-    return found
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One cycle of the graph as a path that ends where it starts, or None."""
-    done: set[str] = set()
-    path: list[str] = []
-    on_path: set[str] = set()
-
-    def visit(node: str) -> list[str] | None:
-        path.append(node)
-        on_path.add(node)
-        for nxt in sorted(graph.get(node, ())):
-            if nxt in on_path:
-                return [*path[path.index(nxt) :], nxt]
-            if nxt not in done:
-                cycle = visit(nxt)
-                if cycle:
-                    return cycle
-        on_path.discard(node)
-        path.pop()
-        done.add(node)
-        return None
-
-    for start in sorted(graph):
-        if start not in done:
-            cycle = visit(start)
-            if cycle:
-                return cycle
-    return None
-
-
-def test_the_cycle_finder_finds_a_cycle_and_accepts_a_tree() -> None:
-    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
-
-
-def test_no_import_cycle_among_the_modules_of_app() -> None:
-    graph = {name: imports_of(name) for name in MODULES}
-
-    assert find_cycle(graph) is None
+MODULES = modules("app")
 
 
 def _writes_status(node: ast.AST) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.app.conftest import PASSWORD, World, prediction_csv
+from tests.support.pages import csrf_of
 
 ZipFiles = dict[str, bytes]
 
@@ -138,12 +138,6 @@ def submit(
 @pytest.fixture
 def organizer_headers(world: World) -> dict[str, str]:
     return world.headers(world.organizer)
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match is not None, "the page has no form with a CSRF token"
-    return match.group(1)
 
 
 def log_in(client: TestClient, username: str) -> None:

@@ -203,6 +203,25 @@ def test_organizer_baselines_are_shown_as_such_and_count_in_no_quota(
     assert len(listed) == WORLD_DAILY_LIMIT + 1
 
 
+def test_a_rejected_baseline_keeps_its_failed_record_and_its_audit_row(
+    client: TestClient, world: World, organizer_headers: dict[str, str]
+) -> None:
+    response = client.post(
+        f"/api/v1/phases/{world.phase_id}/baselines",
+        files={"file": ("mean.csv", b"id,age\nnobody,30\n", "text/csv")},
+        data={"description": "a broken baseline"},
+        headers=organizer_headers,
+    )
+    assert response.status_code == 422
+    submission_id = response.json()["details"]["submission_id"]
+    log = client.get(
+        f"/api/v1/competitions/{world.competition_id}/audit", headers=organizer_headers
+    ).json()
+    assert [(e["action"], e["target"]) for e in log] == [
+        ("baseline.add", f"submission {submission_id}")
+    ]
+
+
 def test_the_audit_log_is_for_organizers_only(
     client: TestClient, world: World, crowd: dict[str, Any]
 ) -> None:
