@@ -345,3 +345,37 @@ class KitOut(BaseModel):
     size_bytes: int
     created_at: datetime
     url: str
+
+
+class WebhookIn(InputModel):
+    url: str = Field(max_length=2048, examples=["https://ci.example.org/fairboard-hook"])
+    events: list[Annotated[str, Field(max_length=64)]] = Field(
+        max_length=10, examples=[["submission.finished", "submission.failed"]]
+    )
+
+
+class WebhookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    url: str
+    events: list[str]
+    created_at: datetime
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str
+    """The signing secret (``whsec_...``), shown this once."""
+
+
+class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    message_id: str
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_response_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

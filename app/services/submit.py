@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.errors import InvalidSubmissionFile
+from app.jobs.deliveries import notify_settled
 from app.jobs.dispatch import JobDispatcher
 from app.jobs.execute import run_submission
 from app.models import SubmissionKind, SubmissionStatus, User
@@ -58,6 +59,7 @@ def submit_and_dispatch(
         if problem is not None:
             submissions.mark_rejected(session, settings, submission, problem, now=now)
             session.commit()
+            notify_settled(db, submission.id)
             raise InvalidSubmissionFile(problem, submission_id=submission.id)
     session.commit()
     submission_id, kind = submission.id, submission.kind
