@@ -53,7 +53,7 @@ def receiver(*, failures: int = 0) -> Iterator[Receiver]:
     state = Receiver(url="", failures=failures)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             with state.lock:
                 state.attempts.append(

@@ -28,7 +28,8 @@ from app.cli import main
 try:
     main()
 finally:
-    loaded = [m for m in sys.modules if m.split('.')[0] in {modules!r} or m.startswith({packages!r})]
+    loaded = [m for m in sys.modules
+              if m.split('.')[0] in {modules!r} or m.startswith({packages!r})]
     sys.stderr.write('LOADED=' + ','.join(sorted(loaded)) + '\\n')
 """
 
