@@ -61,6 +61,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/account/tokens"): L,
     ("POST", "/account/tokens"): L,
     ("POST", "/account/tokens/{token_id}/revoke"): L,
+    ("POST", "/account/webhooks/{webhook_id}/test"): L,
     ("POST", "/api/v1/webhooks"): L,
     ("GET", "/api/v1/webhooks"): L,
     ("DELETE", "/api/v1/webhooks/{webhook_id}"): L,

@@ -293,3 +293,25 @@ def test_webhooks_of_organizers_role_see_their_competitions_only(
         register(client, stranger, target.url, ["leaderboard.changed"])
         submit(client, world, alice, good_predictions(world))
         quiet_for(target, 0.8)
+
+
+def test_the_account_page_lists_webhooks_and_sends_a_test_event(
+    client: TestClient, world: World
+) -> None:
+    from tests.app.test_pages import csrf_of, log_in
+
+    headers = world.headers(world.user("alice"))
+    with receiver() as target:
+        hook = register(client, headers, target.url)
+        log_in(client, "alice")
+        shown = client.get("/account/tokens")
+        assert target.url in shown.text
+        sent = client.post(
+            f"/account/webhooks/{hook['id']}/test",
+            data={"csrf_token": csrf_of(shown)},
+            follow_redirects=False,
+        )
+        assert sent.status_code == 303
+        (delivery,) = target.wait_for(1)
+    assert delivery.event["type"] == "webhook.test"
+    assert "webhook.test" in client.get("/account/tokens").text
