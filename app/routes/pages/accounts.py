@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, Response
@@ -179,7 +179,7 @@ def tokens_page(request: Request, session: SessionDep, user: OptionalUser) -> Re
     return render(request, "pages/tokens.html", **_tokens_page(session, user))
 
 
-def _tokens_page(session: SessionDep, user: User) -> dict[str, object]:
+def _tokens_page(session: SessionDep, user: User) -> dict[str, Any]:
     """The page's lists: tokens, and webhooks with their latest deliveries."""
     hooks = [
         (hook, webhooks.deliveries_of(session, user, hook.id, limit=5, offset=0)[0])
