@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, status
@@ -227,12 +228,27 @@ def revoke_token(
     csrf_token: FormText = "",
 ) -> Response:
     """Revoke one of the caller's tokens."""
+
+    def revoke(user: User) -> str:
+        token = accounts.revoke_token(session, user, token_id)
+        return f"Token {token.name!r} ({token.prefix}…) revoked."
+
+    return _tokens_page_action(request, session, user, csrf_token, revoke)
+
+
+def _tokens_page_action(
+    request: Request,
+    session: SessionDep,
+    user: User | None,
+    csrf_token: str,
+    act: Callable[[User], str],
+) -> Response:
+    """A form posted from the tokens page: log-in and CSRF checked, ``act``'s notice flashed."""
     if user is None:
         return login_redirect(request, back="/account/tokens")
     show_viewer(request, user)
     require_csrf(request, csrf_token)
-    token = accounts.revoke_token(session, user, token_id)
-    flash(request, f"Token {token.name!r} ({token.prefix}…) revoked.")
+    flash(request, act(user))
     return commit_and_redirect(session, "/account/tokens")
 
 
@@ -246,10 +262,9 @@ def send_webhook_test(
     csrf_token: FormText = "",
 ) -> Response:
     """Queue a test event to one of the caller's webhooks."""
-    if user is None:
-        return login_redirect(request, back="/account/tokens")
-    show_viewer(request, user)
-    require_csrf(request, csrf_token)
-    webhooks.queue_test_event(session, user, webhook_id, now=now)
-    flash(request, WEBHOOK_TEST_QUEUED)
-    return commit_and_redirect(session, "/account/tokens")
+
+    def send(user: User) -> str:
+        webhooks.queue_test_event(session, user, webhook_id, now=now)
+        return WEBHOOK_TEST_QUEUED
+
+    return _tokens_page_action(request, session, user, csrf_token, send)
