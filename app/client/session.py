@@ -36,16 +36,22 @@ class ClientError(Exception):
     """A command's failure: the message for the user, the exit code, the server's error."""
 
     def __init__(
-        self, message: str, exit_code: int, *, status: int | None = None, code: str | None = None
+        self,
+        message: str,
+        exit_code: int,
+        *,
+        http_status: int | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
-        self.status = status
+        self.http_status = http_status
         self.code = code
 
     def to_dict(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "status": self.status, "code": self.code}}
+        error = {"message": self.message, "status": self.http_status, "code": self.code}
+        return {"error": error}
 
 
 def exit_code_for(status: int) -> int:
@@ -203,4 +209,6 @@ class Api:
             reset = response.headers.get("x-quota-reset") or (details or {}).get("resets_at")
             if reset:
                 message = LIMIT_RESETS.format(message=message, reset=reset)
-        return ClientError(message, exit_code_for(status), status=status, code=body.get("code"))
+        return ClientError(
+            message, exit_code_for(status), http_status=status, code=body.get("code")
+        )
