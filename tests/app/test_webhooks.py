@@ -315,3 +315,24 @@ def test_the_account_page_lists_webhooks_and_sends_a_test_event(
         (delivery,) = target.wait_for(1)
     assert delivery.event["type"] == "webhook.test"
     assert "webhook.test" in client.get("/account/tokens").text
+
+
+def test_two_delivery_loops_never_send_one_attempt_twice(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.db import utcnow
+    from app.jobs.deliveries import deliver_due
+
+    alice = world.user("alice")
+    with receiver() as target:
+        with world.db.transaction() as session:
+            hook = webhooks.create_webhook(
+                session, world.settings, alice, url=target.url, events=["submission.finished"]
+            )
+            for _ in range(20):
+                webhooks.queue_test_event(session, alice, hook.id, now=utcnow())
+        with ThreadPoolExecutor(4) as pool:
+            sent = sum(pool.map(lambda _: deliver_due(world.db, world.settings), range(4)))
+        ids = [attempt.headers["webhook-id"] for attempt in target.attempts]
+    assert sent == 20
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 20
