@@ -257,3 +257,28 @@ def test_environment_overrides_the_stored_login(live: Cli) -> None:
     listed = live("submissions", "--phase", str(live.world.phase_id), "--json", token=bob)
     assert as_json(listed) == []
     assert os.environ.get("FAIRBOARD_TOKEN") in (None, "")
+
+
+def test_submit_a_model_and_wait_follows_it_to_its_scores(live: Cli, tmp_path: Path) -> None:
+    from scoring.inference.builders import build_red_mean_model
+
+    model = tmp_path / "model.onnx"
+    model.write_bytes(build_red_mean_model())
+    args = ("submit", str(model), "--phase", str(live.world.phase_id), "--wait", "--poll", "0.05")
+    body = as_json(live(*args, "--meta", "preset=raw", "--json", token=participant(live)))
+    assert (body["kind"], body["status"], set(body["scores"])) == ("model", "finished", SCORES)
+    assert body["progress"]["done"] == body["progress"]["total"] > 0
+
+
+def test_waiting_on_a_model_that_fails_prints_the_error_and_exits_2(
+    live: Cli, tmp_path: Path
+) -> None:
+    from tests.scoring.inference.models import runtime_error_model
+
+    model = tmp_path / "broken.onnx"
+    model.write_bytes(runtime_error_model())
+    args = ("submit", str(model), "--phase", str(live.world.phase_id), "--wait", "--poll", "0.05")
+    result = live(*args, token=participant(live))
+    assert result.exit_code == 2
+    assert ": failed" in result.stdout
+    assert "error: " in result.stdout
