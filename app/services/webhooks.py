@@ -25,6 +25,7 @@ from app.errors import InvalidInput, NotFound
 from app.models import (
     CompetitionOrganizer,
     DeliveryStatus,
+    Phase,
     Role,
     Submission,
     User,
@@ -37,6 +38,10 @@ SUBMISSION_FINISHED = "submission.finished"
 SUBMISSION_FAILED = "submission.failed"
 LEADERBOARD_CHANGED = "leaderboard.changed"
 TEST_EVENT = "webhook.test"
+# Why a leaderboard changed (the ``cause`` of ``leaderboard.changed``).
+CAUSE_HIDDEN = "submission.hidden"
+CAUSE_UNHIDDEN = "submission.unhidden"
+CAUSE_REVEALED = "private.revealed"
 EVENTS = (SUBMISSION_FINISHED, SUBMISSION_FAILED, LEADERBOARD_CHANGED)
 MAX_WEBHOOKS_PER_USER = 20
 
@@ -216,16 +221,26 @@ def queue_submission_events(
     )
     if finished:
         phase = competitions.get_phase(session, submission.phase_id)
-        organizers = _organizer_ids(session, phase.competition_id)
-        body = event_body(
-            LEADERBOARD_CHANGED,
-            {
-                "competition_id": phase.competition_id,
-                "phase_id": phase.id,
-                "submission_id": submission.id,
-            },
-            now=now,
+        queued += queue_leaderboard_changed(
+            session, phase, cause=SUBMISSION_FINISHED, submission_id=submission.id, now=now
         )
-        hooks = _subscribed(session, organizers, LEADERBOARD_CHANGED)
-        queued += _queue(session, hooks, LEADERBOARD_CHANGED, body)
     return len(queued)
+
+
+def queue_leaderboard_changed(
+    session: Session, phase: Phase, *, cause: str, submission_id: int | None, now: datetime
+) -> list[WebhookDelivery]:
+    """Queue ``leaderboard.changed`` to the webhooks of the phase's organizers (admins too)."""
+    body = event_body(
+        LEADERBOARD_CHANGED,
+        {
+            "competition_id": phase.competition_id,
+            "phase_id": phase.id,
+            "cause": cause,
+            "submission_id": submission_id,
+        },
+        now=now,
+    )
+    organizers = _organizer_ids(session, phase.competition_id)
+    hooks = _subscribed(session, organizers, LEADERBOARD_CHANGED)
+    return _queue(session, hooks, LEADERBOARD_CHANGED, body)

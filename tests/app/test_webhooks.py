@@ -156,8 +156,34 @@ def test_organizers_hear_that_the_leaderboard_changed(client: TestClient, world:
     assert delivery.event["data"] == {
         "competition_id": world.competition_id,
         "phase_id": world.phase_id,
+        "cause": "submission.finished",
         "submission_id": submitted["id"],
     }
+
+
+def test_organizers_hear_of_hidden_entries_and_of_the_reveal(
+    client: TestClient, world: World
+) -> None:
+    organizer = world.headers(world.organizer)
+    alice = world.headers(world.user("alice"))
+    submitted = submit(client, world, alice, good_predictions(world)).json()
+    world.update_phase(public_fraction=0.5)
+    with receiver() as target:
+        register(client, organizer, target.url, ["leaderboard.changed"])
+        hidden = client.post(
+            f"/api/v1/submissions/{submitted['id']}/hide",
+            json={"reason": "duplicate account"},
+            headers=organizer,
+        )
+        assert hidden.status_code == 200, hidden.text
+        client.post(f"/api/v1/submissions/{submitted['id']}/unhide", headers=organizer)
+        assert client.post(f"/api/v1/phases/{world.phase_id}/reveal", headers=organizer).is_success
+        received = target.wait_for(3)
+    assert [(r.event["data"]["cause"], r.event["data"]["submission_id"]) for r in received] == [
+        ("submission.hidden", submitted["id"]),
+        ("submission.unhidden", submitted["id"]),
+        ("private.revealed", None),
+    ]
 
 
 def test_a_participant_cannot_subscribe_to_leaderboard_changes_of_others(
