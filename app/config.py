@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     job_heartbeat_seconds: float = Field(default=10.0, gt=0)
     """How often a job's holder renews its lease; at most half the lease (checked at start)."""
     log_json: bool = False
+    webhook_allow_private: bool = False
+    """Let webhooks target loopback and private addresses, and plain http in production (on in
+    the demo and the tests; never on a shared server: it lets users probe the internal network)."""
+    webhook_retry_base_seconds: float = Field(default=30.0, gt=0)
+    """A failed delivery is tried again after base, 2×base, 4×base, ... seconds."""
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    """How often the delivery loop (web process embedded, each Celery worker) looks for due
+    deliveries."""
 
     @model_validator(mode="after")
     def _absolute_data_dir(self) -> Settings:

@@ -110,7 +110,11 @@ class SubmissionLimitReached(AppError):
             return None
         from app.timeutil import seconds_until
 
-        return {"Retry-After": str(max(1, seconds_until(self.resets_at)))}
+        return {
+            "Retry-After": str(max(1, seconds_until(self.resets_at))),
+            "X-Quota-Remaining": "0",
+            "X-Quota-Reset": self.resets_at.isoformat(),
+        }
 
 
 class InvalidTestSet(AppError):

@@ -8,6 +8,19 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.db import DB_ID_MAX
+from app.schema_examples import (
+    EXAMPLE_COMPETITION,
+    EXAMPLE_DELIVERY,
+    EXAMPLE_LEADERBOARD_ROW,
+    EXAMPLE_PHASE,
+    EXAMPLE_REGISTER,
+    EXAMPLE_SUBMISSION,
+    EXAMPLE_TOKEN,
+    EXAMPLE_TOKEN_IN,
+    EXAMPLE_TOKEN_INFO,
+    EXAMPLE_USER,
+    EXAMPLE_WEBHOOK,
+)
 
 NUL_IN_TEXT = "text must not contain a NUL character (\\x00)"
 
@@ -32,12 +45,14 @@ class ErrorOut(BaseModel):
 
 
 class RegisterIn(InputModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_REGISTER]})
     username: str = Field(max_length=64)
     password: str = Field(max_length=1024)
     email: str = Field(max_length=254)
 
 
 class TokenIn(InputModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_TOKEN_IN]})
     username: str = Field(max_length=64)
     password: str = Field(max_length=1024)
     name: str = Field(default="api", max_length=100)
@@ -49,13 +64,16 @@ class PasswordChangeIn(BaseModel):
 
 
 class TokenOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_TOKEN]})
     token: str
     id: int
     name: str
 
 
 class TokenInfoOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [EXAMPLE_TOKEN_INFO]}
+    )
     id: int
     name: str
     prefix: str
@@ -65,7 +83,7 @@ class TokenInfoOut(BaseModel):
 
 
 class UserOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [EXAMPLE_USER]})
     id: int
     username: str
     role: str
@@ -87,7 +105,7 @@ class QuotaOut(BaseModel):
 class PhaseOut(BaseModel):
     """A phase, read from ``presenters.PhaseAt`` (the phase as of now, with the quota)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [EXAMPLE_PHASE]})
     id: int
     name: str
     description: str
@@ -111,6 +129,7 @@ class PhaseOut(BaseModel):
 
 
 class CompetitionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_COMPETITION]})
     id: int
     title: str
     description: str
@@ -137,6 +156,7 @@ class TimelineEventOut(BaseModel):
 
 
 class SubmissionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_SUBMISSION]})
     id: int
     phase_id: int
     participant: str | None = None
@@ -168,6 +188,7 @@ class SubmissionOut(BaseModel):
 
 
 class LeaderboardRowOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_LEADERBOARD_ROW]})
     position: int
     participant: str
     entries: int
@@ -206,6 +227,8 @@ class CompetitionPatch(InputModel):
 
 class OrganizerPhaseOut(PhaseOut):
     """A phase with the settings only its organizers see."""
+
+    model_config = ConfigDict(json_schema_extra=None)  # the participant's example would mislead
 
     competition_id: int
     primary_column: str
@@ -345,3 +368,45 @@ class KitOut(BaseModel):
     size_bytes: int
     created_at: datetime
     url: str
+
+
+class WebhookIn(InputModel):
+    url: str = Field(max_length=2048, examples=["https://ci.example.org/fairboard-hook"])
+    events: list[Annotated[str, Field(max_length=64)]] = Field(
+        max_length=10, examples=[["submission.finished", "submission.failed"]]
+    )
+
+
+class WebhookOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [EXAMPLE_WEBHOOK]}
+    )
+    id: int
+    url: str
+    events: list[str]
+    created_at: datetime
+
+
+class WebhookCreatedOut(WebhookOut):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={"examples": [EXAMPLE_WEBHOOK | {"secret": "whsec_" + "A" * 32}]},
+    )
+    secret: str
+    """The signing secret (``whsec_...``), shown this once."""
+
+
+class DeliveryOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [EXAMPLE_DELIVERY]}
+    )
+    id: int
+    message_id: str
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_response_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

@@ -15,6 +15,7 @@ from app import telemetry
 from app.config import Settings
 from app.db import Database
 from app.jobs import state
+from app.jobs.deliveries import notify_settled
 from app.jobs.leases import Heartbeat
 from app.logs import current_submission
 from app.models import Phase, Submission, SubmissionKind, SubmissionStatus, TestSetVersion
@@ -112,6 +113,8 @@ def run_claimed(
         log.exception("submission %s: could not be loaded for evaluation", submission_id)
         with db.transaction() as session:
             failed = state.fail(session, submission_id, token, INTERNAL_ERROR, worker=worker)
+        if failed:
+            notify_settled(db, submission_id)
         return SubmissionStatus.FAILED if failed else None
     started = time.perf_counter()
     with Heartbeat(db, settings, submission_id, token) as heartbeat:
@@ -126,6 +129,7 @@ def run_claimed(
     if status is None:
         log.warning("submission %s: result discarded, the job was taken over", submission_id)
         return None
+    notify_settled(db, submission_id)
     scored = outcome if isinstance(outcome, Scored) else None
     telemetry.observe_evaluation(
         submission.kind,

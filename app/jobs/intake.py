@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.errors import InvalidSubmissionFile
+from app.jobs.deliveries import notify_settled
 from app.jobs.dispatch import JobDispatcher
 from app.jobs.execute import run_submission
 from app.models import Submission, SubmissionStatus
@@ -43,6 +44,7 @@ class Intake:
         self.session.commit()
         submission_id = accepted.submission_id
         if accepted.problem is not None:
+            notify_settled(self.db, submission_id)
             raise InvalidSubmissionFile(accepted.problem, submission_id=submission_id)
         if accepted.inline:
             outcome = run_submission(self.db, self.settings, submission_id, worker=INLINE_WORKER)

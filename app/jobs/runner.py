@@ -13,6 +13,7 @@ import threading
 from app.config import Settings
 from app.db import Database
 from app.jobs import execute, state
+from app.jobs.deliveries import DeliveryLoop
 from app.jobs.leases import process_name
 from app.models import SubmissionKind
 
@@ -38,6 +39,7 @@ class InProcessJobs:
         self._wake = {kind: threading.Condition() for kind in SubmissionKind}
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._deliveries = DeliveryLoop(db, settings)
 
     def start(self) -> None:
         recovered = recover_interrupted(self.db)
@@ -57,6 +59,7 @@ class InProcessJobs:
                 )
                 thread.start()
                 self._threads.append(thread)
+        self._deliveries.start()
 
     def dispatch(self, submission_id: int, kind: SubmissionKind) -> None:
         with self._wake[kind]:
@@ -69,6 +72,7 @@ class InProcessJobs:
                 condition.notify_all()
         for thread in self._threads:
             thread.join(timeout=10)
+        self._deliveries.stop()
 
     def _work(self, kind: SubmissionKind, worker: str) -> None:
         while not self._stopping.is_set():

@@ -36,6 +36,7 @@ from sqlalchemy.exc import OperationalError
 from app.config import Settings, get_settings
 from app.db import Database
 from app.jobs import execute, leases
+from app.jobs.deliveries import DeliveryLoop
 from app.jobs.sweep import SweepReport
 from app.jobs.sweep import sweep as sweep_jobs
 from app.logs import configure_logging
@@ -260,6 +261,10 @@ def run_worker(
         sweeper = Sweeper(settings)
         signals.worker_ready.connect(lambda **_: sweeper.start(), weak=False)
         signals.worker_shutting_down.connect(lambda **_: sweeper.stop(), weak=False)
+    # Webhook deliveries: each worker's main process sends the due ones (claimed row by row).
+    deliveries = DeliveryLoop(Database(settings.database_url), settings)
+    signals.worker_ready.connect(lambda **_: deliveries.start(), weak=False)
+    signals.worker_shutting_down.connect(lambda **_: deliveries.stop(), weak=False)
     # JSON logs: no banner on stdout, every line a JSON record.
     celery_app.worker_main(
         [

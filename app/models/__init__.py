@@ -21,12 +21,14 @@ from app.models.submission import (
 )
 from app.models.testset import TestSetVersion
 from app.models.user import ApiToken, Role, User
+from app.models.webhook import DeliveryStatus, Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
     "AuditLogEntry",
     "Competition",
     "CompetitionOrganizer",
+    "DeliveryStatus",
     "EntrySelection",
     "Participation",
     "Phase",
@@ -42,4 +44,6 @@ __all__ = [
     "TestSetVersion",
     "TiePolicy",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]

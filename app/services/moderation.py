@@ -20,7 +20,7 @@ from app.models import (
     SubmissionStatus,
     User,
 )
-from app.services import audit, competitions, phases, stored_scores, submissions
+from app.services import audit, competitions, phases, stored_scores, submissions, webhooks
 from app.services.rescore import scores_by_submission
 from app.services.submit import Accepted, accept
 
@@ -188,6 +188,10 @@ def set_hidden(
             now=now,
             reason=reason,
             participant_id=submission.user_id,
+        )
+        cause = webhooks.CAUSE_HIDDEN if hidden else webhooks.CAUSE_UNHIDDEN
+        webhooks.queue_leaderboard_changed(
+            session, phase, cause=cause, submission_id=submission.id, now=now
         )
     return submission
 

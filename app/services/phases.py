@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.errors import Conflict
 from app.models import Phase, Split, Submission, SubmissionStatus, User
 from app.phase_settings import PhaseSettings
-from app.services import audit, competitions, leaderboard, testsets
+from app.services import audit, competitions, leaderboard, testsets, webhooks
 
 SPLIT_FROZEN = (
     "the public/private split of phase {phase!r} cannot change once it has submissions "
@@ -152,5 +152,8 @@ def reveal_private(session: Session, phase_id: int, actor: User, *, now: datetim
             competition_id=phase.competition_id,
             target=f"phase {phase.id}",
             now=now,
+        )
+        webhooks.queue_leaderboard_changed(
+            session, phase, cause=webhooks.CAUSE_REVEALED, submission_id=None, now=now
         )
     return phase

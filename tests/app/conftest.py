@@ -53,6 +53,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key",
         model_workers=1,
         scoring_workers=1,
+        webhook_allow_private=True,
+        webhook_retry_base_seconds=0.05,
+        webhook_poll_seconds=0.05,
     )
 
 

@@ -61,6 +61,12 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/account/tokens"): L,
     ("POST", "/account/tokens"): L,
     ("POST", "/account/tokens/{token_id}/revoke"): L,
+    ("POST", "/account/webhooks/{webhook_id}/test"): L,
+    ("POST", "/api/v1/webhooks"): L,
+    ("GET", "/api/v1/webhooks"): L,
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): L,
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): L,
+    ("POST", "/api/v1/webhooks/{webhook_id}/test"): L,
     ("GET", "/account/password"): L,
     ("POST", "/account/password"): L,
     # competitions and phases, as participants see them
@@ -204,6 +210,7 @@ def scene(client: TestClient, world: World) -> Iterator[Scene]:
             "kind": "starting_kit",
             "rescore_id": rescore.json()["id"],
             "fmt": "csv",
+            "webhook_id": 1,
         },
     )
 

@@ -2,7 +2,15 @@
 
 from fastapi import APIRouter
 
-from app.routes.api import auth, competitions, moderation, organizer, phases, submissions
+from app.routes.api import (
+    auth,
+    competitions,
+    moderation,
+    organizer,
+    phases,
+    submissions,
+    webhooks,
+)
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(auth.router)
@@ -12,3 +20,4 @@ router.include_router(phases.router)
 router.include_router(submissions.router)
 router.include_router(organizer.router)
 router.include_router(moderation.router)
+router.include_router(webhooks.router)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.deps import CurrentUser, DbId, SessionDep
+from app.routes.api.paging import PAGE_HEADERS, PageDep
 from app.schemas import PasswordChangeIn, RegisterIn, TokenIn, TokenInfoOut, TokenOut, UserOut
 from app.services import accounts
 from app.throttle import LoginThrottleDep
@@ -60,10 +61,15 @@ def change_password(
     )
 
 
-@router.get("/tokens", response_model=list[TokenInfoOut])
-def list_tokens(user: CurrentUser, session: SessionDep) -> list[TokenInfoOut]:
+@router.get(
+    "/tokens", response_model=list[TokenInfoOut], responses={200: {"headers": PAGE_HEADERS}}
+)
+def list_tokens(
+    user: CurrentUser, session: SessionDep, page: PageDep, response: Response
+) -> list[TokenInfoOut]:
     """The caller's tokens (never their secrets)."""
-    return [TokenInfoOut.model_validate(t) for t in accounts.list_tokens(session, user)]
+    tokens = page.apply(accounts.list_tokens(session, user), response)
+    return [TokenInfoOut.model_validate(t) for t in tokens]
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenInfoOut)

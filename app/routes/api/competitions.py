@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from app.deps import CurrentUser, DbId, NowDep, OptionalUser, SessionDep
 from app.presenters import competition_out
+from app.routes.api.paging import PAGE_HEADERS, PageDep
 from app.schemas import CompetitionOut
 from app.services import competitions
 
 router = APIRouter(prefix="/competitions", tags=["competitions"])
 
 
-@router.get("", response_model=list[CompetitionOut])
-def list_competitions(session: SessionDep, user: OptionalUser, now: NowDep) -> list[CompetitionOut]:
+@router.get(
+    "",
+    response_model=list[CompetitionOut],
+    summary="List competitions",
+    responses={200: {"headers": PAGE_HEADERS}},
+)
+def list_competitions(
+    session: SessionDep, user: OptionalUser, now: NowDep, page: PageDep, response: Response
+) -> list[CompetitionOut]:
     """All competitions with their phases."""
-    return [
-        competition_out(session, c.id, user, now=now)
-        for c in competitions.list_competitions(session)
-    ]
+    shown = page.apply(competitions.list_competitions(session), response)
+    return [competition_out(session, c.id, user, now=now) for c in shown]
 
 
 @router.get("/{competition_id}", response_model=CompetitionOut)

@@ -20,6 +20,7 @@ from app.deps import (
 )
 from app.models import Split
 from app.presenters import submission_dict
+from app.routes.api.paging import PAGE_HEADERS, PageDep
 from app.schemas import ModerationSubmissionOut, ParticipantOut, ReasonIn, SubmissionOut
 from app.services import (
     competitions,
@@ -38,11 +39,14 @@ router = APIRouter(tags=["moderation"])
     "/phases/{phase_id}/submissions",
     dependencies=ORGANIZER_ONLY,
     response_model=list[ModerationSubmissionOut],
+    responses={200: {"headers": PAGE_HEADERS}},
 )
 def list_submissions(
     phase_id: DbId,
     session: SessionDep,
     user: CurrentUser,
+    page: PageDep,
+    response: Response,
     participant: Annotated[str | None, Query(max_length=64)] = None,
     status_: Annotated[str | None, Query(alias="status")] = None,
     kind: Annotated[str | None, Query()] = None,
@@ -60,7 +64,9 @@ def list_submissions(
         hidden=hidden,
         baseline=baseline,
     )
-    return [ModerationSubmissionOut.model_validate(row.to_dict()) for row in rows]
+    return [
+        ModerationSubmissionOut.model_validate(row.to_dict()) for row in page.apply(rows, response)
+    ]
 
 
 def _moderation_out(
@@ -127,15 +133,14 @@ def unhide(
     "/competitions/{competition_id}/participants",
     dependencies=ORGANIZER_ONLY,
     response_model=list[ParticipantOut],
+    responses={200: {"headers": PAGE_HEADERS}},
 )
 def list_participants(
-    competition_id: DbId, session: SessionDep, user: CurrentUser
+    competition_id: DbId, session: SessionDep, user: CurrentUser, page: PageDep, response: Response
 ) -> list[ParticipantOut]:
     """Everyone who joined, with their submission counts and disqualifications."""
-    return [
-        ParticipantOut.model_validate(p.to_dict())
-        for p in moderation.list_participants(session, competition_id, user)
-    ]
+    joined = moderation.list_participants(session, competition_id, user)
+    return [ParticipantOut.model_validate(p.to_dict()) for p in page.apply(joined, response)]
 
 
 def _participant_out(

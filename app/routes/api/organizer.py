@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse, Response
 
 from app.deps import (
@@ -21,6 +21,7 @@ from app.deps import (
 from app.downloads import stored_file_response
 from app.phase_settings import PhasePatch, PhaseSettings
 from app.presenters import competition_out, organizer_phase_out
+from app.routes.api.paging import PAGE_HEADERS, PageDep
 from app.schemas import (
     AuditEntryOut,
     CompetitionIn,
@@ -73,10 +74,15 @@ def upload_testset(
     return TestSetOut.model_validate(testset)
 
 
-@router.get("/testsets", response_model=list[TestSetOut])
-def list_testsets(session: SessionDep, user: CurrentUser) -> list[TestSetOut]:
+@router.get(
+    "/testsets", response_model=list[TestSetOut], responses={200: {"headers": PAGE_HEADERS}}
+)
+def list_testsets(
+    session: SessionDep, user: CurrentUser, page: PageDep, response: Response
+) -> list[TestSetOut]:
     """The test sets the caller uploaded (admins: all)."""
-    return [TestSetOut.model_validate(t) for t in testsets.list_testsets(session, user)]
+    shown = page.apply(testsets.list_testsets(session, user), response)
+    return [TestSetOut.model_validate(t) for t in shown]
 
 
 @router.get("/testsets/{testset_id}", response_model=TestSetOut)
@@ -121,19 +127,24 @@ def update_competition(
     return competition_out(session, competition_id, user, now=now)
 
 
-@router.get(
-    "/competitions/{competition_id}/organizers",
-    dependencies=ORGANIZER_ONLY,
-    response_model=list[OrganizerOut],
-)
-def list_organizers(
-    competition_id: DbId, session: SessionDep, user: CurrentUser
-) -> list[OrganizerOut]:
-    """Who organizes this competition."""
+def _organizers(competition_id: int, session: SessionDep, user: CurrentUser) -> list[OrganizerOut]:
     return [
         OrganizerOut.model_validate(o)
         for o in competitions.list_organizers(session, competition_id, user)
     ]
+
+
+@router.get(
+    "/competitions/{competition_id}/organizers",
+    dependencies=ORGANIZER_ONLY,
+    response_model=list[OrganizerOut],
+    responses={200: {"headers": PAGE_HEADERS}},
+)
+def list_organizers(
+    competition_id: DbId, session: SessionDep, user: CurrentUser, page: PageDep, response: Response
+) -> list[OrganizerOut]:
+    """Who organizes this competition."""
+    return page.apply(_organizers(competition_id, session, user), response)
 
 
 @router.post(
@@ -147,7 +158,7 @@ def add_organizer(
 ) -> list[OrganizerOut]:
     """Add a co-organizer by username."""
     competitions.add_organizer(session, competition_id, user, body.username, now=now)
-    return list_organizers(competition_id, session, user)
+    return _organizers(competition_id, session, user)
 
 
 @router.delete(
@@ -160,7 +171,7 @@ def remove_organizer(
 ) -> list[OrganizerOut]:
     """Remove a co-organizer (never the last one)."""
     competitions.remove_organizer(session, competition_id, user, username, now=now)
-    return list_organizers(competition_id, session, user)
+    return _organizers(competition_id, session, user)
 
 
 @router.get(
@@ -172,13 +183,21 @@ def audit_log(
     competition_id: DbId,
     session: SessionDep,
     user: CurrentUser,
+    request: Request,
+    response: Response,
     action: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: QueryOffset = 0,
 ) -> list[AuditEntryOut]:
-    """Every organizer action in this competition, newest first (organizers only)."""
+    """Every organizer action in this competition, newest first (organizers only).
+
+    A full page carries ``Link: rel="next"`` (the log is not counted: it only grows)."""
     competitions.require_organizer(session, competition_id, user)
-    return audit.entries(session, competition_id, action=action, limit=limit, offset=offset)
+    entries = audit.entries(session, competition_id, action=action, limit=limit, offset=offset)
+    if len(entries) == limit:
+        following = request.url.include_query_params(limit=limit, offset=offset + limit)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return entries
 
 
 # --- Phases ---------------------------------------------------------------------------------
@@ -267,14 +286,17 @@ def rescore_phase(
 
 
 @router.get(
-    "/phases/{phase_id}/rescores", dependencies=ORGANIZER_ONLY, response_model=list[RescoreOut]
+    "/phases/{phase_id}/rescores",
+    dependencies=ORGANIZER_ONLY,
+    response_model=list[RescoreOut],
+    responses={200: {"headers": PAGE_HEADERS}},
 )
-def list_rescores(phase_id: DbId, session: SessionDep, user: CurrentUser) -> list[RescoreOut]:
+def list_rescores(
+    phase_id: DbId, session: SessionDep, user: CurrentUser, page: PageDep, response: Response
+) -> list[RescoreOut]:
     """A phase's re-scorings with their reports, newest first."""
-    return [
-        RescoreOut.model_validate(rescore.report(session, run).to_dict())
-        for run in rescore.list_rescores(session, phase_id, user)
-    ]
+    runs = page.apply(rescore.list_rescores(session, phase_id, user), response)
+    return [RescoreOut.model_validate(rescore.report(session, run).to_dict()) for run in runs]
 
 
 @router.get("/rescores/{rescore_id}", dependencies=ORGANIZER_ONLY, response_model=RescoreOut)
@@ -299,10 +321,16 @@ def _kit_out(phase_file: Any) -> KitOut:
     )
 
 
-@router.get("/phases/{phase_id}/files", response_model=list[KitOut])
-def list_kits(phase_id: DbId, session: SessionDep) -> list[KitOut]:
+@router.get(
+    "/phases/{phase_id}/files",
+    response_model=list[KitOut],
+    responses={200: {"headers": PAGE_HEADERS}},
+)
+def list_kits(
+    phase_id: DbId, session: SessionDep, page: PageDep, response: Response
+) -> list[KitOut]:
     """The phase's starting kit and sample submission, when uploaded."""
-    return [_kit_out(f) for f in kits.list_kits(session, phase_id)]
+    return [_kit_out(f) for f in page.apply(kits.list_kits(session, phase_id), response)]
 
 
 @router.get("/phases/{phase_id}/files/{kind}", response_class=FileResponse)

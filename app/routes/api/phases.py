@@ -12,6 +12,7 @@ from app.deps import LOGIN_REQUIRED, DbId, NowDep, OptionalUser, SessionDep, Set
 from app.errors import Forbidden, NotAuthenticated, NotFound
 from app.models import Split
 from app.presenters import phase_out
+from app.routes.api.paging import PAGE_HEADERS, PageDep
 from app.schemas import LeaderboardRowOut, PhaseOut
 from app.services import competitions, exports, leaderboard, phases, submissions
 from app.services.inputs import inputs_zip
@@ -36,13 +37,17 @@ def get_phase(phase_id: DbId, session: SessionDep, user: OptionalUser, now: NowD
 @router.get(
     "/{phase_id}/leaderboard",
     response_model=list[LeaderboardRowOut],
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    summary="A phase's leaderboard",
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "headers": PAGE_HEADERS}
+    },
 )
 def get_leaderboard(
     phase_id: DbId,
     session: SessionDep,
     user: OptionalUser,
     now: NowDep,
+    page: PageDep,
     split: Annotated[Literal["public", "private"], Query()] = "public",
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
@@ -50,7 +55,8 @@ def get_leaderboard(
 
     The split, tie policy and entry selection it was built with come as the headers
     ``X-Fairboard-Split``, ``X-Fairboard-Tie-Policy`` and ``X-Fairboard-Entry-Selection``.
-    The private split is for organizers until the reveal.
+    The private split is for organizers until the reveal. ``limit`` and ``offset`` page the
+    JSON rows (``X-Total-Count``, ``Link: rel="next"``); the CSV is always the whole board.
     """
     chosen = Split(split)
     phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
@@ -67,12 +73,11 @@ def get_leaderboard(
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'} | described,
         )
+    rows, paged = page.window(board.rows)
     return Response(
-        LEADERBOARD_ROWS.dump_json(
-            LEADERBOARD_ROWS.validate_python([r.to_dict() for r in board.rows])
-        ),
+        LEADERBOARD_ROWS.dump_json(LEADERBOARD_ROWS.validate_python([r.to_dict() for r in rows])),
         media_type="application/json",
-        headers=described,
+        headers=described | paged,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from app.deps import (
     CurrentUser,
@@ -18,6 +18,7 @@ from app.deps import (
 from app.downloads import stored_file_response
 from app.errors import NotFound
 from app.presenters import submission_dict
+from app.routes.api.paging import PAGE_HEADERS, QUOTA_HEADERS, PageDep, quota_headers
 from app.schemas import SubmissionOut
 from app.services import competitions, submissions
 
@@ -30,7 +31,12 @@ NO_STORED_FILE = "submission {id} has no stored file"
     "/phases/{phase_id}/submissions",
     status_code=status.HTTP_201_CREATED,
     response_model=SubmissionOut,
-    responses={422: {"description": "the file was rejected; the failed record is returned"}},
+    summary="Submit predictions or a model",
+    responses={
+        201: {"headers": QUOTA_HEADERS},
+        422: {"description": "the file was rejected; the failed record is returned"},
+        429: {"description": "the daily or total quota is used up", "headers": QUOTA_HEADERS},
+    },
 )
 def create_submission(
     phase_id: DbId,
@@ -54,7 +60,18 @@ def create_submission(
         output_scale=output_scale,
     )
     body = _submission_body(session, submission_id, user, now)
-    return JSONResponse(SubmissionOut.model_validate(body).model_dump(mode="json"), status_code=201)
+    response = JSONResponse(
+        SubmissionOut.model_validate(body).model_dump(mode="json"), status_code=201
+    )
+    _quota(session, phase_id, user, now, response)
+    return response
+
+
+def _quota(
+    session: SessionDep, phase_id: int, user: CurrentUser, now: NowDep, response: Response
+) -> None:
+    phase = competitions.get_phase(session, phase_id)
+    quota_headers(competitions.quota(session, phase, user.id, now), response)
 
 
 def _submission_body(
@@ -66,26 +83,45 @@ def _submission_body(
     )
 
 
-@router.get("/submissions/{submission_id}", response_model=SubmissionOut)
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=SubmissionOut,
+    summary="One submission, with its progress and timeline",
+    responses={200: {"headers": QUOTA_HEADERS}},
+)
 def get_submission(
-    submission_id: DbId, session: SessionDep, user: CurrentUser, now: NowDep
+    submission_id: DbId, session: SessionDep, user: CurrentUser, now: NowDep, response: Response
 ) -> SubmissionOut:
     """One of the caller's submissions (organizers: any in their competitions)."""
-    return SubmissionOut.model_validate(_submission_body(session, submission_id, user, now))
+    body = SubmissionOut.model_validate(_submission_body(session, submission_id, user, now))
+    _quota(session, body.phase_id, user, now, response)
+    return body
 
 
-@router.get("/phases/{phase_id}/submissions/mine", response_model=list[SubmissionOut])
+@router.get(
+    "/phases/{phase_id}/submissions/mine",
+    response_model=list[SubmissionOut],
+    summary="Your submissions in a phase",
+    responses={200: {"headers": PAGE_HEADERS | QUOTA_HEADERS}},
+)
 def my_submissions(
-    phase_id: DbId, session: SessionDep, user: CurrentUser, now: NowDep
+    phase_id: DbId,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    page: PageDep,
+    response: Response,
 ) -> list[SubmissionOut]:
     """The caller's submissions in a phase, newest first."""
     phase = competitions.get_phase(session, phase_id)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
+    mine = page.apply(submissions.list_for_participant(session, phase, user), response)
+    quota_headers(competitions.quota(session, phase, user.id, now), response)
     return [
         SubmissionOut.model_validate(
             submission_dict(session, s, phase, organizer=organizer, now=now)
         )
-        for s in submissions.list_for_participant(session, phase, user)
+        for s in mine
     ]
 
 

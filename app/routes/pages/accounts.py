@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, Response
 
-from app.deps import CurrentUser, DbId, OptionalUser, SessionDep
+from app.deps import CurrentUser, DbId, NowDep, OptionalUser, SessionDep
 from app.errors import AppError
 from app.models import User
 from app.routes.pages.forms import (
@@ -18,12 +19,13 @@ from app.routes.pages.forms import (
 )
 from app.routes.pages.render import flash, render, show_viewer
 from app.security import new_csrf_token
-from app.services import accounts
+from app.services import accounts, webhooks
 from app.throttle import LoginThrottleDep
 
 router = APIRouter()
 
 FormText = Annotated[str, Form()]
+WEBHOOK_TEST_QUEUED = "Test event queued: it appears in the delivery log once sent."
 PASSWORD_CHANGED = (
     "Password changed. Every other session has been logged out and your API tokens revoked."
 )
@@ -175,7 +177,16 @@ def tokens_page(request: Request, session: SessionDep, user: OptionalUser) -> Re
     if user is None:
         return login_redirect(request)
     show_viewer(request, user)
-    return render(request, "pages/tokens.html", tokens=accounts.list_tokens(session, user))
+    return render(request, "pages/tokens.html", **_tokens_page(session, user))
+
+
+def _tokens_page(session: SessionDep, user: User) -> dict[str, Any]:
+    """The page's lists: tokens, and webhooks with their latest deliveries."""
+    hooks = [
+        (hook, webhooks.deliveries_of(session, user, hook.id, limit=5, offset=0)[0])
+        for hook in webhooks.list_webhooks(session, user)
+    ]
+    return {"tokens": accounts.list_tokens(session, user), "webhooks": hooks}
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
@@ -200,7 +211,7 @@ def create_token(
         request,
         "pages/tokens.html",
         status.HTTP_201_CREATED,
-        tokens=accounts.list_tokens(session, user),
+        **_tokens_page(session, user),
         new_token=token,
         new_secret=secret,
         headers={"Cache-Control": "no-store"},
@@ -216,10 +227,43 @@ def revoke_token(
     csrf_token: FormText = "",
 ) -> Response:
     """Revoke one of the caller's tokens."""
+
+    def revoke(user: User) -> str:
+        token = accounts.revoke_token(session, user, token_id)
+        return f"Token {token.name!r} ({token.prefix}…) revoked."
+
+    return _tokens_page_action(request, session, user, csrf_token, revoke)
+
+
+def _tokens_page_action(
+    request: Request,
+    session: SessionDep,
+    user: User | None,
+    csrf_token: str,
+    act: Callable[[User], str],
+) -> Response:
+    """A form posted from the tokens page: log-in and CSRF checked, ``act``'s notice flashed."""
     if user is None:
         return login_redirect(request, back="/account/tokens")
     show_viewer(request, user)
     require_csrf(request, csrf_token)
-    token = accounts.revoke_token(session, user, token_id)
-    flash(request, f"Token {token.name!r} ({token.prefix}…) revoked.")
+    flash(request, act(user))
     return see_other("/account/tokens")
+
+
+@router.post("/account/webhooks/{webhook_id}/test")
+def send_webhook_test(
+    webhook_id: DbId,
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    now: NowDep,
+    csrf_token: FormText = "",
+) -> Response:
+    """Queue a test event to one of the caller's webhooks."""
+
+    def send(user: User) -> str:
+        webhooks.queue_test_event(session, user, webhook_id, now=now)
+        return WEBHOOK_TEST_QUEUED
+
+    return _tokens_page_action(request, session, user, csrf_token, send)
