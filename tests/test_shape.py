@@ -6,8 +6,9 @@ Layers, from the top (each may import its own layer and those listed for it):
 
     entry     app.main, app.cli, app.migrate, app.uploads, app.services.demo
     routes    app.routes.*                   → web, runners, services, jobs, base, models, scoring
-    web       app.deps, app.presenters, ...  → runners, services, jobs, base, models, scoring
-    runners   app.jobs.execute/intake/runner/worker → services, jobs, base, models, scoring
+    web       app.deps, app.throttle, ...    → presenters, runners, services, jobs, base, ...
+    runners   app.jobs.execute/intake/runner/worker/deliveries → presenters, services, jobs, ...
+    presenters app.presenters (responses, also webhook bodies) → services, jobs, base, ...
     services  app.services.*                 → jobs, base, models, scoring
     jobs      app.jobs.state/leases/sweep/dispatch → models, db
     base      app.schemas, app.phase_settings, app.storage, ... → models, db, scoring
@@ -47,9 +48,10 @@ LAYER_OF = {
     "app.jobs.intake": "runners",
     "app.jobs.runner": "runners",
     "app.jobs.worker": "runners",
+    "app.jobs.deliveries": "runners",
     "app.services": "services",
     "app.deps": "web",
-    "app.presenters": "web",
+    "app.presenters": "presenters",
     "app.throttle": "web",
     "app.downloads": "web",
     "app.http_security": "web",
@@ -70,10 +72,32 @@ BELOW = {
     "base": {"models", "db", "scoring"},
     "jobs": {"models", "db"},
     "services": {"jobs", "base", "models", "db", "scoring"},
-    "runners": {"services", "jobs", "base", "models", "db", "scoring"},
-    "web": {"runners", "services", "jobs", "base", "models", "db", "scoring"},
-    "routes": {"web", "runners", "services", "jobs", "base", "models", "db", "scoring"},
-    "entry": {"routes", "web", "runners", "services", "jobs", "base", "models", "db", "scoring"},
+    "presenters": {"services", "jobs", "base", "models", "db", "scoring"},
+    "runners": {"presenters", "services", "jobs", "base", "models", "db", "scoring"},
+    "web": {"runners", "presenters", "services", "jobs", "base", "models", "db", "scoring"},
+    "routes": {
+        "web",
+        "runners",
+        "presenters",
+        "services",
+        "jobs",
+        "base",
+        "models",
+        "db",
+        "scoring",
+    },
+    "entry": {
+        "routes",
+        "web",
+        "runners",
+        "presenters",
+        "services",
+        "jobs",
+        "base",
+        "models",
+        "db",
+        "scoring",
+    },
 }
 """The layers each layer may import besides its own."""
 
