@@ -32,6 +32,7 @@ def submit_and_dispatch(
     preset: str = "raw",
     output_scale: float = 1.0,
     as_baseline: bool = False,
+    metadata: dict[str, str] | None = None,
 ) -> int:
     """Accept a submission, then score it inline when it is a small prediction file.
 
@@ -52,6 +53,7 @@ def submit_and_dispatch(
         output_scale=output_scale,
         now=now,
         as_baseline=as_baseline,
+        metadata=metadata,
     )
     if submission.kind is SubmissionKind.MODEL:
         problem = check_uploaded_model(settings, submission, phase)

@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from app.routes.api import auth, competitions, moderation, organizer, phases, submissions
+from app.routes.api import (
+    auth,
+    compare,
+    competitions,
+    moderation,
+    organizer,
+    phases,
+    submissions,
+    teams,
+)
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(auth.router)
@@ -12,3 +21,5 @@ router.include_router(phases.router)
 router.include_router(submissions.router)
 router.include_router(organizer.router)
 router.include_router(moderation.router)
+router.include_router(teams.router)
+router.include_router(compare.router)

@@ -11,8 +11,8 @@ from app.deps import CurrentUser, DatabaseDep, DbId, JobsDep, NowDep, SessionDep
 from app.downloads import stored_file_response
 from app.errors import NotFound
 from app.presenters import submission_dict
-from app.schemas import SubmissionOut
-from app.services import competitions, submissions
+from app.schemas import SubmissionOut, SubmissionPatch
+from app.services import competitions, submission_metadata, submissions
 from app.services.submit import submit_and_dispatch
 
 router = APIRouter(tags=["submissions"])
@@ -36,8 +36,12 @@ def create_submission(
     description: Annotated[str, Form(max_length=2000)] = "",
     preset: Annotated[str, Form()] = "raw",
     output_scale: Annotated[float, Form()] = 1.0,
+    metadata: Annotated[
+        str, Form(max_length=20_000, description='a JSON object, e.g. {"model": "resnet50"}')
+    ] = "",
 ) -> JSONResponse:
     """Submit a prediction file (scored at once when small) or an ONNX model (queued)."""
+    pairs = submission_metadata.parse_field(metadata)
     submission_id = submit_and_dispatch(
         session,
         db,
@@ -50,6 +54,7 @@ def create_submission(
         description=description,
         preset=preset,
         output_scale=output_scale,
+        metadata=pairs,
     )
     body = _submission_body(session, submission_id, user, now)
     return JSONResponse(SubmissionOut.model_validate(body).model_dump(mode="json"), status_code=201)
@@ -69,6 +74,21 @@ def get_submission(
     submission_id: DbId, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> SubmissionOut:
     """One of the caller's submissions (organizers: any in their competitions)."""
+    return SubmissionOut.model_validate(_submission_body(session, submission_id, user, now))
+
+
+@router.patch("/submissions/{submission_id}", response_model=SubmissionOut)
+def update_submission(
+    submission_id: DbId,
+    body: SubmissionPatch,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+) -> SubmissionOut:
+    """Replace the metadata of one of the caller's submissions."""
+    submission, _phase, _ = submissions.get_visible_submission(session, submission_id, user)
+    if body.metadata is not None:
+        submission_metadata.update(session, submission, user, body.metadata)
     return SubmissionOut.model_validate(_submission_body(session, submission_id, user, now))
 
 

@@ -155,8 +155,12 @@ def competition_page(
 
 @router.post("/competitions/{competition_id}", dependencies=ORGANIZER_ONLY)
 def update_competition(competition_id: DbId, post: PostedForm) -> Response:
-    """Save the title and the Markdown description."""
-    typed = {"title": post.text("title"), "description": post.text("description")}
+    """Save the title, the Markdown description and the team settings."""
+    typed = {
+        name: post.text(name)
+        for name in ("title", "description", "team_mode", "max_team_size")
+        if name in post.form
+    }
     return post.run(
         lambda: competitions.update_competition(
             post.session, competition_id, post.user, typed, now=post.now
