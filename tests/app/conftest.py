@@ -115,6 +115,13 @@ class World:
             for key, value in fields.items():
                 setattr(phase, key, value)
 
+    def update_competition(self, **fields: Any) -> None:
+        with self.db.transaction() as session:
+            competition = session.get(Competition, self.competition_id)
+            assert competition is not None
+            for key, value in fields.items():
+                setattr(competition, key, value)
+
     def add_phase(self, **fields: Any) -> int:
         with self.db.transaction() as session:
             competition = session.get(Competition, self.competition_id)

@@ -80,14 +80,14 @@ def get_submission(
 @router.patch("/submissions/{submission_id}", response_model=SubmissionOut)
 def update_submission(
     submission_id: DbId,
-    body: SubmissionPatch,
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
+    body: SubmissionPatch | None = None,
 ) -> SubmissionOut:
-    """Replace the metadata of one of the caller's submissions."""
+    """Replace the metadata of one of the caller's submissions (its submitter only)."""
     submission, _phase, _ = submissions.get_visible_submission(session, submission_id, user)
-    if body.metadata is not None:
+    if body is not None and body.metadata is not None:
         submission_metadata.update(session, submission, user, body.metadata)
     return SubmissionOut.model_validate(_submission_body(session, submission_id, user, now))
 

@@ -11,7 +11,16 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from app.deps import DatabaseDep, DbId, JobsDep, NowDep, OptionalUser, SessionDep, SettingsDep
+from app.deps import (
+    PATH_IDS_FIRST,
+    DatabaseDep,
+    DbId,
+    JobsDep,
+    NowDep,
+    OptionalUser,
+    SessionDep,
+    SettingsDep,
+)
 from app.errors import AppError, InvalidInput
 from app.models import EntrySelection, Split, SubmissionKind, User
 from app.presenters import submission_dict
@@ -257,7 +266,7 @@ def choose(
     return commit_and_redirect(session, f"/phases/{phase.id}/submissions")
 
 
-@router.post("/submissions/{submission_id}/metadata")
+@router.post("/submissions/{submission_id}/metadata", dependencies=PATH_IDS_FIRST)
 def update_metadata(submission_id: DbId, post: PostedForm) -> Response:
     """Replace the metadata of one's submission from ``key=value`` lines."""
 

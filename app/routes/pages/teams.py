@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.deps import DbId
+from app.deps import PATH_IDS_FIRST, DbId
 from app.errors import AppError
 from app.models import Team
 from app.routes.pages.forms import PostedForm, see_other
@@ -32,7 +32,7 @@ def _flashed(post: PostedForm, back: str, refused: str) -> Callable[[AppError], 
     return show
 
 
-@router.post("/competitions/{competition_id}/teams")
+@router.post("/competitions/{competition_id}/teams", dependencies=PATH_IDS_FIRST)
 def create_team(competition_id: DbId, post: PostedForm) -> Response:
     """Create a team; the viewer becomes its captain."""
     back = f"/competitions/{competition_id}#team"
@@ -46,7 +46,7 @@ def create_team(competition_id: DbId, post: PostedForm) -> Response:
     )
 
 
-@router.post("/competitions/{competition_id}/teams/join")
+@router.post("/competitions/{competition_id}/teams/join", dependencies=PATH_IDS_FIRST)
 def join_team(competition_id: DbId, post: PostedForm) -> Response:
     """Join a team by its invite code."""
     back = f"/competitions/{competition_id}#team"
@@ -64,7 +64,7 @@ def join_team(competition_id: DbId, post: PostedForm) -> Response:
     )
 
 
-@router.post("/teams/{team_id}/leave")
+@router.post("/teams/{team_id}/leave", dependencies=PATH_IDS_FIRST)
 def leave_team(team_id: DbId, post: PostedForm) -> Response:
     """Leave one's team."""
     back = _competition_page(post, team_id)
@@ -76,7 +76,7 @@ def leave_team(team_id: DbId, post: PostedForm) -> Response:
     )
 
 
-@router.post("/teams/{team_id}/members/{username}/remove")
+@router.post("/teams/{team_id}/members/{username}/remove", dependencies=PATH_IDS_FIRST)
 def remove_member(team_id: DbId, username: str, post: PostedForm) -> Response:
     """The captain removes a member."""
     return post.run(
@@ -87,7 +87,7 @@ def remove_member(team_id: DbId, username: str, post: PostedForm) -> Response:
     )
 
 
-@router.post("/teams/{team_id}/captain")
+@router.post("/teams/{team_id}/captain", dependencies=PATH_IDS_FIRST)
 def hand_over(team_id: DbId, post: PostedForm) -> Response:
     """The captain hands the captaincy to another member."""
     username = post.text("username")
