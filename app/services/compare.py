@@ -95,6 +95,10 @@ class Comparison:
         """Every metadata key of the rows, in order of first appearance."""
         return list(dict.fromkeys(key for row in self.rows for key in row.metadata))
 
+    def marks_best(self, row: CompareRow, name: str) -> bool:
+        """The row's score equals the column's best (ties all marked, as in the files)."""
+        return is_best(row.scores[name], _best_value(self, name))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "competition_id": self.competition_id,
@@ -299,14 +303,13 @@ def _cells(
     *,
     groups: bool,
 ) -> list[str]:
-    best = {name: _best_value(table, name) for name in COLUMN_ORDER}
     cells = [escape(f"#{row.submission_id}"), escape(row.phase), escape(row.participant)]
     cells.append(escape(row.description))
     cells += [escape(row.metadata.get(key, "")) for key in table.metadata_keys]
     for name in COLUMN_ORDER:
         value = row.scores[name]
         text = "n/a" if value is None else f"{value:.3f}"
-        if is_best(value, best[name]):
+        if table.marks_best(row, name):
             text = bold(text)
         difference = (row.difference or {}).get(name)
         if row.difference is not None and row.submission_id != table.reference_id:
