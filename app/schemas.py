@@ -237,7 +237,6 @@ class InviteIn(InputModel):
 class TeamOut(BaseModel):
     """A team as its members and the competition's organizers see it."""
 
-    model_config = ConfigDict(from_attributes=True)
     id: int
     competition_id: int
     name: str

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, exists, func, select, update
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, NotJoined, TeamRequired
 from app.models import Competition, Phase, Submission, Team, TeamMember, TeamMode, User
+from app.schemas import TeamOut
 from app.services import audit, competitions
 
 TEAMS_OFF = "this competition is not played in teams"
@@ -42,20 +42,6 @@ NOT_CAPTAIN = "only the captain of team {name!r} may do this"
 TEAM_REQUIRED = "this competition is played in teams: create or join a team before submitting"
 USE_LEAVE = "to leave the team yourself, use leave"
 INVITE_CODE_BYTES = 12
-
-
-@dataclass(frozen=True)
-class TeamView:
-    """A team as its members and the organizers see it (the invite code included)."""
-
-    id: int
-    competition_id: int
-    name: str
-    invite_code: str
-    members: list[str]
-    captain: str | None
-    created_at: datetime
-    frozen: bool
 
 
 def get_team(session: Session, team_id: int) -> Team:
@@ -110,9 +96,10 @@ def first_submission_phase(session: Session, team: Team) -> str | None:
     )
 
 
-def view(session: Session, team: Team) -> TeamView:
+def view(session: Session, team: Team) -> TeamOut:
+    """A team as its members and the organizers see it (the invite code included)."""
     captain = session.get(User, team.captain_id) if team.captain_id is not None else None
-    return TeamView(
+    return TeamOut(
         id=team.id,
         competition_id=team.competition_id,
         name=team.name,

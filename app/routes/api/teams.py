@@ -12,7 +12,7 @@ router = APIRouter(tags=["teams"])
 
 
 def _out(session: SessionDep, team_id: int) -> TeamOut:
-    return TeamOut.model_validate(teams.view(session, teams.get_team(session, team_id)))
+    return teams.view(session, teams.get_team(session, team_id))
 
 
 @router.post(

@@ -3,15 +3,12 @@ live server leave exactly as many accepted as the team's limit (SQLite WAL and P
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
-import httpx
 from sqlalchemy import func, select
 
 from app.models import Submission, SubmissionStatus, TeamMode
 from tests.app.browser.conftest import LiveServer, live_server  # noqa: F401  (the fixture)
 from tests.app.conftest import World, prediction_csv
+from tests.support.concurrency import submit_simultaneously
 
 MEMBERS = 4
 ATTEMPTS_EACH = 5
@@ -41,20 +38,7 @@ def test_four_members_submitting_twenty_times_at_once_against_a_limit_of_five_le
             assert joined.status_code == 200, joined.text
     content = prediction_csv(world.truth().ids, world.truth().age)
     attempts = MEMBERS * ATTEMPTS_EACH
-    start = threading.Barrier(attempts)
-
-    def attempt(index: int) -> int:
-        with httpx.Client(base_url=live_server.url, timeout=120.0) as client:
-            start.wait()
-            response = client.post(
-                f"/api/v1/phases/{world.phase_id}/submissions",
-                files={"file": (f"p{index}.csv", content, "text/csv")},
-                headers=headers[index % MEMBERS],
-            )
-            return response.status_code
-
-    with ThreadPoolExecutor(max_workers=attempts) as pool:
-        statuses = list(pool.map(attempt, range(attempts)))
+    statuses = submit_simultaneously(live_server.url, world.phase_id, content, headers, attempts)
 
     assert sorted(statuses) == [201] * DAILY_LIMIT + [429] * (attempts - DAILY_LIMIT)
     with world.db.sessionmaker() as session:
