@@ -236,6 +236,8 @@ def join_team(
 
 
 def _membership(session: Session, team: Team, username: str) -> tuple[TeamMember, User]:
+    if "\x00" in username:  # no user has one, and PostgreSQL refuses it in a query
+        raise NotFound(NOT_A_MEMBER.format(username=username[:40], name=team.name))
     user = competitions.user_named(session, username)
     member = session.scalar(
         select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from app.models import TeamMode, User
-from tests.app.conftest import World, prediction_csv
+from tests.app.conftest import PASSWORD, World, prediction_csv
 
 
 def team_mode(world: World, mode: TeamMode = TeamMode.OPTIONAL, size: int = 4) -> None:
@@ -58,3 +59,17 @@ def submit(
         data=form,
         headers=world.headers(user),
     )
+
+
+def log_in(client: TestClient, username: str) -> str:
+    """Log the test client's browser session in; the CSRF token of its forms."""
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
+    )
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text)
+    assert found
+    return found.group(1)

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from app.models import Submission, SubmissionStatus, User
 from app.services import compare
 from app.services import submissions as submission_service
-from tests.app.conftest import World
-from tests.app.teams.helpers import form_team, submit, team_mode
+from tests.app.conftest import World, prediction_csv
+from tests.app.teams.helpers import form_team, log_in, submit, team_mode
 
 
 def _three_across_two_phases(client: TestClient, world: World) -> tuple[list[int], int]:
@@ -101,8 +101,6 @@ def test_the_organizer_compares_anyones_entries_and_participants_the_baselines(
     ids, _ = _three_across_two_phases(client, world)
     assert _compare(client, world, None, ids).status_code == 200
     truth = world.truth()
-    from tests.app.conftest import prediction_csv
-
     baseline = client.post(
         f"/api/v1/phases/{world.phase_id}/baselines",
         files={"file": ("b.csv", prediction_csv(truth.ids, truth.age + 5), "text/csv")},
@@ -190,10 +188,8 @@ def test_the_table_downloads_as_csv_markdown_and_latex_with_the_best_in_bold(
 def test_the_compare_page_lists_candidates_and_shows_the_table(
     client: TestClient, world: World
 ) -> None:
-    from tests.app.teams.test_submission_metadata import _logged_in
-
     ids, _ = _three_across_two_phases(client, world)
-    _logged_in(client, "alice")
+    log_in(client, "alice")
     page = client.get(
         f"/competitions/{world.competition_id}/compare",
         params=[("submissions", str(i)) for i in ids] + [("reference", str(ids[0]))],

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.models import Submission
 from app.services import submission_metadata as md
-from tests.app.conftest import PASSWORD, World
-from tests.app.teams.helpers import form_team, submit, team_mode
+from tests.app.conftest import World
+from tests.app.teams.helpers import form_team, log_in, submit, team_mode
 
 PAIRS = {"model": "resnet50", "augmentation": "age", "loss": "weighted-l1"}
 
@@ -90,25 +89,12 @@ def test_an_unreadable_stored_metadata_record_shows_as_none(
     assert body["metadata"] == {"ok": "yes"}
 
 
-def _logged_in(client: TestClient, username: str) -> str:
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token
-    client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
-    )
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text)
-    assert found
-    return found.group(1)
-
-
 def test_the_submission_page_shows_the_metadata_and_its_form_edits_it(
     client: TestClient, world: World
 ) -> None:
     alice = world.user("alice")
     made = submit(client, world, alice, metadata=json.dumps(PAIRS)).json()
-    csrf = _logged_in(client, "alice")
+    csrf = log_in(client, "alice")
     page = client.get(f"/submissions/{made['id']}")
     assert '<li data-key="loss"><code>loss</code> = weighted-l1</li>' in page.text
     saved = client.post(
