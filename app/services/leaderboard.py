@@ -61,6 +61,7 @@ class LeaderboardRow:
     team_id: int | None = None
     members: list[str] | None = None
     """A team's members; the participant is then the team's name."""
+    member_ids: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -135,7 +136,9 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
     entries = _participant_entries(session, phase, split, disqualified)
     entries += _baseline_entries(session, phase, split)
     activity = _activity(session, phase, disqualified)
-    members = teams.members_of(session, (e.team_id for e in entries if e.team_id is not None))
+    members = teams.member_ids_and_names(
+        session, (e.team_id for e in entries if e.team_id is not None)
+    )
 
     by_key = {entry.submission_id: entry for entry in entries}
     ranked = rank_entries(
@@ -163,7 +166,10 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
                 is_baseline=entry.is_baseline,
                 note=entry.note,
                 team_id=entry.team_id,
-                members=members.get(entry.team_id) if entry.team_id is not None else None,
+                members=[name for _, name in members[entry.team_id]]
+                if entry.team_id is not None
+                else None,
+                member_ids=tuple(i for i, _ in members.get(entry.team_id or 0, [])),
             )
         )
     best = {

@@ -70,18 +70,28 @@ def is_member(session: Session, team_id: int, user_id: int) -> bool:
 
 def members_of(session: Session, team_ids: Iterable[int]) -> dict[int, list[str]]:
     """Each team's members' usernames, earliest member first."""
+    return {
+        team_id: [name for _, name in members]
+        for team_id, members in member_ids_and_names(session, team_ids).items()
+    }
+
+
+def member_ids_and_names(
+    session: Session, team_ids: Iterable[int]
+) -> dict[int, list[tuple[int, str]]]:
+    """Each team's members as (user id, username), earliest member first."""
     wanted = sorted(set(team_ids))
-    found: dict[int, list[str]] = {team_id: [] for team_id in wanted}
+    found: dict[int, list[tuple[int, str]]] = {team_id: [] for team_id in wanted}
     if not wanted:
         return found
     rows = session.execute(
-        select(TeamMember.team_id, User.username)
+        select(TeamMember.team_id, User.id, User.username)
         .join(User, User.id == TeamMember.user_id)
         .where(TeamMember.team_id.in_(wanted))
         .order_by(TeamMember.joined_at, TeamMember.id)
     )
-    for team_id, username in rows:
-        found[team_id].append(username)
+    for team_id, user_id, username in rows:
+        found[team_id].append((user_id, username))
     return found
 
 

@@ -10,7 +10,7 @@ from app.models import Competition, TeamMode
 from app.services import teams
 from app.services.competitions import BAD_TEAM_SIZE
 from tests.app.conftest import World
-from tests.app.teams.helpers import form_team, log_in, team_mode
+from tests.app.teams.helpers import form_team, log_in, submit, team_mode
 
 
 def _page(client: TestClient, world: World) -> str:
@@ -95,3 +95,17 @@ def test_the_organizer_sets_the_team_mode_on_the_competition_form(
         data={"title": "Age estimation", "max_team_size": "many", "csrf_token": csrf},
     )
     assert "Not saved: " + BAD_TEAM_SIZE.format(size="many") in refused.text
+
+
+def test_every_member_finds_the_teams_row_marked_as_theirs_on_the_leaderboard(
+    client: TestClient, world: World
+) -> None:
+    team_mode(world)
+    alice, bob = world.user("alice"), world.user("bob")
+    form_team(client, world, alice, bob)
+    submit(client, world, alice)
+    log_in(client, "bob")
+    page = client.get(f"/phases/{world.phase_id}/leaderboard").text
+    row = re.search(r'<tr data-participant="Owls"[^>]*class="([^"]*)"', page, re.S)
+    assert row and "mine" in row.group(1)
+    assert 'title="Team members: alice, bob"' in page
