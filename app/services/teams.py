@@ -121,6 +121,15 @@ def view(session: Session, team: Team) -> TeamOut:
     )
 
 
+def list_teams(session: Session, competition_id: int, actor: User) -> list[TeamOut]:
+    """Every team of a competition, oldest first (its organizers only)."""
+    competitions.require_organizer(session, competition_id, actor)
+    found = session.scalars(
+        select(Team).where(Team.competition_id == competition_id).order_by(Team.id)
+    )
+    return [view(session, team) for team in found]
+
+
 def require_visible(session: Session, team_id: int, viewer: User) -> Team:
     """A team its members and the competition's organizers may see; others get the 404."""
     team = session.get(Team, team_id)

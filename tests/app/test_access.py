@@ -93,6 +93,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     # teams: joining and leaving act on one's own membership; a team is seen by its members
     ("POST", "/api/v1/competitions/{competition_id}/teams"): L,
     ("POST", "/api/v1/competitions/{competition_id}/teams/join"): L,
+    ("GET", "/api/v1/competitions/{competition_id}/teams"): ORG,
     ("GET", "/api/v1/teams/{team_id}"): OWN,
     ("POST", "/api/v1/teams/{team_id}/leave"): OWN,
     ("POST", "/api/v1/teams/{team_id}/members/{username}/remove"): OWN,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.deps import CurrentUser, DbId, NowDep, SessionDep
+from app.deps import ORGANIZER_ONLY, CurrentUser, DbId, NowDep, SessionDep
 from app.schemas import InviteIn, TeamIn, TeamOut, UsernameIn
 from app.services import teams
 
@@ -26,6 +26,16 @@ def create_team(
     """Create a team (name unique in the competition); the caller is its captain."""
     team = teams.create_team(session, competition_id, user, name=body.name, now=now)
     return _out(session, team.id)
+
+
+@router.get(
+    "/competitions/{competition_id}/teams",
+    dependencies=ORGANIZER_ONLY,
+    response_model=list[TeamOut],
+)
+def list_teams(competition_id: DbId, session: SessionDep, user: CurrentUser) -> list[TeamOut]:
+    """Every team of the competition with its members and invite code (organizers)."""
+    return teams.list_teams(session, competition_id, user)
 
 
 @router.post("/competitions/{competition_id}/teams/join", response_model=TeamOut)

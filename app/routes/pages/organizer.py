@@ -20,7 +20,7 @@ from app.presenters import organizer_phase_out
 from app.routes.pages.forms import PostedForm, Viewer, chosen_file, form_fields
 from app.routes.pages.render import render
 from app.schemas import TestSetOut
-from app.services import competitions, kits, moderation, phases, rescore, testsets
+from app.services import competitions, kits, moderation, phases, rescore, teams, testsets
 from scoring.groups import SCORE_NAMES
 from scoring.inference import PROVIDERS
 
@@ -135,6 +135,7 @@ def _competition_page(
         phases=phases.list_phases(session, competition.id),
         organizers=competitions.list_organizers(session, competition.id, user),
         participants=moderation.list_participants(session, competition.id, user),
+        teams=teams.list_teams(session, competition.id, user),
         testsets=_testsets_for(session, user, None),
         phase_form=phase_form or phase_form_values(None),
         error=error,

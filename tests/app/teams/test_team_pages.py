@@ -109,3 +109,25 @@ def test_every_member_finds_the_teams_row_marked_as_theirs_on_the_leaderboard(
     row = re.search(r'<tr data-participant="Owls"[^>]*class="([^"]*)"', page, re.S)
     assert row and "mine" in row.group(1)
     assert 'title="Team members: alice, bob"' in page
+
+
+def test_the_organizer_lists_the_teams_and_removes_a_member_of_a_frozen_team(
+    client: TestClient, world: World
+) -> None:
+    team_mode(world)
+    alice, bob = world.user("alice"), world.user("bob")
+    team = form_team(client, world, alice, bob)
+    submit(client, world, bob)
+    listed = client.get(
+        f"/api/v1/competitions/{world.competition_id}/teams",
+        headers=world.headers(world.organizer),
+    ).json()
+    assert [(t["name"], t["members"], t["frozen"]) for t in listed] == [
+        ("Owls", ["alice", "bob"], True)
+    ]
+    csrf = log_in(client, "lecturer")
+    page = client.get(f"/organize/competitions/{world.competition_id}").text
+    assert '<tr data-team="Owls">' in page
+    client.post(f"/teams/{team['id']}/members/bob/remove", data={"csrf_token": csrf})
+    after = client.get(f"/organize/competitions/{world.competition_id}").text
+    assert 'data-member="bob"' not in after
