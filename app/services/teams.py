@@ -180,6 +180,10 @@ def _check_can_join(session: Session, competition: Competition, user: User) -> N
 
 
 def _check_not_frozen(session: Session, team: Team) -> None:
+    """Refuse a membership change once the team has submitted. Takes the team row's lock
+    first, as a member's submission does, so neither a join nor a leave slips past a
+    submission being made (and two newcomers cannot both take the last place)."""
+    session.execute(update(Team).where(Team.id == team.id).values(name=Team.name))
     phase = first_submission_phase(session, team)
     if phase is not None:
         raise Conflict(TEAM_FROZEN.format(name=team.name, phase=phase))
@@ -243,8 +247,6 @@ def join_team(
     if team is None:
         raise NotFound(BAD_INVITE_CODE.format(code=code[:40]))
     _check_can_join(session, competition, actor)
-    # The team row lock serialises joins, so two newcomers cannot both take the last place.
-    session.execute(update(Team).where(Team.id == team.id).values(name=Team.name))
     _check_not_frozen(session, team)
     size = len(members_of(session, [team.id])[team.id])
     if size >= competition.max_team_size:
