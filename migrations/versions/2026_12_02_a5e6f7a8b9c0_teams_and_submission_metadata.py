@@ -17,16 +17,12 @@ down_revision: str | None = "d2b3c4d5e6f7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TEAM_MODE = sa.Enum(
-    "off", "optional", "required", name="teammode", native_enum=False, length=16
-)
+TEAM_MODE = sa.Enum("off", "optional", "required", name="teammode", native_enum=False, length=16)
 
 
 def upgrade() -> None:
     with op.batch_alter_table("competitions", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("team_mode", TEAM_MODE, server_default="off", nullable=False)
-        )
+        batch_op.add_column(sa.Column("team_mode", TEAM_MODE, server_default="off", nullable=False))
         batch_op.add_column(
             sa.Column("max_team_size", sa.Integer(), server_default="4", nullable=False)
         )
