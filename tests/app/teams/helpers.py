@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from app.models import TeamMode, User
 from tests.app.conftest import PASSWORD, World, prediction_csv
@@ -41,6 +42,21 @@ def form_team(client: TestClient, world: World, captain: User, *members: User) -
         f"/api/v1/teams/{created.json()['id']}", headers=world.headers(captain)
     ).json()
     return team
+
+
+def owls_who_submitted(client: TestClient, world: World) -> dict[str, Any]:
+    """Team "Owls" of alice (captain) and bob, in optional team mode, after bob submitted."""
+    team_mode(world)
+    team = form_team(client, world, world.user("alice"), world.user("bob"))
+    bob = submit(client, world, _user(world, "bob"))
+    assert bob.status_code == 201, bob.text
+    return team
+
+
+def _user(world: World, username: str) -> User:
+    with world.db.sessionmaker() as session:
+        user = session.scalars(select(User).where(User.username == username)).one()
+        return user
 
 
 def submit(

@@ -10,7 +10,7 @@ from app.models import Competition, TeamMode
 from app.services import teams
 from app.services.competitions import BAD_TEAM_SIZE
 from tests.app.conftest import World
-from tests.app.teams.helpers import form_team, log_in, submit, team_mode
+from tests.app.teams.helpers import form_team, log_in, owls_who_submitted, submit, team_mode
 
 
 def _page(client: TestClient, world: World) -> str:
@@ -114,10 +114,7 @@ def test_every_member_finds_the_teams_row_marked_as_theirs_on_the_leaderboard(
 def test_the_organizer_lists_the_teams_and_removes_a_member_of_a_frozen_team(
     client: TestClient, world: World
 ) -> None:
-    team_mode(world)
-    alice, bob = world.user("alice"), world.user("bob")
-    team = form_team(client, world, alice, bob)
-    submit(client, world, bob)
+    team = owls_who_submitted(client, world)
     listed = client.get(
         f"/api/v1/competitions/{world.competition_id}/teams",
         headers=world.headers(world.organizer),

@@ -7,7 +7,14 @@ from fastapi.testclient import TestClient
 from app.models import Split, TeamMode
 from app.services import teams
 from tests.app.conftest import World
-from tests.app.teams.helpers import create_team, form_team, join, submit, team_mode
+from tests.app.teams.helpers import (
+    create_team,
+    form_team,
+    join,
+    owls_who_submitted,
+    submit,
+    team_mode,
+)
 
 
 def test_creating_a_team_makes_the_creator_its_captain_and_returns_an_invite_code(
@@ -145,10 +152,7 @@ def test_membership_is_frozen_once_the_team_has_submitted(client: TestClient, wo
 def test_an_organizer_may_still_remove_a_member_of_a_team_that_submitted(
     client: TestClient, world: World
 ) -> None:
-    team_mode(world)
-    alice, bob = world.user("alice"), world.user("bob")
-    team = form_team(client, world, alice, bob)
-    submit(client, world, bob)
+    team = owls_who_submitted(client, world)
     response = client.post(
         f"/api/v1/teams/{team['id']}/members/bob/remove", headers=world.headers(world.organizer)
     )
