@@ -137,6 +137,17 @@ def _path_id(params: Mapping[str, Any], name: str, what: str) -> int:
     return value
 
 
+def check_path_ids(request: Request) -> None:
+    """Answer 404 for a path id no row can have before a form is read or its CSRF checked."""
+    for name in request.path_params:
+        if name.endswith("_id"):
+            _path_id(request.path_params, name, name.removesuffix("_id"))
+
+
+PATH_IDS_FIRST = [Depends(check_path_ids)]
+"""Route ``dependencies=`` of a page form action that has no other path check."""
+
+
 def require_organizer_of_path(request: Request, session: SessionDep, user: CurrentUser) -> User:
     """Authorise an organizer route from its path, before its body is read or validated.
 

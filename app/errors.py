@@ -120,3 +120,8 @@ class SubmissionLimitReached(AppError):
 class InvalidTestSet(AppError):
     status_code = 422
     code = "invalid_testset"
+
+
+class TeamRequired(AppError):
+    status_code = 403
+    code = "team_required"

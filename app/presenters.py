@@ -20,12 +20,14 @@ from app.models import (
     Submission,
     SubmissionScore,
     SubmissionStatus,
+    Team,
     User,
 )
 from app.schemas import CompetitionOut, OrganizerPhaseOut, PhaseOut
-from app.services import competitions, submissions
+from app.services import competitions, submissions, teams
 from app.services.competitions import Quota
 from app.services.stored_scores import read_report, read_scores
+from app.services.submission_metadata import stored_metadata
 from scoring.groups import SCORE_NAMES
 
 
@@ -138,6 +140,8 @@ def submission_dict(
         "preset": submission.preset,
         "output_scale": submission.output_scale,
         "scores_note": scores_note(public, private if show_private else None),
+        "metadata": stored_metadata(submission.meta),
+        "team": _team(session, submission.team_id),
     }
     if submission.kind.value == "model" or submission.progress_total:
         body["progress"] = {"done": submission.progress_done, "total": submission.progress_total}
@@ -146,6 +150,11 @@ def submission_dict(
     if with_timeline:
         body["timeline"] = submissions.timeline_of(session, submission)
     return body
+
+
+def _team(session: Session, team_id: int | None) -> dict[str, Any] | None:
+    team = session.get(Team, team_id) if team_id is not None else None
+    return None if team is None else {"id": team.id, "name": team.name}
 
 
 def scores_note(*stored: SubmissionScore | None) -> str | None:
@@ -187,11 +196,13 @@ def competition_out(
         created_at=competition.created_at,
         joined=joined,
         is_organizer=competitions.is_organizer(session, competition.id, viewer),
+        team_mode=competition.team_mode.value,
+        max_team_size=competition.max_team_size,
         phases=[
             phase_out(
                 phase,
                 now=now,
-                quota=competitions.quota(session, phase, viewer.id, now)
+                quota=teams.quota_for(session, competition, phase, viewer.id, now)
                 if joined and viewer is not None
                 else None,
             )

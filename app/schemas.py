@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -136,6 +136,8 @@ class CompetitionOut(BaseModel):
     created_at: datetime
     joined: bool = False
     is_organizer: bool = False
+    team_mode: str = "off"
+    max_team_size: int = 4
     phases: list[PhaseOut] = []
 
 
@@ -185,6 +187,20 @@ class SubmissionOut(BaseModel):
     is_chosen: bool
     preset: str
     output_scale: float
+    metadata: dict[str, str] = {}
+    team: TeamRefOut | None = None
+    """The team the submission was made for (team competitions)."""
+
+
+class TeamRefOut(BaseModel):
+    id: int
+    name: str
+
+
+class SubmissionPatch(InputModel):
+    model_config = ConfigDict(extra="forbid")
+    metadata: dict[str, Any] | None = None
+    """Replaces the metadata: string keys to string values (checked by the service)."""
 
 
 class LeaderboardRowOut(BaseModel):
@@ -208,6 +224,8 @@ class LeaderboardRowOut(BaseModel):
     mae_rank: float
     note: str | None = None
     """Set when the entry's stored scores are unreadable: they show as null, ranked last."""
+    members: list[str] | None = None
+    """A team's members (team competitions); None for an individual or a baseline."""
 
 
 # --- Organizers: competitions, phases, test sets, moderation ---------------------------------
@@ -223,6 +241,32 @@ class CompetitionPatch(InputModel):
     model_config = ConfigDict(extra="forbid")
     title: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=100_000)
+    team_mode: Literal["off", "optional", "required"] | None = None
+    max_team_size: int | None = Field(default=None, ge=1, le=50)
+
+
+class TeamIn(InputModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=100)
+
+
+class InviteIn(InputModel):
+    model_config = ConfigDict(extra="forbid")
+    invite_code: str = Field(max_length=64)
+
+
+class TeamOut(BaseModel):
+    """A team as its members and the competition's organizers see it."""
+
+    id: int
+    competition_id: int
+    name: str
+    invite_code: str
+    members: list[str]
+    captain: str | None
+    created_at: datetime
+    frozen: bool
+    """True once the team has submitted: its members can no longer change."""
 
 
 class OrganizerPhaseOut(PhaseOut):

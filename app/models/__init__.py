@@ -9,6 +9,7 @@ from app.models.competition import (
     Phase,
     PhaseFile,
     SubmissionKind,
+    TeamMode,
     TiePolicy,
 )
 from app.models.rescore import Rescore
@@ -19,6 +20,7 @@ from app.models.submission import (
     SubmissionScore,
     SubmissionStatus,
 )
+from app.models.team import Team, TeamMember
 from app.models.testset import TestSetVersion
 from app.models.user import ApiToken, Role, User
 from app.models.webhook import DeliveryStatus, Webhook, WebhookDelivery
@@ -41,6 +43,9 @@ __all__ = [
     "SubmissionKind",
     "SubmissionScore",
     "SubmissionStatus",
+    "Team",
+    "TeamMember",
+    "TeamMode",
     "TestSetVersion",
     "TiePolicy",
     "User",

@@ -29,6 +29,12 @@ class TiePolicy(enum.StrEnum):
     AVERAGE = "average"
 
 
+class TeamMode(enum.StrEnum):
+    OFF = "off"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
 class SubmissionKind(enum.StrEnum):
     PREDICTIONS = "predictions"
     MODEL = "model"
@@ -45,6 +51,8 @@ class Competition(Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    team_mode: Mapped[TeamMode] = mapped_column(_enum(TeamMode), default=TeamMode.OFF)
+    max_team_size: Mapped[int] = mapped_column(default=4)
 
     phases: Mapped[list[Phase]] = relationship(
         back_populates="competition", lazy="raise", order_by="Phase.position"

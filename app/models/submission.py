@@ -40,12 +40,18 @@ class Submission(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), default=None, index=True
+    )
+    """The submitter's team when they made it: the team is the competitor."""
     kind: Mapped[SubmissionKind] = mapped_column(_enum(SubmissionKind))
     status: Mapped[SubmissionStatus] = mapped_column(
         _enum(SubmissionStatus), default=SubmissionStatus.QUEUED
     )
     error: Mapped[str | None] = mapped_column(Text, default=None)
     description: Mapped[str] = mapped_column(Text, default="")
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    """Key/value pairs (model, augmentation, loss...) validated by ``submission_metadata``."""
     filename: Mapped[str] = mapped_column(String(255))
     storage_key: Mapped[str | None] = mapped_column(String(255), default=None)
     """Path of the stored upload under the data dir; None once a rejected file is dropped."""

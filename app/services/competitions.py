@@ -23,6 +23,7 @@ from app.models import (
     Role,
     Submission,
     SubmissionStatus,
+    TeamMode,
     User,
 )
 from app.services import audit
@@ -42,6 +43,9 @@ PARTICIPANT_CANNOT_ORGANIZE = (
     "{username!r} participates in this competition; a participant cannot also organize it"
 )
 NOT_AN_ORGANIZER = "{username!r} does not organize this competition"
+MAX_TEAM_SIZE = 50
+BAD_TEAM_MODE = "team mode {mode!r} is not one of: off, optional, required"
+BAD_TEAM_SIZE = "the largest team size must be a whole number from 1 to 50 (got {size})"
 LAST_ORGANIZER = (
     "a competition needs at least one organizer; add another before removing {username!r}"
 )
@@ -199,6 +203,7 @@ def update_competition(
         if description != competition.description:
             changed["description"] = {"changed": True}
             competition.description = description
+    changed |= _update_team_settings(competition, changes)
     session.flush()
     if changed:
         audit.record(
@@ -211,6 +216,31 @@ def update_competition(
             changes=changed,
         )
     return competition
+
+
+def _update_team_settings(competition: Competition, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Team mode (off, optional, required) and the largest team; existing teams stay."""
+    changed: dict[str, Any] = {}
+    if changes.get("team_mode") is not None:
+        try:
+            mode = TeamMode(str(changes["team_mode"]))
+        except ValueError:
+            raise InvalidInput(
+                BAD_TEAM_MODE.format(mode=str(changes["team_mode"])[:40]), field="team_mode"
+            ) from None
+        if mode is not competition.team_mode:
+            changed["team_mode"] = {"from": competition.team_mode.value, "to": mode.value}
+            competition.team_mode = mode
+    if changes.get("max_team_size") is not None:
+        size = changes["max_team_size"]
+        if isinstance(size, str) and size.strip().isascii() and size.strip().isdigit():
+            size = int(size.strip())  # from the page form
+        if not isinstance(size, int) or not 1 <= size <= MAX_TEAM_SIZE:
+            raise InvalidInput(BAD_TEAM_SIZE.format(size=str(size)[:40]), field="max_team_size")
+        if size != competition.max_team_size:
+            changed["max_team_size"] = {"from": competition.max_team_size, "to": size}
+            competition.max_team_size = size
+    return changed
 
 
 # --- Co-organizers --------------------------------------------------------------------------
@@ -359,12 +389,15 @@ class Quota:
         return self.remaining_total == 0
 
 
-def quota(session: Session, phase: Phase, user_id: int, now: datetime) -> Quota:
-    """Submissions that count: every one that has not failed (organizer baselines excluded)."""
+def quota(
+    session: Session, phase: Phase, user_id: int, now: datetime, *, team_id: int | None = None
+) -> Quota:
+    """Submissions that count: every one that has not failed (organizer baselines excluded),
+    the whole team's when the participant submits for a team."""
     day_start = utc_day_start(now)
     counted = (
         Submission.phase_id == phase.id,
-        Submission.user_id == user_id,
+        Submission.user_id == user_id if team_id is None else Submission.team_id == team_id,
         Submission.status != SubmissionStatus.FAILED,
         Submission.is_baseline.is_(False),
     )

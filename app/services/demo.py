@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from app.config import Settings
 from app.db import Database, utcnow
 from app.jobs.execute import run_submission
-from app.models import Competition, EntrySelection, Role, SubmissionStatus, User
+from app.models import Competition, EntrySelection, Role, SubmissionStatus, TeamMode, User
 from app.services import accounts, competitions, testsets
 from app.services.inputs import inputs_zip
 from app.services.submissions import Upload, create_submission
@@ -40,6 +40,10 @@ DEMO_PHASES = (
     ("Task 2", "Reduce bias with a custom loss."),
     ("Optional", "Both together: augmentation and a custom loss."),
 )
+DEMO_TEAM_SIZE = 4
+"""The demo is played in optional team mode, as the course's groups of up to four."""
+BASELINE_METADATA = {"model": "red-channel-mean", "augmentation": "none", "loss": "none"}
+"""The organizer's baseline carries metadata, so the compare table shows its columns."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ def seed_demo(db: Database, settings: Settings, *, n_items: int = 1978) -> list[
             competition = competitions.insert_competition(
                 session, users["lecturer"], title=DEMO_TITLE, description=DEMO_DESCRIPTION
             )
+            competition.team_mode = TeamMode.OPTIONAL
+            competition.max_team_size = DEMO_TEAM_SIZE
             phase_ids = []
             for index, (name, description) in enumerate(DEMO_PHASES):
                 phase = competitions.add_phase(
@@ -169,6 +175,7 @@ def _submit_baselines(
                 description="ONNX red-channel model",
                 now=utcnow(),
                 as_baseline=True,
+                metadata=BASELINE_METADATA,
             )
             submitted.append(model.id)
     outcomes = {sid: run_submission(db, settings, sid, worker="demo") for sid in submitted}

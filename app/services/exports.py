@@ -52,7 +52,7 @@ def leaderboard_csv(board: Leaderboard) -> str:
     return out.getvalue()
 
 
-def _is_best(value: float | None, best: float | None) -> bool:
+def is_best(value: float | None, best: float | None) -> bool:
     return value is not None and best is not None and value - best <= DEFAULT_TOLERANCE
 
 
@@ -73,12 +73,12 @@ def _table_cells(
         escape(row.participant),
         str(row.entries),
         row.last_entry_at.strftime("%Y-%m-%d %H:%M"),
-        bold(ranking) if _is_best(row.ranking, best_ranking) else ranking,
+        bold(ranking) if is_best(row.ranking, best_ranking) else ranking,
     ]
     for name in COLUMN_ORDER:
         value = row.scores[name]
         text = "n/a" if value is None else f"{value:.6f}"
-        if _is_best(value, board.best.get(name)):
+        if is_best(value, board.best.get(name)):
             text = bold(text)
         cells.append(f"{text} ({row.ranks[name]:g})")
     return cells
@@ -87,18 +87,18 @@ def _table_cells(
 _MARKDOWN_SPECIAL = "\\`*_[]<>|#"
 
 
-def _markdown_escape(text: str) -> str:
+def markdown_escape(text: str) -> str:
     return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in text).replace("\n", " ")
 
 
 def leaderboard_markdown(board: Leaderboard, *, title: str, synthetic: bool = False) -> str:
     """The leaderboard as a Markdown table; each value is followed by its rank in parentheses
     and the best value of each column (and the best Ranking) is in bold."""
-    lines = [f"**{_markdown_escape(title)}**", ""]
+    lines = [f"**{markdown_escape(title)}**", ""]
     lines.append("| " + " | ".join(TABLE_HEADER) + " |")
     lines.append("|" + "|".join(("---:", "---", "---:", "---", *("---:",) * 6)) + "|")
     for row in board.rows:
-        cells = _table_cells(board, row, _markdown_escape, lambda text: f"**{text}**")
+        cells = _table_cells(board, row, markdown_escape, lambda text: f"**{text}**")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Every score is lower-is-better; ranks in parentheses.")
@@ -121,14 +121,14 @@ _LATEX_SPECIAL = {
 }
 
 
-def _latex_escape(text: str) -> str:
+def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(c, c) for c in text).replace("\n", " ")
 
 
 def leaderboard_latex(board: Leaderboard, *, title: str, synthetic: bool = False) -> str:
     """The leaderboard as a LaTeX ``table`` (no packages needed), best values in bold."""
-    caption = _latex_escape(title) + (" " + _latex_escape(SYNTHETIC_NOTE) if synthetic else "")
-    header = " & ".join(_latex_escape(h) for h in TABLE_HEADER) + r" \\"
+    caption = latex_escape(title) + (" " + latex_escape(SYNTHETIC_NOTE) if synthetic else "")
+    header = " & ".join(latex_escape(h) for h in TABLE_HEADER) + r" \\"
     lines = [
         r"\begin{table}[ht]",
         r"\centering",
@@ -139,7 +139,7 @@ def leaderboard_latex(board: Leaderboard, *, title: str, synthetic: bool = False
         r"\hline",
     ]
     for row in board.rows:
-        cells = _table_cells(board, row, _latex_escape, lambda text: r"\textbf{" + text + "}")
+        cells = _table_cells(board, row, latex_escape, lambda text: r"\textbf{" + text + "}")
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\hline", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
-"""The phase leaderboard of SPEC §6: one entry per participant, ranked by average column rank."""
+"""The phase leaderboard of SPEC §6: one entry per competitor (a participant, or a team), ranked
+by average column rank."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.errors import Forbidden, InvalidInput
@@ -18,8 +19,10 @@ from app.models import (
     Submission,
     SubmissionScore,
     SubmissionStatus,
+    Team,
     User,
 )
+from app.services import teams
 from app.services.stored_scores import read_report, read_scores
 from scoring.groups import ATTRIBUTES, ATTRIBUTES_BY_NAME, SCORE_NAMES
 from scoring.metrics import AttributeResult, GroupResult, ScoreReport
@@ -55,6 +58,10 @@ class LeaderboardRow:
     is_baseline: bool = False
     note: str | None = None
     """Why the entry's scores are shown as n/a (unreadable stored scores); it is ranked last."""
+    team_id: int | None = None
+    members: list[str] | None = None
+    """A team's members; the participant is then the team's name."""
+    member_ids: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -66,6 +73,7 @@ class LeaderboardRow:
             "submission_id": self.submission_id,
             "is_baseline": self.is_baseline,
             "note": self.note,
+            "members": self.members,
         }
         for name in COLUMN_ORDER:
             row[name] = self.scores[name]
@@ -93,9 +101,14 @@ def check_visible(phase: Phase, split: Split, *, organizer: bool, now: datetime)
         raise Forbidden(PRIVATE_NOT_REVEALED.format(phase=phase.name))
 
 
+COMPETITOR = case((Submission.team_id.is_not(None), -Submission.team_id), else_=Submission.user_id)
+"""Who competes with a submission: its team (negative ids) or, without one, its submitter."""
+
+
 @dataclass(frozen=True)
 class _Entry:
     user_id: int
+    team_id: int | None
     label: str
     submission_id: int
     created_at: datetime
@@ -123,6 +136,9 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
     entries = _participant_entries(session, phase, split, disqualified)
     entries += _baseline_entries(session, phase, split)
     activity = _activity(session, phase, disqualified)
+    members = teams.member_ids_and_names(
+        session, (e.team_id for e in entries if e.team_id is not None)
+    )
 
     by_key = {entry.submission_id: entry for entry in entries}
     ranked = rank_entries(
@@ -135,7 +151,7 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
     board_rows = []
     for ranked_entry in ranked:
         entry = by_key[cast(int, ranked_entry.key)]
-        count, last = (1, entry.created_at) if entry.is_baseline else activity[entry.user_id]
+        count, last = (1, entry.created_at) if entry.is_baseline else activity[_key(entry)]
         board_rows.append(
             LeaderboardRow(
                 position=ranked_entry.position,
@@ -149,6 +165,11 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
                 ranks=dict(ranked_entry.ranks),
                 is_baseline=entry.is_baseline,
                 note=entry.note,
+                team_id=entry.team_id,
+                members=[name for _, name in members[entry.team_id]]
+                if entry.team_id is not None
+                else None,
+                member_ids=tuple(i for i, _ in members.get(entry.team_id or 0, [])),
             )
         )
     best = {
@@ -172,12 +193,15 @@ def _scored_submissions(phase: Phase, split: Split) -> Any:
         select(
             Submission.id,
             Submission.user_id,
+            Submission.team_id,
             Submission.created_at,
             Submission.description,
             User.username,
+            Team.name.label("team_name"),
             *(getattr(shown, name) for name in SCORE_NAMES),
         )
         .join(User, User.id == Submission.user_id)
+        .outerjoin(Team, Team.id == Submission.team_id)
         .join(shown, and_(shown.submission_id == Submission.id, shown.split == split))
         .where(
             Submission.phase_id == phase.id,
@@ -208,12 +232,9 @@ def _participant_entries(
         _scored_submissions(phase, split)
         .add_columns(
             primary.label("primary"),
-            func.row_number()
-            .over(partition_by=Submission.user_id, order_by=rule_order)
-            .label("by_rule"),
-            func.row_number()
-            .over(partition_by=Submission.user_id, order_by=newest_first)
-            .label("by_age"),
+            COMPETITOR.label("competitor"),
+            func.row_number().over(partition_by=COMPETITOR, order_by=rule_order).label("by_rule"),
+            func.row_number().over(partition_by=COMPETITOR, order_by=newest_first).label("by_age"),
         )
         .outerjoin(
             public, and_(public.submission_id == Submission.id, public.split == Split.PUBLIC)
@@ -228,14 +249,14 @@ def _participant_entries(
     latest: dict[int, Any] = {}
     for row in rows:
         if row.by_rule == 1:
-            chosen[row.user_id] = row
+            chosen[row.competitor] = row
         if row.by_age == 1:
-            latest[row.user_id] = row
+            latest[row.competitor] = row
     entries = []
-    for user_id, row in chosen.items():
+    for competitor, row in chosen.items():
         if phase.entry_selection is EntrySelection.BEST and row.primary is None:
-            row = latest[user_id]  # nothing scored on the primary column: fall back to latest
-        entries.append(_entry(row, label=row.username, is_baseline=False))
+            row = latest[competitor]  # nothing scored on the primary column: fall back to latest
+        entries.append(_entry(row, label=row.team_name or row.username, is_baseline=False))
     return entries
 
 
@@ -254,6 +275,7 @@ def _entry(row: Any, *, label: str, is_baseline: bool) -> _Entry:
     read = read_scores({name: getattr(row, name) for name in SCORE_NAMES})
     return _Entry(
         user_id=row.user_id,
+        team_id=None if is_baseline else row.team_id,
         label=label,
         submission_id=row.id,
         created_at=row.created_at,
@@ -264,17 +286,22 @@ def _entry(row: Any, *, label: str, is_baseline: bool) -> _Entry:
 
 
 def _activity(session: Session, phase: Phase, disqualified: Any) -> dict[int, tuple[int, datetime]]:
-    """Entries (every submission, failed ones included) and the newest one, per participant."""
+    """Entries (every submission, failed ones included) and the newest one, per competitor."""
     rows = session.execute(
-        select(Submission.user_id, func.count(), func.max(Submission.created_at))
+        select(COMPETITOR, func.count(), func.max(Submission.created_at))
         .where(
             Submission.phase_id == phase.id,
             Submission.is_baseline.is_(False),
             Submission.user_id.not_in(disqualified),
         )
-        .group_by(Submission.user_id)
+        .group_by(COMPETITOR)
     ).all()
-    return {user_id: (int(count), _as_utc(last)) for user_id, count, last in rows}
+    return {competitor: (int(count), _as_utc(last)) for competitor, count, last in rows}
+
+
+def _key(entry: _Entry) -> int:
+    """The entry's competitor, as ``COMPETITOR`` numbers it."""
+    return -entry.team_id if entry.team_id is not None else entry.user_id
 
 
 def _as_utc(value: datetime | str) -> datetime:

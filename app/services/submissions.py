@@ -31,9 +31,10 @@ from app.models import (
     SubmissionKind,
     SubmissionScore,
     SubmissionStatus,
+    Team,
     User,
 )
-from app.services import competitions
+from app.services import competitions, teams
 from app.storage import StoredFile, safe_filename, save_stream
 from scoring.inference import PRESETS
 
@@ -111,8 +112,16 @@ def _check_phase_accepts(phase: Phase, kind: SubmissionKind, now: datetime) -> N
         )
 
 
-def _lock_participation(session: Session, participation: Participation) -> None:
-    """Serialise this participant's submissions: a write that takes the row (SQLite: db) lock."""
+def _lock_competitor(session: Session, participation: Participation, team: Team | None) -> None:
+    """Serialise the competitor's submissions (the team's, or the participant's): a write that
+    takes the row (SQLite: database) lock."""
+    if team is not None:
+        session.execute(
+            update(Team)
+            .where(Team.id == team.id)
+            .values(submission_counter=Team.submission_counter + 1)
+        )
+        return
     session.execute(
         update(Participation)
         .where(Participation.id == participation.id)
@@ -132,6 +141,7 @@ def create_submission(
     output_scale: float = 1.0,
     now: datetime,
     as_baseline: bool = False,
+    metadata: dict[str, str] | None = None,
 ) -> Submission:
     """Accept an upload as a queued submission, within the phase's rules and quotas.
 
@@ -151,22 +161,25 @@ def create_submission(
         raise InvalidInput(UNKNOWN_PRESET.format(preset=preset), field="preset")
     if not (output_scale > 0 and output_scale < float("inf")):
         raise InvalidInput(BAD_OUTPUT_SCALE.format(value=output_scale), field="output_scale")
-    participation = None
+    participation, team = None, None
     if not as_baseline:
         participation = competitions.require_participation(session, phase.competition_id, user)
         if participation.disqualified_at is not None:
             raise Disqualified(DISQUALIFIED.format(reason=participation.disqualified_reason or ""))
+        team = teams.submitting_team(session, phase.competition, user)
 
     staged = stage_upload(settings, upload, kind)
     try:
         if participation is not None:
-            _enforce_quota(session, phase, participation, user, now)
+            _enforce_quota(session, phase, participation, team, user, now)
         submission = Submission(
             phase_id=phase.id,
             user_id=user.id,
+            team_id=team.id if team is not None else None,
             kind=kind,
             status=SubmissionStatus.QUEUED,
             description=description.strip()[:2000],
+            meta=dict(metadata or {}),
             filename=filename,
             size_bytes=staged.size_bytes,
             sha256=staged.sha256,
@@ -191,11 +204,18 @@ def create_submission(
 
 
 def _enforce_quota(
-    session: Session, phase: Phase, participation: Participation, user: User, now: datetime
+    session: Session,
+    phase: Phase,
+    participation: Participation,
+    team: Team | None,
+    user: User,
+    now: datetime,
 ) -> None:
-    """Refuse a submission over the phase's limits, counted under the participant's lock."""
-    _lock_participation(session, participation)
-    quota = competitions.quota(session, phase, user.id, now)
+    """Refuse a submission over the phase's limits, counted under the competitor's lock."""
+    _lock_competitor(session, participation, team)
+    quota = competitions.quota(
+        session, phase, user.id, now, team_id=team.id if team is not None else None
+    )
     if quota.exhausted_total:
         raise SubmissionLimitReached(
             TOTAL_LIMIT_REACHED.format(limit=phase.total_limit, phase=phase.name),
@@ -215,7 +235,8 @@ def _enforce_quota(
 def get_visible_submission(
     session: Session, submission_id: int, viewer: User
 ) -> tuple[Submission, Phase, bool]:
-    """A submission its owner or an organizer may see; (submission, phase, viewer_is_organizer).
+    """A submission its owner, their team's members or an organizer may see;
+    (submission, phase, viewer_is_organizer).
 
     Anyone else gets the same 404 as for a missing id, so ids cannot be probed.
     """
@@ -224,9 +245,18 @@ def get_visible_submission(
         raise NotFound(NOT_YOUR_SUBMISSION.format(id=submission_id))
     phase = competitions.get_phase(session, submission.phase_id)
     organizer = competitions.is_organizer(session, phase.competition_id, viewer)
-    if submission.user_id != viewer.id and not organizer:
+    if not (organizer or is_competitor(session, submission, viewer)):
         raise NotFound(NOT_YOUR_SUBMISSION.format(id=submission_id))
     return submission, phase, organizer
+
+
+def is_competitor(session: Session, submission: Submission, viewer: User) -> bool:
+    """The viewer made the submission, or is a member of the team it was made for."""
+    if submission.user_id == viewer.id:
+        return True
+    return submission.team_id is not None and teams.is_member(
+        session, submission.team_id, viewer.id
+    )
 
 
 def timeline_of(session: Session, submission: Submission) -> list[dict[str, object]]:
@@ -252,25 +282,36 @@ def scores_of(session: Session, submission_id: int) -> dict[str, SubmissionScore
 
 
 def list_for_participant(session: Session, phase: Phase, user: User) -> list[Submission]:
-    """The participant's own submissions in a phase, newest first."""
+    """The participant's own submissions in a phase and their team's, newest first."""
+    team = teams.team_of(session, phase.competition_id, user.id)
+    mine = Submission.user_id == user.id
     return list(
         session.scalars(
             select(Submission)
-            .where(Submission.phase_id == phase.id, Submission.user_id == user.id)
+            .where(
+                Submission.phase_id == phase.id,
+                mine if team is None else (mine | (Submission.team_id == team.id)),
+            )
             .order_by(Submission.created_at.desc(), Submission.id.desc())
         )
     )
 
 
 def choose_entry(session: Session, submission: Submission, user: User) -> None:
-    """Make a finished submission the participant's leaderboard entry (phases with `chosen`)."""
-    if submission.user_id != user.id:
+    """Make a finished submission the competitor's leaderboard entry (phases with `chosen`);
+    any member of a team chooses among the team's submissions."""
+    if not is_competitor(session, submission, user):
         raise Forbidden(NOT_YOUR_SUBMISSION.format(id=submission.id))
     if submission.status != SubmissionStatus.FINISHED:
         raise Conflict(CHOOSE_NOT_FINISHED)
+    competitor = (
+        Submission.user_id == submission.user_id
+        if submission.team_id is None
+        else Submission.team_id == submission.team_id
+    )
     session.execute(
         update(Submission)
-        .where(Submission.phase_id == submission.phase_id, Submission.user_id == user.id)
+        .where(Submission.phase_id == submission.phase_id, competitor)
         .values(is_chosen=Submission.id == submission.id)
     )
 

@@ -41,6 +41,7 @@ def accept(
     preset: str = "raw",
     output_scale: float = 1.0,
     as_baseline: bool = False,
+    metadata: dict[str, str] | None = None,
 ) -> Accepted:
     """Store a submission (queued, or failed when its model is refused); evaluate nothing.
 
@@ -60,6 +61,7 @@ def accept(
         output_scale=output_scale,
         now=now,
         as_baseline=as_baseline,
+        metadata=metadata,
     )
     problem = None
     if submission.kind is SubmissionKind.MODEL:

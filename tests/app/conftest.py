@@ -120,11 +120,17 @@ class World:
         return {"Authorization": f"Bearer {self.token(user)}"}
 
     def update_phase(self, **fields: Any) -> None:
+        self._update(Phase, self.phase_id, fields)
+
+    def update_competition(self, **fields: Any) -> None:
+        self._update(Competition, self.competition_id, fields)
+
+    def _update(self, model: type[Any], row_id: int, fields: dict[str, Any]) -> None:
         with self.db.transaction() as session:
-            phase = session.get(Phase, self.phase_id)
-            assert phase is not None
+            row = session.get(model, row_id)
+            assert row is not None
             for key, value in fields.items():
-                setattr(phase, key, value)
+                setattr(row, key, value)
 
     def add_phase(self, **fields: Any) -> int:
         with self.db.transaction() as session:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from app.models import Role
+from app.models import Role, TeamMode
 from tests.app.conftest import PASSWORD, World, prediction_csv
 from tests.support.pages import csrf_of
 from tests.support.routes import all_routes
@@ -94,6 +94,24 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/api/v1/submissions/{submission_id}/choose"): S,
     ("GET", "/submissions/{submission_id}"): OWN,
     ("POST", "/submissions/{submission_id}/choose"): S,
+    ("PATCH", "/api/v1/submissions/{submission_id}"): S,
+    ("POST", "/submissions/{submission_id}/metadata"): S,
+    # teams: joining and leaving act on one's own membership; a team is seen by its members
+    ("POST", "/api/v1/competitions/{competition_id}/teams"): L,
+    ("POST", "/api/v1/competitions/{competition_id}/teams/join"): L,
+    ("GET", "/api/v1/competitions/{competition_id}/teams"): ORG,
+    ("GET", "/api/v1/teams/{team_id}"): OWN,
+    ("POST", "/api/v1/teams/{team_id}/leave"): OWN,
+    ("POST", "/api/v1/teams/{team_id}/members/{username}/remove"): OWN,
+    ("POST", "/api/v1/teams/{team_id}/captain"): L,
+    ("POST", "/competitions/{competition_id}/teams"): L,
+    ("POST", "/competitions/{competition_id}/teams/join"): L,
+    ("POST", "/teams/{team_id}/leave"): L,
+    ("POST", "/teams/{team_id}/members/{username}/remove"): L,
+    ("POST", "/teams/{team_id}/captain"): L,
+    # comparing one's own (or one's team's) submissions and the baselines
+    ("GET", "/api/v1/compare"): L,
+    ("GET", "/competitions/{competition_id}/compare"): L,
     # creating competitions and test sets
     ("POST", "/api/v1/competitions"): C,
     ("GET", "/api/v1/testsets"): L,
@@ -195,6 +213,13 @@ def scene(client: TestClient, world: World) -> Iterator[Scene]:
         from app.services import accounts
 
         token_id = accounts.list_tokens(session, owner)[0].id
+    world.update_competition(team_mode=TeamMode.OPTIONAL)
+    team = client.post(
+        f"/api/v1/competitions/{world.competition_id}/teams",
+        json={"name": "Captains"},
+        headers=world.headers(world.user("captain")),
+    )
+    assert team.status_code == 201, team.text
     yield Scene(
         world=world,
         client=client,
@@ -209,6 +234,7 @@ def scene(client: TestClient, world: World) -> Iterator[Scene]:
             "username": "owner",
             "kind": "starting_kit",
             "rescore_id": rescore.json()["id"],
+            "team_id": team.json()["id"],
             "fmt": "csv",
             "webhook_id": 1,
         },

@@ -81,8 +81,10 @@ def test_leaderboard_is_public_without_logging_in(client: TestClient, world: Wor
         "mae",
         "mae_rank",
         "note",
+        "members",
     ]
     assert rows[0]["note"] is None
+    assert rows[0]["members"] is None  # a participant competing alone
     assert response.headers["x-fairboard-split"] == "public"
     assert response.headers["x-fairboard-tie-policy"] == "dense"
     assert response.headers["x-fairboard-entry-selection"] == "latest"

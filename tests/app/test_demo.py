@@ -40,3 +40,20 @@ def test_demo_seeds_three_phases_with_scored_baselines_and_an_onnx_model(
             assert labels == ["Baseline: ONNX red-channel model", "alice", "bob", "carol"]
     assert (tmp_path / "var/data/testsets").is_dir()
     db.dispose()
+
+
+def test_the_demo_is_played_in_optional_teams_of_four_with_a_baseline_carrying_metadata(
+    database_url: str, tmp_path: Path
+) -> None:
+    from app.models import Competition, TeamMode
+    from app.services.demo import BASELINE_METADATA
+
+    settings = Settings(database_url=database_url, data_dir=tmp_path / "data", environment="test")
+    db = Database(settings.database_url)
+    seed_demo(db, settings, n_items=40)
+    with db.sessionmaker() as session:
+        competition = session.scalars(select(Competition)).one()
+        assert (competition.team_mode, competition.max_team_size) == (TeamMode.OPTIONAL, 4)
+        baselines = session.scalars(select(Submission).where(Submission.is_baseline)).all()
+        assert baselines and all(b.meta == BASELINE_METADATA for b in baselines)
+    db.dispose()

@@ -4,11 +4,13 @@ from fastapi import APIRouter
 
 from app.routes.api import (
     auth,
+    compare,
     competitions,
     moderation,
     organizer,
     phases,
     submissions,
+    teams,
     webhooks,
 )
 
@@ -21,3 +23,5 @@ router.include_router(submissions.router)
 router.include_router(organizer.router)
 router.include_router(moderation.router)
 router.include_router(webhooks.router)
+router.include_router(teams.router)
+router.include_router(compare.router)

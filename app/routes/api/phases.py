@@ -14,7 +14,7 @@ from app.models import Split
 from app.presenters import phase_out
 from app.routes.api.paging import PAGE_HEADERS, PageDep
 from app.schemas import LeaderboardRowOut, PhaseOut
-from app.services import competitions, exports, leaderboard, phases, submissions
+from app.services import competitions, exports, leaderboard, phases, submissions, teams
 from app.services.inputs import inputs_zip
 
 router = APIRouter(prefix="/phases", tags=["phases"])
@@ -30,7 +30,17 @@ def get_phase(phase_id: DbId, session: SessionDep, user: OptionalUser, now: NowD
     joined = user is not None and competitions.get_participation(
         session, phase.competition_id, user.id
     )
-    quota = competitions.quota(session, phase, user.id, now) if user and joined else None
+    quota = (
+        teams.quota_for(
+            session,
+            competitions.get_competition(session, phase.competition_id),
+            phase,
+            user.id,
+            now,
+        )
+        if user and joined
+        else None
+    )
     return phase_out(phase, now=now, quota=quota)
 
 

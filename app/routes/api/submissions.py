@@ -19,8 +19,8 @@ from app.downloads import stored_file_response
 from app.errors import NotFound
 from app.presenters import submission_dict
 from app.routes.api.paging import PAGE_HEADERS, QUOTA_HEADERS, PageDep, quota_headers
-from app.schemas import SubmissionOut
-from app.services import competitions, submissions
+from app.schemas import SubmissionOut, SubmissionPatch
+from app.services import competitions, submission_metadata, submissions, teams
 
 router = APIRouter(tags=["submissions"])
 
@@ -48,8 +48,12 @@ def create_submission(
     description: Annotated[str, Form(max_length=2000)] = "",
     preset: Annotated[str, Form()] = "raw",
     output_scale: Annotated[float, Form()] = 1.0,
+    metadata: Annotated[
+        str, Form(max_length=20_000, description='a JSON object, e.g. {"model": "resnet50"}')
+    ] = "",
 ) -> JSONResponse:
     """Submit a prediction file (scored at once when small) or an ONNX model (queued)."""
+    pairs = submission_metadata.parse_field(metadata)
     submission_id = intake.submit(
         phase_id=phase_id,
         user=user,
@@ -58,6 +62,7 @@ def create_submission(
         description=description,
         preset=preset,
         output_scale=output_scale,
+        metadata=pairs,
     )
     body = _submission_body(session, submission_id, user, now)
     response = JSONResponse(
@@ -71,7 +76,8 @@ def _quota(
     session: SessionDep, phase_id: int, user: CurrentUser, now: NowDep, response: Response
 ) -> None:
     phase = competitions.get_phase(session, phase_id)
-    quota_headers(competitions.quota(session, phase, user.id, now), response)
+    competition = competitions.get_competition(session, phase.competition_id)
+    quota_headers(teams.quota_for(session, competition, phase, user.id, now), response)
 
 
 def _submission_body(
@@ -96,6 +102,21 @@ def get_submission(
     body = SubmissionOut.model_validate(_submission_body(session, submission_id, user, now))
     _quota(session, body.phase_id, user, now, response)
     return body
+
+
+@router.patch("/submissions/{submission_id}", response_model=SubmissionOut)
+def update_submission(
+    submission_id: DbId,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    body: SubmissionPatch | None = None,
+) -> SubmissionOut:
+    """Replace the metadata of one of the caller's submissions (its submitter only)."""
+    submission, _phase, _ = submissions.get_visible_submission(session, submission_id, user)
+    if body is not None and body.metadata is not None:
+        submission_metadata.update(session, submission, user, body.metadata)
+    return SubmissionOut.model_validate(_submission_body(session, submission_id, user, now))
 
 
 @router.get(

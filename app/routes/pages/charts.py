@@ -111,8 +111,10 @@ class TradeoffChart:
 
 
 def is_viewer(row: LeaderboardRow, viewer_id: int | None) -> bool:
-    """Whether the row is the viewer's own entry (a baseline never is)."""
-    return viewer_id is not None and row.user_id == viewer_id and not row.is_baseline
+    """Whether the row is the viewer's own entry or their team's (a baseline never is)."""
+    if viewer_id is None or row.is_baseline:
+        return False
+    return row.user_id == viewer_id or viewer_id in row.member_ids
 
 
 def nice_step(span: float, *, target: int = Y_TICKS) -> float:

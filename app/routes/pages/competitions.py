@@ -13,7 +13,7 @@ from app.models import Phase, PhaseFile, Split
 from app.routes.pages.forms import login_redirect, require_csrf, safe_next, see_other
 from app.routes.pages.leaderboards import may_see
 from app.routes.pages.render import flash, render, show_viewer
-from app.services import competitions, kits
+from app.services import competitions, kits, teams
 from app.services.competitions import Quota
 
 router = APIRouter()
@@ -63,17 +63,22 @@ def competition_page(
             PhaseView(
                 phase=phase,
                 is_open=phase.is_open(now),
-                quota=competitions.quota(session, phase, user.id, now) if user and joined else None,
+                quota=teams.quota_for(session, competition, phase, user.id, now)
+                if user and joined
+                else None,
                 leaderboard_visible=may_see(phase, Split.PUBLIC, organizer=organizer, now=now),
                 private_visible=phase.public_fraction is not None
                 and may_see(phase, Split.PRIVATE, organizer=organizer, now=now),
                 kits=tuple(kits.list_kits(session, phase.id)),
             )
         )
+    team = teams.team_of(session, competition.id, user.id) if user and joined else None
     return render(
         request,
         "pages/competition.html",
         competition=competition,
+        team=teams.view(session, team) if team else None,
+        is_captain=team is not None and user is not None and team.captain_id == user.id,
         phases=phases,
         joined=joined,
         organizer=organizer,

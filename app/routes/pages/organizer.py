@@ -20,7 +20,7 @@ from app.presenters import organizer_phase_out
 from app.routes.pages.forms import PostedForm, Viewer, chosen_file, form_fields
 from app.routes.pages.render import render
 from app.schemas import TestSetOut
-from app.services import competitions, kits, moderation, phases, rescore, testsets
+from app.services import competitions, kits, moderation, phases, rescore, teams, testsets
 from scoring.groups import SCORE_NAMES
 from scoring.inference import PROVIDERS
 
@@ -135,6 +135,7 @@ def _competition_page(
         phases=phases.list_phases(session, competition.id),
         organizers=competitions.list_organizers(session, competition.id, user),
         participants=moderation.list_participants(session, competition.id, user),
+        teams=teams.list_teams(session, competition.id, user),
         testsets=_testsets_for(session, user, None),
         phase_form=phase_form or phase_form_values(None),
         error=error,
@@ -155,8 +156,12 @@ def competition_page(
 
 @router.post("/competitions/{competition_id}", dependencies=ORGANIZER_ONLY)
 def update_competition(competition_id: DbId, post: PostedForm) -> Response:
-    """Save the title and the Markdown description."""
-    typed = {"title": post.text("title"), "description": post.text("description")}
+    """Save the title, the Markdown description and the team settings."""
+    typed = {
+        name: post.text(name)
+        for name in ("title", "description", "team_mode", "max_team_size")
+        if name in post.form
+    }
     return post.run(
         lambda: competitions.update_competition(
             post.session, competition_id, post.user, typed, now=post.now

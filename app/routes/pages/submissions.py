@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from app.deps import (
+    PATH_IDS_FIRST,
     DbId,
     IntakeDep,
     NowDep,
@@ -21,9 +22,9 @@ from app.deps import (
 from app.errors import AppError, InvalidInput
 from app.models import EntrySelection, Split, SubmissionKind, User
 from app.presenters import submission_dict
-from app.routes.pages.forms import login_redirect, require_csrf, see_other
+from app.routes.pages.forms import PostedForm, login_redirect, require_csrf, see_other
 from app.routes.pages.render import flash, render, show_viewer
-from app.services import competitions, leaderboard, submissions
+from app.services import competitions, leaderboard, submission_metadata, submissions, teams
 from scoring.groups import ATTRIBUTES
 from scoring.inference import PRESETS
 
@@ -107,7 +108,9 @@ def _submit_form(
         competition=phase.competition,
         joined=participation is not None,
         disqualified=participation is not None and participation.disqualified_at is not None,
-        quota=competitions.quota(session, phase, user.id, now) if participation else None,
+        quota=teams.quota_for(session, phase.competition, phase, user.id, now)
+        if participation
+        else None,
         is_open=phase.is_open(now),
         accepts_models=phase.accepts(SubmissionKind.MODEL),
         accepts_predictions=phase.accepts(SubmissionKind.PREDICTIONS),
@@ -115,7 +118,7 @@ def _submit_form(
         error=error,
         failed_submission_id=error.details.get("submission_id") if error else None,
         resets_at=getattr(error, "resets_at", None),
-        form=form or {"description": "", "preset": "raw", "output_scale": "1"},
+        form=form or {"description": "", "preset": "raw", "output_scale": "1", "metadata": ""},
     )
 
 
@@ -151,6 +154,7 @@ def submit(
     description: FormText = "",
     preset: FormText = "raw",
     output_scale: FormText = "1",
+    metadata: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
     """Accept an upload; a rejection is shown on the form with its status code."""
@@ -158,7 +162,12 @@ def submit(
         return login_redirect(request, back=f"/phases/{phase_id}/submit")
     show_viewer(request, user)
     require_csrf(request, csrf_token)
-    form = {"description": description, "preset": preset, "output_scale": output_scale}
+    form = {
+        "description": description,
+        "preset": preset,
+        "output_scale": output_scale,
+        "metadata": metadata,
+    }
     try:
         if file is None or not file.filename:
             raise InvalidInput(NO_FILE_CHOSEN, field="file")
@@ -170,6 +179,7 @@ def submit(
             description=description,
             preset=preset,
             output_scale=_output_scale(output_scale),
+            metadata=submission_metadata.parse_lines(metadata),
         )
     except AppError as error:
         # Whatever the failed attempt wrote is undone; a rejected file's failed record was
@@ -199,8 +209,15 @@ def my_submissions(
     phase = competitions.get_phase(session, phase_id)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
     board = leaderboard.build_leaderboard(session, phase, split=Split.PUBLIC)
+    team = teams.team_of(session, phase.competition_id, user.id)
     entry_id = next(
-        (r.submission_id for r in board.rows if r.user_id == user.id and not r.is_baseline), None
+        (
+            r.submission_id
+            for r in board.rows
+            if not r.is_baseline
+            and (r.team_id == team.id if team else (r.user_id == user.id and r.team_id is None))
+        ),
+        None,
     )
     return render(
         request,
@@ -234,6 +251,25 @@ def choose(
     submissions.choose_entry(session, submission, user)
     flash(request, f"Submission #{submission.id} is now your leaderboard entry.")
     return see_other(f"/phases/{phase.id}/submissions")
+
+
+@router.post("/submissions/{submission_id}/metadata", dependencies=PATH_IDS_FIRST)
+def update_metadata(submission_id: DbId, post: PostedForm) -> Response:
+    """Replace the metadata of one's submission from ``key=value`` lines."""
+
+    def perform() -> None:
+        submission, _phase, _ = submissions.get_visible_submission(
+            post.session, submission_id, post.user
+        )
+        pairs = submission_metadata.parse_lines(post.text("metadata"))
+        submission_metadata.update(post.session, submission, post.user, pairs)
+
+    return post.run(
+        perform,
+        back=f"/submissions/{submission_id}",
+        done="Metadata saved.",
+        refused="Metadata not saved",
+    )
 
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)

@@ -3,15 +3,12 @@ live server leave exactly as many accepted as the limit allows (SQLite WAL and P
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
-import httpx
 from sqlalchemy import func, select
 
 from app.models import Submission, SubmissionStatus
 from tests.app.browser.conftest import LiveServer, live_server  # noqa: F401  (the fixture)
 from tests.app.conftest import World, prediction_csv
+from tests.support.concurrency import submit_simultaneously
 
 ATTEMPTS = 20
 DAILY_LIMIT = 5
@@ -25,20 +22,7 @@ def test_twenty_simultaneous_submissions_against_a_limit_of_five_leave_five(
     alice = world.user("alice")
     headers = world.headers(alice)
     content = prediction_csv(world.truth().ids, world.truth().age)
-    start = threading.Barrier(ATTEMPTS)
-
-    def attempt(index: int) -> int:
-        with httpx.Client(base_url=live_server.url, timeout=120.0) as client:
-            start.wait()
-            response = client.post(
-                f"/api/v1/phases/{world.phase_id}/submissions",
-                files={"file": (f"p{index}.csv", content, "text/csv")},
-                headers=headers,
-            )
-            return response.status_code
-
-    with ThreadPoolExecutor(max_workers=ATTEMPTS) as pool:
-        statuses = list(pool.map(attempt, range(ATTEMPTS)))
+    statuses = submit_simultaneously(live_server.url, world.phase_id, content, [headers], ATTEMPTS)
 
     assert sorted(statuses) == [201] * DAILY_LIMIT + [429] * (ATTEMPTS - DAILY_LIMIT)
     with world.db.sessionmaker() as session:
