@@ -11,15 +11,19 @@ import secrets
 import time
 from collections.abc import Callable
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from app import metrics
 from app.config import Settings
 from app.db import Database
-from app.jobs import state
+from app.jobs import phase_jobs, state
 from app.jobs.leases import Heartbeat
 from app.logs import current_submission
-from app.models import Phase, Submission, SubmissionKind, SubmissionStatus, TestSetVersion
+from app.models import Phase, Submission, SubmissionKind, SubmissionStatus, TestSetVersion, User
 from app.models.submission import SubmissionScore
 from app.services.evaluation import INTERNAL_ERROR, Rejected, Scored, evaluate
+from app.services.standings import ENTRY_ADDED
 from app.services.submissions import stored_file
 from scoring.metrics import SCORER_VERSION
 
@@ -91,9 +95,20 @@ def _record(
                         split=split,
                         **_columns(report.scores()),
                         report=report.to_dict(),
+                        intervals=outcome.intervals.get(split),
                     )
                 )
+            phase_jobs.request(session, submission.phase_id, _added(session, submission))
         return status
+
+
+def _added(session: Session, submission: Submission) -> str:
+    """The change a newly scored submission makes to its leaderboard, in words."""
+    if submission.is_baseline:
+        label = f"Baseline: {submission.description}".strip().rstrip(":")
+    else:
+        label = session.scalar(select(User.username).where(User.id == submission.user_id)) or "?"
+    return ENTRY_ADDED.format(label=label)
 
 
 def _columns(scores: dict[str, float | None]) -> dict[str, float | None]:

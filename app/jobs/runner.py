@@ -12,11 +12,14 @@ import threading
 
 from app.config import Settings
 from app.db import Database
-from app.jobs import execute, state
+from app.jobs import execute, phase_jobs, state
 from app.jobs.leases import process_name
 from app.models import SubmissionKind
 
 log = logging.getLogger("fairboard.jobs")
+
+PHASE_POLL_SECONDS = 1.0
+"""How soon a requested leaderboard recomputation starts in the embedded runner."""
 
 
 def recover_interrupted(db: Database) -> int:
@@ -57,6 +60,9 @@ class InProcessJobs:
                 )
                 thread.start()
                 self._threads.append(thread)
+        thread = threading.Thread(target=self._phases, name="fairboard-phases", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def dispatch(self, submission_id: int, kind: SubmissionKind) -> None:
         with self._wake[kind]:
@@ -69,6 +75,15 @@ class InProcessJobs:
                 condition.notify_all()
         for thread in self._threads:
             thread.join(timeout=10)
+
+    def _phases(self) -> None:
+        """Leaderboard recomputations (rank intervals, history), polled: requests are rows."""
+        while not self._stopping.is_set():
+            try:
+                phase_jobs.run_pending(self.db, self.settings)
+            except Exception:
+                log.exception("leaderboard recomputation failed; retrying shortly")
+            self._stopping.wait(PHASE_POLL_SECONDS)
 
     def _work(self, kind: SubmissionKind, worker: str) -> None:
         while not self._stopping.is_set():

@@ -12,6 +12,7 @@ from app.models.competition import (
     TiePolicy,
 )
 from app.models.rescore import Rescore
+from app.models.standing import PhaseJob, PhaseRanking, RankChange
 from app.models.submission import (
     Split,
     Submission,
@@ -31,6 +32,9 @@ __all__ = [
     "Participation",
     "Phase",
     "PhaseFile",
+    "PhaseJob",
+    "PhaseRanking",
+    "RankChange",
     "Rescore",
     "Role",
     "Split",

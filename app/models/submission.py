@@ -104,6 +104,8 @@ class SubmissionScore(Base):
     expression_bias: Mapped[float | None] = mapped_column(Float)
     report: Mapped[dict[str, Any]]
     """``scoring.metrics.ScoreReport.to_dict()``: the per-group MAEs and sizes."""
+    intervals: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    """95% bootstrap intervals (``app.services.intervals``); None until computed."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="scores", lazy="raise")

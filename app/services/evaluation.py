@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from app.config import Settings
 from app.models import Phase, Split, Submission, SubmissionKind, TestSetVersion
-from app.services import testsets
+from app.services import intervals, testsets
 from app.services.model_runs import participant_message, run_model_submission
 from app.services.submissions import stored_file
 from scoring.errors import ScoringError
@@ -38,6 +38,8 @@ Progress = Callable[[int, int], None]
 class Scored:
     reports: dict[Split, ScoreReport]
     items: int
+    intervals: dict[Split, dict[str, object]]
+    """Each split's stored score intervals (``app.services.intervals.compute``)."""
     execution_provider: str | None = None
     inference_seconds: float | None = None
 
@@ -49,22 +51,40 @@ class Rejected:
     drop_file: bool
 
 
+def _splits(
+    settings: Settings, phase: Phase, testset: TestSetVersion, truth: TestSet
+) -> dict[Split, npt.NDArray[np.intp] | None]:
+    """Each split's items (None: the whole test set)."""
+    if phase.public_fraction is None:
+        return {Split.PUBLIC: None}
+    mask = testsets.split_mask(settings, testset, phase.public_fraction, phase.split_seed)
+    return {Split.PUBLIC: np.flatnonzero(mask), Split.PRIVATE: np.flatnonzero(~mask)}
+
+
+def split_truth(
+    settings: Settings, phase: Phase, testset: TestSetVersion, truth: TestSet, split: Split
+) -> tuple[TestSet, npt.NDArray[np.intp] | None]:
+    """The labels of one split of a phase and its items (None: the whole test set)."""
+    index = _splits(settings, phase, testset, truth).get(split)
+    return (truth if index is None else truth.subset(index)), index
+
+
 def _score_splits(
     settings: Settings,
+    submission_id: int,
     phase: Phase,
     testset: TestSetVersion,
     truth: TestSet,
     predictions: npt.NDArray[np.float64],
-) -> dict[Split, ScoreReport]:
-    if phase.public_fraction is None:
-        return {Split.PUBLIC: score(truth, predictions)}
-    mask = testsets.split_mask(settings, testset, phase.public_fraction, phase.split_seed)
-    public_index = np.flatnonzero(mask)
-    private_index = np.flatnonzero(~mask)
-    return {
-        Split.PUBLIC: score(truth.subset(public_index), predictions[public_index]),
-        Split.PRIVATE: score(truth.subset(private_index), predictions[private_index]),
-    }
+) -> tuple[dict[Split, ScoreReport], dict[Split, dict[str, object]]]:
+    reports: dict[Split, ScoreReport] = {}
+    bounds: dict[Split, dict[str, object]] = {}
+    for split, index in _splits(settings, phase, testset, truth).items():
+        items = truth if index is None else truth.subset(index)
+        values = predictions if index is None else predictions[index]
+        reports[split] = score(items, values)
+        bounds[split] = intervals.compute(items, values, submission_id=submission_id)
+    return reports, bounds
 
 
 def evaluate(
@@ -96,7 +116,10 @@ def evaluate(
             )
             predictions = result.predictions
             provider, seconds = result.execution_provider, result.seconds
-        reports = _score_splits(settings, phase, testset, truth, predictions)
+        reports, bounds = _score_splits(
+            settings, submission.id, phase, testset, truth, predictions
+        )
+        intervals.keep_predictions(settings, submission.id, predictions)
     except ScoringError as exc:
         log.info("submission %s rejected: %s", submission.id, exc)
         message = participant_message(exc) if isinstance(exc, ModelRejected) else str(exc)
@@ -106,4 +129,4 @@ def evaluate(
     except Exception:
         log.exception("submission %s: evaluation crashed", submission.id)
         return Rejected(INTERNAL_ERROR, drop_file=False)
-    return Scored(reports, len(truth), provider, seconds)
+    return Scored(reports, len(truth), bounds, provider, seconds)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.errors import Conflict, InvalidInput, NotFound
+from app.jobs import phase_jobs
 from app.jobs.dispatch import JobDispatcher
 from app.models import (
     Participation,
@@ -22,7 +23,7 @@ from app.models import (
     SubmissionStatus,
     User,
 )
-from app.services import audit, competitions, phases, stored_scores, submissions
+from app.services import audit, competitions, phases, standings, stored_scores, submissions
 from app.services.rescore import scores_by_submission
 from app.services.submit import submit_and_dispatch
 
@@ -191,6 +192,9 @@ def set_hidden(
             reason=reason,
             participant_id=submission.user_id,
         )
+        label = session.scalar(select(User.username).where(User.id == submission.user_id))
+        change = standings.ENTRY_HIDDEN if hidden else standings.ENTRY_SHOWN
+        phase_jobs.request(session, phase.id, change.format(label=label), now=now)
     return submission
 
 
@@ -235,6 +239,8 @@ def disqualify(
         now=now,
         reason=participation.disqualified_reason,
     )
+    removed = standings.PARTICIPANT_REMOVED.format(label=user.username)
+    phase_jobs.request_competition(session, competition_id, removed, now=now)
     return participation
 
 
@@ -266,6 +272,8 @@ def requalify(
         reason=(reason or "").strip(),
         previous_reason=previous,
     )
+    restored = standings.PARTICIPANT_RESTORED.format(label=user.username)
+    phase_jobs.request_competition(session, competition_id, restored, now=now)
     return participation
 
 
