@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -20,6 +20,7 @@ from app.models import (
     SubmissionStatus,
     User,
 )
+from app.services import public_scores, standings
 from app.services.stored_scores import read_report, read_scores
 from scoring.groups import ATTRIBUTES, ATTRIBUTES_BY_NAME, SCORE_NAMES
 from scoring.metrics import AttributeResult, GroupResult, ScoreReport
@@ -55,6 +56,9 @@ class LeaderboardRow:
     is_baseline: bool = False
     note: str | None = None
     """Why the entry's scores are shown as n/a (unreadable stored scores); it is ranked last."""
+    rank_interval: tuple[int, int] | None = None
+    """95% interval of the position (best, worst), from the last background computation."""
+    tied_with_neighbour: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -66,6 +70,8 @@ class LeaderboardRow:
             "submission_id": self.submission_id,
             "is_baseline": self.is_baseline,
             "note": self.note,
+            "rank_interval": None if self.rank_interval is None else list(self.rank_interval),
+            "tied_with_neighbour": self.tied_with_neighbour,
         }
         for name in COLUMN_ORDER:
             row[name] = self.scores[name]
@@ -81,6 +87,10 @@ class Leaderboard:
     entry_selection: str
     rows: list[LeaderboardRow]
     best: dict[str, float | None] = field(default_factory=dict)
+    intervals_computed_at: datetime | None = None
+    """When the rank intervals shown were computed (None: not yet)."""
+    public_policy: str = "none"
+    """The public-score policy applied to this board's scores (``none`` on private boards)."""
 
 
 def check_visible(phase: Phase, split: Split, *, organizer: bool, now: datetime) -> None:
@@ -121,8 +131,12 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
         Participation.disqualified_at.is_not(None),
     )
     entries = _participant_entries(session, phase, split, disqualified)
+    policy = public_scores.policy_of(phase) if split is Split.PUBLIC else None
+    if policy is not None:
+        entries = _revealed(session, phase, policy, entries)
     entries += _baseline_entries(session, phase, split)
     activity = _activity(session, phase, disqualified)
+    stored = standings.stored_rank_intervals(session, phase.id, split)
 
     by_key = {entry.submission_id: entry for entry in entries}
     ranked = rank_entries(
@@ -136,6 +150,7 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
     for ranked_entry in ranked:
         entry = by_key[cast(int, ranked_entry.key)]
         count, last = (1, entry.created_at) if entry.is_baseline else activity[entry.user_id]
+        interval, tied = stored.entries.get(entry.submission_id, (None, False))
         board_rows.append(
             LeaderboardRow(
                 position=ranked_entry.position,
@@ -149,6 +164,8 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
                 ranks=dict(ranked_entry.ranks),
                 is_baseline=entry.is_baseline,
                 note=entry.note,
+                rank_interval=interval,
+                tied_with_neighbour=tied,
             )
         )
     best = {
@@ -162,7 +179,17 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
         entry_selection=phase.entry_selection.value,
         rows=board_rows,
         best=best,
+        intervals_computed_at=stored.computed_at,
+        public_policy=phase.public_policy if policy is not None else "none",
     )
+
+
+def _revealed(
+    session: Session, phase: Phase, policy: public_scores.PublicScorePolicy, entries: list[_Entry]
+) -> list[_Entry]:
+    """Participants' entries with the public scores the policy reveals, not the exact ones."""
+    shown = public_scores.revealed(session, phase, policy, {e.user_id for e in entries})
+    return [replace(e, scores=shown.get(e.submission_id, e.scores)) for e in entries]
 
 
 def _scored_submissions(phase: Phase, split: Split) -> Any:

@@ -18,13 +18,18 @@ from app.services.stored_scores import read_scores
 from scoring.groups import SCORE_NAMES
 from scoring.ladder import PublicScorePolicy
 
-POLICIES = ("none", "ladder", "rounding")
+__all__ = ["PublicScorePolicy", "policy_of", "revealed"]
 
 Scores = dict[str, float | None]
 
 
 def policy_of(phase: Phase) -> PublicScorePolicy | None:
-    """The phase's public-score policy, or None when public scores are shown exactly."""
+    """The phase's public-score policy, or None when public scores are shown exactly.
+
+    Without a private split the public leaderboard is the final one: no policy applies.
+    """
+    if phase.public_fraction is None:
+        return None
     if phase.public_policy == "ladder":
         return PublicScorePolicy(threshold=phase.ladder_threshold, decimals=phase.public_decimals)
     if phase.public_policy == "rounding" and phase.public_decimals is not None:

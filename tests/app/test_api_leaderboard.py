@@ -81,6 +81,8 @@ def test_leaderboard_is_public_without_logging_in(client: TestClient, world: Wor
         "mae",
         "mae_rank",
         "note",
+        "rank_interval",
+        "tied_with_neighbour",
     ]
     assert rows[0]["note"] is None
     assert response.headers["x-fairboard-split"] == "public"

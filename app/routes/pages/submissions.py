@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.deps import DatabaseDep, DbId, JobsDep, NowDep, OptionalUser, SessionDep, SettingsDep
 from app.errors import AppError, InvalidInput
 from app.models import EntrySelection, Split, SubmissionKind, User
-from app.presenters import submission_dict
+from app.presenters import rank_move, submission_dict
 from app.routes.pages.forms import commit_and_redirect, login_redirect, require_csrf
 from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions, leaderboard, submissions
@@ -212,6 +212,7 @@ def my_submissions(
             for s in submissions.list_for_participant(session, phase, user)
         ],
         entry_id=entry_id,
+        rank_move=rank_move(session, phase, user.id, now=now),
         can_choose=phase.entry_selection is EntrySelection.CHOSEN,
         columns=score_columns(),
     )
