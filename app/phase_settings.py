@@ -57,9 +57,7 @@ MODEL_INPUT_SIZE_INCOMPLETE = (
     "test set's stored image size"
 )
 
-THRESHOLD_OUT_OF_RANGE = (
-    "ladder_threshold must be a number from 0 to {high} (got {value!r})"
-)
+THRESHOLD_OUT_OF_RANGE = "ladder_threshold must be a number from 0 to {high} (got {value!r})"
 DECIMALS_OUT_OF_RANGE = (
     "public_decimals must be a whole number from 0 to {high}, or empty (got {value!r})"
 )

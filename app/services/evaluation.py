@@ -116,9 +116,7 @@ def evaluate(
             )
             predictions = result.predictions
             provider, seconds = result.execution_provider, result.seconds
-        reports, bounds = _score_splits(
-            settings, submission.id, phase, testset, truth, predictions
-        )
+        reports, bounds = _score_splits(settings, submission.id, phase, testset, truth, predictions)
         intervals.keep_predictions(settings, submission.id, predictions)
     except ScoringError as exc:
         log.info("submission %s rejected: %s", submission.id, exc)

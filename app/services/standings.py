@@ -18,9 +18,7 @@ from app.models import PhaseRanking, RankChange, Split
 ENTRY_ADDED = "entry {label} was added: its column ranks shifted the average"
 ENTRY_HIDDEN = "entry {label} was hidden: without its column ranks the average shifted"
 ENTRY_SHOWN = "entry {label} was shown again: its column ranks shifted the average"
-PARTICIPANT_REMOVED = (
-    "{label} was disqualified: without their column ranks the average shifted"
-)
+PARTICIPANT_REMOVED = "{label} was disqualified: without their column ranks the average shifted"
 PARTICIPANT_RESTORED = "{label} was requalified: their column ranks shifted the average"
 PHASE_CHANGED = "the phase's settings changed"
 PRIVATE_REVEALED = "the private leaderboard was revealed"
@@ -30,8 +28,8 @@ MOVED = "You moved from {before} to {after} when {cause}."
 
 def ordinal(position: int) -> str:
     """``1st``, ``2nd``, ``3rd``, ``11th``, ``22nd``..."""
-    suffix = "th" if 10 <= position % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(
-        position % 10, "th"
+    suffix = (
+        "th" if 10 <= position % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(position % 10, "th")
     )
     return f"{position}{suffix}"
 

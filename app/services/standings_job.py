@@ -146,5 +146,3 @@ def _record_moves(
                 at=now,
             )
         )
-
-
