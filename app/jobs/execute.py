@@ -95,7 +95,6 @@ def _record(
                         split=split,
                         **_columns(report.scores()),
                         report=report.to_dict(),
-                        intervals=outcome.intervals.get(split),
                     )
                 )
             phase_jobs.request(session, submission.phase_id, _added(session, submission))

@@ -38,8 +38,6 @@ Progress = Callable[[int, int], None]
 class Scored:
     reports: dict[Split, ScoreReport]
     items: int
-    intervals: dict[Split, dict[str, object]]
-    """Each split's stored score intervals (``app.services.intervals.compute``)."""
     execution_provider: str | None = None
     inference_seconds: float | None = None
 
@@ -71,20 +69,16 @@ def split_truth(
 
 def _score_splits(
     settings: Settings,
-    submission_id: int,
     phase: Phase,
     testset: TestSetVersion,
     truth: TestSet,
     predictions: npt.NDArray[np.float64],
-) -> tuple[dict[Split, ScoreReport], dict[Split, dict[str, object]]]:
+) -> dict[Split, ScoreReport]:
     reports: dict[Split, ScoreReport] = {}
-    bounds: dict[Split, dict[str, object]] = {}
     for split, index in _splits(settings, phase, testset, truth).items():
         items = truth if index is None else truth.subset(index)
-        values = predictions if index is None else predictions[index]
-        reports[split] = score(items, values)
-        bounds[split] = intervals.compute(items, values, submission_id=submission_id)
-    return reports, bounds
+        reports[split] = score(items, predictions if index is None else predictions[index])
+    return reports
 
 
 def evaluate(
@@ -116,7 +110,9 @@ def evaluate(
             )
             predictions = result.predictions
             provider, seconds = result.execution_provider, result.seconds
-        reports, bounds = _score_splits(settings, submission.id, phase, testset, truth, predictions)
+        reports = _score_splits(settings, phase, testset, truth, predictions)
+        # Kept for the score and rank intervals, computed in the background
+        # (``app.services.standings_job``): they cost ~100 times the scoring itself.
         intervals.keep_predictions(settings, submission.id, predictions)
     except ScoringError as exc:
         log.info("submission %s rejected: %s", submission.id, exc)
@@ -127,4 +123,4 @@ def evaluate(
     except Exception:
         log.exception("submission %s: evaluation crashed", submission.id)
         return Rejected(INTERNAL_ERROR, drop_file=False)
-    return Scored(reports, len(truth), bounds, provider, seconds)
+    return Scored(reports, len(truth), provider, seconds)

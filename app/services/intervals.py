@@ -1,10 +1,12 @@
-"""Score intervals: computed once when a submission is scored, stored, read for display.
+"""Score intervals: computed once after a submission is scored, stored, read for display.
 
-Computed inside the evaluation job, on each split separately, seeded with
-``interval_seed(submission id, test-set fingerprint)`` so that a rescore reproduces them.
-1,000 resamples of 1,978 items take tens of milliseconds (``bench/bench_intervals.py``), so
-they are stored with the scores in the same transaction and no page ever waits for them.
-The predictions are kept (``predictions/<id>.npy``) for the leaderboard's rank intervals.
+Each split separately, seeded with ``interval_seed(submission id, test-set fingerprint)`` so
+that a rescore reproduces them. 1,000 resamples of 1,978 items cost about 100 times the
+scoring itself (``bench/bench_inline_intervals.py``: ~2 ms against ~100-200 ms on a loaded
+core), so they are not computed inside the upload request: the evaluation keeps the
+predictions (``predictions/<id>.npy``) and the phase's background recomputation
+(``app.services.standings_job``) fills in every missing interval before the rank intervals.
+Until then views say "computing…".
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from scoring.uncertainty import DEFAULT_LEVEL, interval_seed, score_intervals
 
 INTERVAL_LEVEL = DEFAULT_LEVEL
 UNREADABLE_INTERVALS = "the stored score intervals are unreadable"
-NOT_COMPUTED = "not computed for this submission (scored before intervals were kept)"
+NOT_COMPUTED = "not computed for this submission (its predictions were not kept)"
+COMPUTING = "computing…"
 
 
 def compute(
@@ -69,12 +72,18 @@ def _bounds(value: Any) -> list[float] | None:
 def read_intervals(stored: Any) -> ReadIntervals:
     """Stored intervals checked for display: anything malformed is n/a, never an error."""
     if stored is None:
+        return ReadIntervals(None, COMPUTING)
+    if isinstance(stored, dict) and "unavailable" in stored:
         return ReadIntervals(None, NOT_AVAILABLE.format(reason=NOT_COMPUTED))
     try:
         bounds = stored["intervals"]
         return ReadIntervals({name: _bounds(bounds[name]) for name in SCORE_NAMES})
     except (TypeError, KeyError, ValueError, IndexError):
         return ReadIntervals(None, NOT_AVAILABLE.format(reason=UNREADABLE_INTERVALS))
+
+
+UNAVAILABLE: dict[str, Any] = {"unavailable": "predictions not kept"}
+"""Stored instead of intervals when they cannot be computed, so they are not tried again."""
 
 
 def predictions_path(settings: Settings, submission_id: int) -> Path:

@@ -13,11 +13,20 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import Phase, PhaseRanking, RankChange, Split, Submission, TestSetVersion
+from app.models import (
+    Phase,
+    PhaseRanking,
+    RankChange,
+    Split,
+    Submission,
+    SubmissionScore,
+    SubmissionStatus,
+    TestSetVersion,
+)
 from app.services import intervals, leaderboard, testsets
 from app.services.evaluation import split_truth
 from app.services.public_scores import policy_of
@@ -35,6 +44,7 @@ def recompute(
     phase = session.get(Phase, phase_id)
     if phase is None:
         return
+    _fill_score_intervals(session, settings, phase)
     splits = [Split.PUBLIC] if phase.public_fraction is None else [Split.PUBLIC, Split.PRIVATE]
     for split in splits:
         board = leaderboard.build_leaderboard(session, phase, split=split)
@@ -45,6 +55,34 @@ def recompute(
         _store(session, phase.id, split, entries, now)
         _record_moves(session, phase.id, split, board, cause, now)
     session.flush()
+
+
+def _fill_score_intervals(session: Session, settings: Settings, phase: Phase) -> None:
+    """Score intervals of every finished submission of the phase that has none yet."""
+    missing = session.execute(
+        select(SubmissionScore.id, SubmissionScore.split, Submission.id, Submission.testset_id)
+        .join(Submission, Submission.id == SubmissionScore.submission_id)
+        .where(
+            Submission.phase_id == phase.id,
+            Submission.status == SubmissionStatus.FINISHED,
+            SubmissionScore.intervals.is_(None),
+        )
+        .order_by(Submission.id)
+    ).all()
+    for score_id, split, submission_id, testset_id in missing:
+        testset = session.get(TestSetVersion, testset_id or -1)
+        stored: dict[str, Any] = intervals.UNAVAILABLE
+        if testset is not None:
+            truth = testsets.load_truth(settings, testset)
+            predictions = intervals.load_predictions(settings, submission_id, len(truth))
+            if predictions is not None:
+                items, index = split_truth(settings, phase, testset, truth, split)
+                values = predictions if index is None else predictions[index]
+                stored = intervals.compute(items, values, submission_id=submission_id)
+        # By row id: a rescore that replaced the row meanwhile is left for its own run.
+        session.execute(
+            update(SubmissionScore).where(SubmissionScore.id == score_id).values(intervals=stored)
+        )
 
 
 def _rank_intervals(

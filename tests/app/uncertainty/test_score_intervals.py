@@ -9,6 +9,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from app.jobs import phase_jobs
 from app.models import SubmissionScore
 from app.services import intervals
 from scoring.metrics import score
@@ -25,6 +26,7 @@ def noisy(world: World, sd: float, seed: int = 0) -> Any:
 
 
 def detail(client: TestClient, world: World, user: Any, submission_id: int) -> Any:
+    world.settle()
     response = client.get(f"/api/v1/submissions/{submission_id}", headers=world.headers(user))
     assert response.status_code == 200, response.text
     return response.json()
@@ -86,12 +88,14 @@ def test_a_rescore_reproduces_the_intervals(client: TestClient, world: World) ->
     )
     assert rerun.status_code == 202, rerun.text
     for _ in range(200):
-        body = detail(client, world, alice, submission_id)
+        body = client.get(
+            f"/api/v1/submissions/{submission_id}", headers=world.headers(alice)
+        ).json()
         if body["status"] == "finished":
             break
         time.sleep(0.05)
     assert body["status"] == "finished"
-    assert body["intervals"] == before
+    assert detail(client, world, alice, submission_id)["intervals"] == before
 
 
 def test_intervals_are_computed_on_the_split_the_scores_are(world: World) -> None:
@@ -137,21 +141,43 @@ def test_unreadable_stored_intervals_are_n_a_with_a_reason(
         assert board(client, world).status_code == 200
 
 
-def test_a_submission_scored_before_intervals_were_kept_says_so(
+def test_a_submission_whose_predictions_were_not_kept_says_so(
     client: TestClient, world: World
 ) -> None:
     alice = world.user("alice")
     submission_id = submit(client, world, alice, noisy(world, 4.0))["id"]
+    world.settle()
+    intervals.predictions_path(world.settings, submission_id).unlink()
     with world.db.transaction() as session:
         session.execute(update(SubmissionScore).values(intervals=None))
+        phase_jobs.request(session, world.phase_id, "test")
     body = detail(client, world, alice, submission_id)
     assert body["intervals"] is None
     assert body["intervals_note"] == "n/a: " + intervals.NOT_COMPUTED
 
 
+def test_intervals_are_computed_after_the_scores_and_shown_as_computing_until_then(
+    client: TestClient, world: World
+) -> None:
+    alice = world.user("alice")
+    submission_id = submit(client, world, alice, noisy(world, 4.0))["id"]
+    world.settle()
+    with world.db.transaction() as session:
+        session.execute(update(SubmissionScore).values(intervals=None))
+    url = f"/api/v1/submissions/{submission_id}"
+    waiting = client.get(url, headers=world.headers(alice)).json()
+    assert (waiting["intervals"], waiting["intervals_note"]) == (None, intervals.COMPUTING)
+    page = client.get(f"/submissions/{submission_id}", headers=world.headers(alice))
+    assert "95% intervals: computing…" in page.text
+    with world.db.transaction() as session:
+        phase_jobs.request(session, world.phase_id, "test")
+    assert set(detail(client, world, alice, submission_id)["intervals"]) == SCORE_KEYS
+
+
 def test_the_submission_page_shows_the_intervals(client: TestClient, world: World) -> None:
     alice = world.user("alice")
     submission_id = submit(client, world, alice, noisy(world, 4.0))["id"]
+    world.settle()
     page = client.get(f"/submissions/{submission_id}", headers=world.headers(alice))
     assert page.status_code == 200
     assert 'id="score-intervals"' in page.text
