@@ -56,7 +56,8 @@ def main() -> None:
     truth = make_labels(n=args.n, seed=0)
     rng = np.random.default_rng(1)
     guesses = truth.age + rng.normal(0.0, 5.0, len(truth))
-    data = ("id,age\n" + "".join(f"{i},{float(g)!r}\n" for i, g in zip(truth.ids, guesses, strict=True))).encode()
+    rows = (f"{i},{float(g)!r}\n" for i, g in zip(truth.ids, guesses, strict=True))
+    data = ("id,age\n" + "".join(rows)).encode()
     public = np.flatnonzero(rng.random(len(truth)) < 0.5)
     private = np.setdiff1d(np.arange(len(truth)), public)
     splits = [(truth.subset(index), index) for index in (public, private)]

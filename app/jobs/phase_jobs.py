@@ -16,7 +16,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -56,7 +56,7 @@ def request_competition(
         request(session, phase_id, reason, now=now)
 
 
-def _runnable(now: datetime) -> object:
+def _runnable(now: datetime) -> ColumnElement[bool]:
     return (PhaseJob.requested > PhaseJob.done) & (
         PhaseJob.token.is_(None) | (PhaseJob.lease_expires_at < now)
     )

@@ -104,9 +104,7 @@ class SubmissionScore(Base):
     expression_bias: Mapped[float | None] = mapped_column(Float)
     report: Mapped[dict[str, Any]]
     """``scoring.metrics.ScoreReport.to_dict()``: the per-group MAEs and sizes."""
-    intervals: Mapped[dict[str, Any] | None] = mapped_column(
-        JSON(none_as_null=True), default=None
-    )
+    intervals: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
     """95% bootstrap intervals (``app.services.intervals``); NULL until computed in the
     background after the scores are stored."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from app import security
 from app.config import Settings
 from app.db import Database, utcnow
-from app.main import create_app
 from app.jobs import phase_jobs
+from app.main import create_app
 from app.models import Competition, Phase, PhaseJob, Role, TestSetVersion, User
 from app.services import accounts, competitions, testsets
 from tests.support import seeding
