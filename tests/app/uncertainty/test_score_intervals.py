@@ -141,16 +141,27 @@ def test_unreadable_stored_intervals_are_n_a_with_a_reason(
         assert board(client, world).status_code == 200
 
 
+def scored_then_forgotten(client: TestClient, world: World, user: Any) -> int:
+    """A scored submission whose stored intervals are then cleared (nothing pending)."""
+    submission_id = submit(client, world, user, noisy(world, 4.0))["id"]
+    world.settle()
+    with world.db.transaction() as session:
+        session.execute(update(SubmissionScore).values(intervals=None))
+    return int(submission_id)
+
+
+def recompute(world: World) -> None:
+    with world.db.transaction() as session:
+        phase_jobs.request(session, world.phase_id, "test")
+
+
 def test_a_submission_whose_predictions_were_not_kept_says_so(
     client: TestClient, world: World
 ) -> None:
     alice = world.user("alice")
-    submission_id = submit(client, world, alice, noisy(world, 4.0))["id"]
-    world.settle()
+    submission_id = scored_then_forgotten(client, world, alice)
     intervals.predictions_path(world.settings, submission_id).unlink()
-    with world.db.transaction() as session:
-        session.execute(update(SubmissionScore).values(intervals=None))
-        phase_jobs.request(session, world.phase_id, "test")
+    recompute(world)
     body = detail(client, world, alice, submission_id)
     assert body["intervals"] is None
     assert body["intervals_note"] == "n/a: " + intervals.NOT_COMPUTED
@@ -160,17 +171,13 @@ def test_intervals_are_computed_after_the_scores_and_shown_as_computing_until_th
     client: TestClient, world: World
 ) -> None:
     alice = world.user("alice")
-    submission_id = submit(client, world, alice, noisy(world, 4.0))["id"]
-    world.settle()
-    with world.db.transaction() as session:
-        session.execute(update(SubmissionScore).values(intervals=None))
+    submission_id = scored_then_forgotten(client, world, alice)
     url = f"/api/v1/submissions/{submission_id}"
     waiting = client.get(url, headers=world.headers(alice)).json()
     assert (waiting["intervals"], waiting["intervals_note"]) == (None, intervals.COMPUTING)
     page = client.get(f"/submissions/{submission_id}", headers=world.headers(alice))
     assert "95% intervals: computing…" in page.text
-    with world.db.transaction() as session:
-        phase_jobs.request(session, world.phase_id, "test")
+    recompute(world)
     assert set(detail(client, world, alice, submission_id)["intervals"]) == SCORE_KEYS
 
 
