@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import phase_settings
+from app.phase_settings import PhaseSettings
 from app.routes.pages.render import score as shown
 from tests.app.conftest import World
 from tests.app.test_api_leaderboard import board, submit
@@ -124,4 +125,25 @@ def test_without_a_private_split_the_policy_does_not_apply(
     assert (
         board(client, world).json()[0]["mae"]
         == exact(client, world, submission_id)["scores"]["mae"]
+    )
+
+
+def test_the_settings_form_offers_and_reads_the_policy_fields(
+    client: TestClient, world: World
+) -> None:
+    page = client.get(f"/organize/phases/{world.phase_id}", headers=world.headers(world.organizer))
+    assert page.status_code == 200
+    for name in ("public_policy", "ladder_threshold", "public_decimals"):
+        assert f'name="{name}"' in page.text
+    form = {
+        "name": "Task",
+        "inputs_public": "on",
+        "public_policy": "ladder",
+        "ladder_threshold": "0.5",
+    }
+    settings = PhaseSettings.check(PhaseSettings.from_form(form | {"public_decimals": ""}))
+    assert (settings.public_policy, settings.ladder_threshold, settings.public_decimals) == (
+        "ladder",
+        0.5,
+        None,
     )
