@@ -114,7 +114,8 @@ CORRUPT = [
     {"intervals": {"mae": [3.0]}},
     {"intervals": {"mae": [5.0, 1.0]}},
     {"intervals": {"mae": ["a", "b"]}},
-    {"intervals": {"mae": [float("nan"), 1.0]}},
+    {"intervals": {"mae": [-1.0, 1.0]}},
+    {"intervals": {"mae": [1e9, 2e9]}},
     {"level": 0.95},
 ]
 
