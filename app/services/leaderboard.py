@@ -21,12 +21,15 @@ from app.models import (
     User,
 )
 from app.services import public_scores, standings
-from app.services.stored_scores import read_report, read_scores
+from app.services.stored_scores import NOT_AVAILABLE, ReadReport, read_report, read_scores
 from scoring.groups import ATTRIBUTES, ATTRIBUTES_BY_NAME, SCORE_NAMES
 from scoring.metrics import AttributeResult, GroupResult, ScoreReport
 from scoring.ranking import LEADERBOARD_COLUMNS, RankEntry, rank_entries
 
 PRIVATE_NOT_REVEALED = "the private leaderboard of phase {phase!r} has not been revealed yet"
+GROUPS_WITHHELD = NOT_AVAILABLE.format(
+    reason="per-group MAEs are withheld by this phase's public-score policy"
+)
 LEADERBOARD_HIDDEN = "the leaderboard of phase {phase!r} is visible to its organizers only"
 
 COLUMN_ORDER: tuple[str, ...] = tuple(column.name for column in LEADERBOARD_COLUMNS)
@@ -363,7 +366,7 @@ def group_breakdown(session: Session, board: Leaderboard, *, attribute: str) -> 
     groups = ATTRIBUTES_BY_NAME[name].groups
     submission_ids = [row.submission_id for row in board.rows]
     reports: dict[int, dict[str, Any]] = {}
-    if submission_ids:
+    if submission_ids and board.public_policy == "none":
         reports = {
             submission_id: report
             for submission_id, report in session.execute(
@@ -376,6 +379,9 @@ def group_breakdown(session: Session, board: Leaderboard, *, attribute: str) -> 
     rows = []
     for submission_id in submission_ids:
         read = read_report(reports.get(submission_id))
+        if board.public_policy != "none":
+            # Per-group MAEs would give away the exact public scores the policy withholds.
+            read = ReadReport(None, GROUPS_WITHHELD)
         result = _attribute_result(read.report, name)
         by_group = {group.group: group for group in result.groups} if result else {}
         rows.append(

@@ -147,3 +147,19 @@ def test_the_settings_form_offers_and_reads_the_policy_fields(
         0.5,
         None,
     )
+
+
+def test_the_public_group_view_withholds_per_group_maes_under_a_policy(
+    client: TestClient, world: World
+) -> None:
+    world.update_phase(public_fraction=0.5, public_policy="rounding", public_decimals=1)
+    submit(client, world, world.user("alice"), noisy(world, 4.0))
+    page = client.get(f"/phases/{world.phase_id}/leaderboard", params={"view": "groups"})
+    assert page.status_code == 200
+    assert "withheld by this phase&#39;s public-score policy" in page.text
+    private = client.get(
+        f"/phases/{world.phase_id}/leaderboard",
+        params={"view": "groups", "split": "private"},
+        headers=world.headers(world.organizer),
+    )
+    assert private.status_code == 200 and "withheld" not in private.text
