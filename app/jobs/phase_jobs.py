@@ -4,16 +4,15 @@ A change of a phase's leaderboard (a finished score, hide/unhide, disqualificati
 reveal, a settings change) calls :func:`request` inside the transaction that made the change.
 Requests only raise ``phase_jobs.requested``, so any number of them leave one pending run per
 phase. Runners (a thread of the embedded runner, the sweeper thread of each Celery worker)
-call :func:`run_pending`: a run claims the phase with a token and a lease (one runner at a
-time; a runner that died is replaced when its lease ends), recomputes rank intervals and
-positions (``app.services.standings``), and records the request count it saw as done, so a
-change made while it ran leaves the phase pending again. Never run from a page view.
+call ``app.jobs.execute.run_pending_phase_jobs``: a run claims the phase with a token and a
+lease (one runner at a time; a runner that died is replaced when its lease ends), recomputes
+score intervals, rank intervals and positions (``app.services.standings_job``), and records
+the request count it saw as done, so a change made while it ran leaves the phase pending
+again. Never run from a page view. This module is the queue only: models and the database.
 """
 
 from __future__ import annotations
 
-import logging
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select, update
@@ -21,12 +20,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.config import Settings
-from app.db import Database, utcnow
+from app.db import utcnow
 from app.models import Phase, PhaseJob
-from app.services import standings_job
-
-log = logging.getLogger("fairboard.jobs")
 
 LEASE_SECONDS = 600.0
 """A recomputation of 1,000 entries takes seconds; a lease this long only bounds a dead run."""
@@ -95,29 +90,3 @@ def finish(session: Session, phase_id: int, token: str) -> bool:
         .values(done=PhaseJob.claimed, token=None, lease_expires_at=None)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def run_phase(db: Database, settings: Settings, phase_id: int) -> bool:
-    """Claim and run one phase's recomputation; False when there was nothing to claim."""
-    token = secrets.token_hex(16)
-    with db.transaction() as session:
-        reason = claim(session, phase_id, token, now=utcnow())
-    if reason is None:
-        return False
-    try:
-        with db.transaction() as session:
-            standings_job.recompute(session, settings, phase_id, cause=reason, now=utcnow())
-            finish(session, phase_id, token)
-    except Exception:
-        # Marked done all the same: a run that fails would fail again; the next change retries.
-        log.exception("phase %s: leaderboard recomputation failed", phase_id)
-        with db.transaction() as session:
-            finish(session, phase_id, token)
-    return True
-
-
-def run_pending(db: Database, settings: Settings) -> int:
-    """Run every pending recomputation once; how many ran."""
-    with db.sessionmaker() as session:
-        phase_ids = pending(session)
-    return sum(run_phase(db, settings, phase_id) for phase_id in phase_ids)

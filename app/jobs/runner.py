@@ -12,7 +12,7 @@ import threading
 
 from app.config import Settings
 from app.db import Database
-from app.jobs import execute, phase_jobs, state
+from app.jobs import execute, state
 from app.jobs.leases import process_name
 from app.models import SubmissionKind
 
@@ -80,7 +80,7 @@ class InProcessJobs:
         """Leaderboard recomputations (rank intervals, history), polled: requests are rows."""
         while not self._stopping.is_set():
             try:
-                phase_jobs.run_pending(self.db, self.settings)
+                execute.run_pending_phase_jobs(self.db, self.settings)
             except Exception:
                 log.exception("leaderboard recomputation failed; retrying shortly")
             self._stopping.wait(PHASE_POLL_SECONDS)

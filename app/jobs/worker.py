@@ -36,7 +36,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.config import Settings, get_settings
 from app.db import Database
-from app.jobs import execute, leases, phase_jobs
+from app.jobs import execute, leases
 from app.jobs.sweep import SweepReport
 from app.jobs.sweep import sweep as sweep_jobs
 from app.logs import configure_logging
@@ -211,7 +211,7 @@ class Sweeper:
                             self.settings.sweep_interval_seconds,
                         )
                 try:
-                    phase_jobs.run_pending(db, self.settings)
+                    execute.run_pending_phase_jobs(db, self.settings)
                 except Exception:
                     log.exception("leaderboard recomputation failed; retrying shortly")
                 if self._stop.wait(PHASE_POLL_SECONDS):

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from app import security
 from app.config import Settings
 from app.db import Database, utcnow
-from app.jobs import phase_jobs
+from app.jobs import execute
 from app.main import create_app
 from app.models import Competition, Phase, PhaseJob, Role, TestSetVersion, User
 from app.services import accounts, competitions, testsets
@@ -129,7 +129,7 @@ class World:
         """Run pending leaderboard recomputations here and wait for any the runner holds."""
         deadline = time.monotonic() + timeout
         while True:
-            phase_jobs.run_pending(self.db, self.settings)
+            execute.run_pending_phase_jobs(self.db, self.settings)
             with self.db.sessionmaker() as session:
                 busy = session.scalar(
                     select(func.count()).where(PhaseJob.requested > PhaseJob.done)

@@ -9,7 +9,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from app.jobs import phase_jobs
+from app.jobs import execute, phase_jobs
 from app.models import PhaseJob, PhaseRanking
 from app.services import standings
 from tests.app.conftest import World
@@ -97,9 +97,9 @@ def test_requests_coalesce_into_one_pending_run_per_phase(world: World) -> None:
             phase_jobs.request(session, world.phase_id, "x")
     pending = job(world)
     assert pending is not None and pending.requested - pending.done >= 3
-    assert phase_jobs.run_pending(world.db, world.settings) <= 1
+    assert execute.run_pending_phase_jobs(world.db, world.settings) <= 1
     world.settle()
-    assert phase_jobs.run_pending(world.db, world.settings) == 0
+    assert execute.run_pending_phase_jobs(world.db, world.settings) == 0
 
 
 def test_a_held_run_is_not_claimed_twice(world: World) -> None:
