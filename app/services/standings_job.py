@@ -40,25 +40,37 @@ def _entry_key(row: leaderboard.LeaderboardRow) -> str:
 def recompute(
     session: Session, settings: Settings, phase_id: int, *, cause: str, now: datetime
 ) -> None:
-    """Rank intervals and moved positions of every split of a phase (background only)."""
+    """Missing score intervals, then rank intervals and moved positions of every split of a
+    phase (background only). Everything is computed before the first write, so the write
+    lock (SQLite's is the whole database) is held for the writes alone."""
     phase = session.get(Phase, phase_id)
     if phase is None:
         return
-    _fill_score_intervals(session, settings, phase)
+    filled = _missing_score_intervals(session, settings, phase)
     splits = [Split.PUBLIC] if phase.public_fraction is None else [Split.PUBLIC, Split.PRIVATE]
+    boards = []
     for split in splits:
         board = leaderboard.build_leaderboard(session, phase, split=split)
         # Under a public-score policy the public positions' intervals would be read from the
         # exact scores the policy withholds, so that board shows none.
         hide = split is Split.PUBLIC and policy_of(phase) is not None
         entries = {} if hide else _rank_intervals(session, settings, phase, split, board)
+        boards.append((split, board, entries, _last_moves(session, phase.id, split)))
+    for score_id, stored in filled:
+        # By row id: a rescore that replaced the row meanwhile is left for its own run.
+        session.execute(
+            update(SubmissionScore).where(SubmissionScore.id == score_id).values(intervals=stored)
+        )
+    for split, board, entries, last in boards:
         _store(session, phase.id, split, entries, now)
-        _record_moves(session, phase.id, split, board, cause, now)
+        _record_moves(session, phase.id, split, board, last, cause, now)
     session.flush()
 
 
-def _fill_score_intervals(session: Session, settings: Settings, phase: Phase) -> None:
-    """Score intervals of every finished submission of the phase that has none yet."""
+def _missing_score_intervals(
+    session: Session, settings: Settings, phase: Phase
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(score row id, stored intervals)`` for every finished submission's split without."""
     missing = session.execute(
         select(SubmissionScore.id, SubmissionScore.split, Submission.id, Submission.testset_id)
         .join(Submission, Submission.id == SubmissionScore.submission_id)
@@ -69,6 +81,7 @@ def _fill_score_intervals(session: Session, settings: Settings, phase: Phase) ->
         )
         .order_by(Submission.id)
     ).all()
+    filled: list[tuple[int, dict[str, Any]]] = []
     for score_id, split, submission_id, testset_id in missing:
         testset = session.get(TestSetVersion, testset_id or -1)
         stored: dict[str, Any] = intervals.UNAVAILABLE
@@ -79,10 +92,8 @@ def _fill_score_intervals(session: Session, settings: Settings, phase: Phase) ->
                 items, index = split_truth(settings, phase, testset, truth, split)
                 values = predictions if index is None else predictions[index]
                 stored = intervals.compute(items, values, submission_id=submission_id)
-        # By row id: a rescore that replaced the row meanwhile is left for its own run.
-        session.execute(
-            update(SubmissionScore).where(SubmissionScore.id == score_id).values(intervals=stored)
-        )
+        filled.append((score_id, stored))
+    return filled
 
 
 def _rank_intervals(
@@ -161,10 +172,10 @@ def _record_moves(
     phase_id: int,
     split: Split,
     board: leaderboard.Leaderboard,
+    last: dict[str, RankChange],
     cause: str,
     now: datetime,
 ) -> None:
-    last = _last_moves(session, phase_id, split)
     for row in board.rows:
         key = _entry_key(row)
         before = last.get(key)

@@ -76,6 +76,7 @@ def test_identical_entries_are_tied_and_a_clearly_worse_one_is_not(
     tied = [line for line in page.text.splitlines() if 'class="badge tied"' in line]
     assert len(tied) == 3  # alice, bob, and the one-sentence explanation above the table
     assert "could swap places" in page.text
+    assert page.text.count("positions 1–2") == 2 and "positions 3–3" in page.text
     assert 'id="rank-intervals-note"' in page.text and "Computed <time" in page.text
 
 
