@@ -27,6 +27,7 @@ from app.models import EntrySelection, SubmissionKind, TiePolicy
 from app.schemas import InputModel
 from scoring.groups import SCORE_NAMES
 from scoring.inference import PROVIDERS
+from scoring.ladder import MAX_DECIMALS
 
 NAME_REQUIRED = "the phase name must not be empty"
 NAME_TOO_LONG = "the phase name must be at most 100 characters (got {length})"
@@ -56,6 +57,14 @@ MODEL_INPUT_SIZE_INCOMPLETE = (
     "test set's stored image size"
 )
 
+THRESHOLD_OUT_OF_RANGE = "ladder_threshold must be a number from 0 to {high} (got {value!r})"
+DECIMALS_OUT_OF_RANGE = (
+    "public_decimals must be a whole number from 0 to {high}, or empty (got {value!r})"
+)
+ROUNDING_NEEDS_DECIMALS = "public_policy rounding needs public_decimals (e.g. 2)"
+MAX_LADDER_THRESHOLD = 1000.0
+PUBLIC_POLICIES = ("none", "ladder", "rounding")
+
 MIN_MODEL_INPUT_SIDE, MAX_MODEL_INPUT_SIDE = 16, 1024
 MAX_COUNT = DB_ID_MAX
 """The largest limit, seed or id a 32-bit database integer column holds."""
@@ -69,6 +78,7 @@ BLANK_MEANS_NONE = (
     "public_fraction",
     "model_input_height",
     "model_input_width",
+    "public_decimals",
 )
 """Settings an empty form field clears."""
 CHECKBOXES = ("inputs_public", "leaderboard_public")
@@ -139,6 +149,12 @@ class PhaseSettings(InputModel):
     model_input_height: int | None = None
     model_input_width: int | None = None
     """Both, or neither for the test set's stored image size."""
+    public_policy: str = "none"
+    """What the public leaderboard reveals: ``none``, ``ladder`` or ``rounding`` (issue 13)."""
+    ladder_threshold: float = 0.0
+    """Ladder: a new public best shows only when it beats the previous one by more than this."""
+    public_decimals: int | None = None
+    """Public scores shown rounded to this many decimals (rounding; optional with ladder)."""
 
     @classmethod
     def check(cls, values: dict[str, Any]) -> PhaseSettings:
@@ -241,8 +257,42 @@ class PhaseSettings(InputModel):
             raise InvalidInput(FRACTION_OUT_OF_RANGE.format(value=value), field="public_fraction")
         return fraction
 
+    @field_validator("ladder_threshold", mode="before")
+    @classmethod
+    def _threshold(cls, value: Any) -> float:
+        if value is None or value == "":
+            return 0.0
+        try:
+            threshold = float(value)
+        except (TypeError, ValueError, OverflowError):
+            threshold = math.nan
+        high = MAX_LADDER_THRESHOLD
+        if isinstance(value, bool) or not math.isfinite(threshold) or not 0 <= threshold <= high:
+            raise InvalidInput(
+                THRESHOLD_OUT_OF_RANGE.format(high=high, value=value), field="ladder_threshold"
+            )
+        return threshold
+
+    @field_validator("public_decimals", mode="before")
+    @classmethod
+    def _decimals(cls, value: Any) -> int | None:
+        if value is None or value == "":
+            return None
+        number = whole_number(value)
+        if number is None or not 0 <= number <= MAX_DECIMALS:
+            raise InvalidInput(
+                DECIMALS_OUT_OF_RANGE.format(high=MAX_DECIMALS, value=value),
+                field="public_decimals",
+            )
+        return number
+
     @field_validator(
-        "entry_selection", "tie_policy", "primary_column", "execution_provider", mode="before"
+        "entry_selection",
+        "tie_policy",
+        "primary_column",
+        "execution_provider",
+        "public_policy",
+        mode="before",
     )
     @classmethod
     def _one_of(cls, value: Any, info: ValidationInfo) -> str:
@@ -252,6 +302,7 @@ class PhaseSettings(InputModel):
             "tie_policy": tuple(t.value for t in TiePolicy),
             "primary_column": SCORE_NAMES,
             "execution_provider": tuple(PROVIDERS),
+            "public_policy": PUBLIC_POLICIES,
         }
         return _choice(value, field, choices[field])
 
@@ -303,6 +354,8 @@ class PhaseSettings(InputModel):
                 "model_input_width" if self.model_input_width is None else "model_input_height"
             )
             raise InvalidInput(MODEL_INPUT_SIZE_INCOMPLETE, field=missing)
+        if self.public_policy == "rounding" and self.public_decimals is None:
+            raise InvalidInput(ROUNDING_NEEDS_DECIMALS, field="public_decimals")
         return self
 
 

@@ -24,9 +24,10 @@ from app.models import (
     User,
 )
 from app.schemas import CompetitionOut, OrganizerPhaseOut, PhaseOut
-from app.services import competitions, submissions, teams
+from app.services import competitions, public_scores, standings, submissions, teams
 from app.services.competitions import Quota
-from app.services.stored_scores import read_report, read_scores
+from app.services.intervals import INTERVAL_LEVEL, read_intervals
+from app.services.stored_scores import NOT_AVAILABLE, read_report, read_scores
 from app.services.submission_metadata import stored_metadata
 from scoring.groups import SCORE_NAMES
 
@@ -147,14 +148,55 @@ def submission_dict(
         body["progress"] = {"done": submission.progress_done, "total": submission.progress_total}
     if submission.status == SubmissionStatus.QUEUED:
         body["queue_position"] = submissions.queue_position(session, submission)
+    body |= _intervals(public, private if show_private else None)
+    policy = None if organizer else public_scores.policy_of(phase)
+    if policy is not None and public is not None:
+        body |= _withheld(session, phase, policy, submission)
     if with_timeline:
         body["timeline"] = submissions.timeline_of(session, submission)
+        body["rank_move"] = rank_move(session, phase, submission.user_id, now=now)
     return body
 
 
 def _team(session: Session, team_id: int | None) -> dict[str, Any] | None:
     team = session.get(Team, team_id) if team_id is not None else None
     return None if team is None else {"id": team.id, "name": team.name}
+
+
+PUBLIC_WITHHELD = "this phase's public leaderboard shows only what its {policy} reveals"
+
+
+def _intervals(public: SubmissionScore | None, private: SubmissionScore | None) -> dict[str, Any]:
+    """The stored 95% intervals of each shown split; unreadable ones are n/a with a reason."""
+    read = read_intervals(public.intervals) if public else None
+    body: dict[str, Any] = {
+        "interval_level": INTERVAL_LEVEL,
+        "intervals": read.intervals if read else None,
+        "private_intervals": read_intervals(private.intervals).intervals if private else None,
+        "intervals_note": read.note if read else None,
+    }
+    return body
+
+
+def _withheld(
+    session: Session, phase: Phase, policy: public_scores.PublicScorePolicy, submission: Submission
+) -> dict[str, Any]:
+    """A participant's own public scores as the leaderboard reveals them, nothing finer."""
+    revealed = public_scores.revealed(session, phase, policy, {submission.user_id})
+    note = NOT_AVAILABLE.format(reason=PUBLIC_WITHHELD.format(policy=phase.public_policy))
+    return {
+        "scores": revealed.get(submission.id),
+        "groups": None,
+        "intervals": None,
+        "intervals_note": note,
+    }
+
+
+def rank_move(session: Session, phase: Phase, user_id: int, *, now: datetime) -> str | None:
+    """Why the participant's position last changed on the board they can see."""
+    revealed = phase.public_fraction is not None and phase.private_is_revealed(now)
+    split = Split.PRIVATE if revealed else Split.PUBLIC
+    return standings.latest_move(session, phase.id, split, user_id)
 
 
 def scores_note(*stored: SubmissionScore | None) -> str | None:

@@ -126,6 +126,10 @@ class PhaseOut(BaseModel):
     testset_is_synthetic: bool | None = None
     input_size: list[int] | None
     quota: QuotaOut | None = None
+    public_policy: str = "none"
+    """What the public leaderboard reveals: none, ladder or rounding (issue 13)."""
+    ladder_threshold: float = 0.0
+    public_decimals: int | None = None
 
 
 class CompetitionOut(BaseModel):
@@ -177,6 +181,14 @@ class SubmissionOut(BaseModel):
     private_groups: dict[str, list[GroupOut]] | None = None
     scores_note: str | None = None
     """Set when stored scores exist but are unreadable: they show as null, with this reason."""
+    intervals: dict[str, list[float] | None] | None = None
+    """95% bootstrap interval [low, high] of each score in ``scores`` (same split); null when
+    not available (see ``intervals_note``)."""
+    private_intervals: dict[str, list[float] | None] | None = None
+    interval_level: float = 0.95
+    intervals_note: str | None = None
+    rank_move: str | None = None
+    """Why the participant's leaderboard position last changed, in one sentence."""
     progress: dict[str, int] | None = None
     queue_position: int | None = None
     timeline: list[TimelineEventOut] | None = None
@@ -226,6 +238,10 @@ class LeaderboardRowOut(BaseModel):
     """Set when the entry's stored scores are unreadable: they show as null, ranked last."""
     members: list[str] | None = None
     """A team's members (team competitions); None for an individual or a baseline."""
+    rank_interval: list[int] | None = None
+    """95% interval [best, worst] of the position, computed in the background (null: not yet)."""
+    tied_with_neighbour: bool = False
+    """The position interval overlaps the row above's or below's: statistically tied."""
 
 
 # --- Organizers: competitions, phases, test sets, moderation ---------------------------------

@@ -11,16 +11,21 @@ import secrets
 import time
 from collections.abc import Callable
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from app import telemetry
 from app.config import Settings
-from app.db import Database
-from app.jobs import state
+from app.db import Database, utcnow
+from app.jobs import phase_jobs, state
 from app.jobs.deliveries import notify_settled
 from app.jobs.leases import Heartbeat
 from app.logs import current_submission
-from app.models import Phase, Submission, SubmissionKind, SubmissionStatus, TestSetVersion
+from app.models import Phase, Submission, SubmissionKind, SubmissionStatus, TestSetVersion, User
 from app.models.submission import SubmissionScore
+from app.services import standings_job
 from app.services.evaluation import INTERNAL_ERROR, Rejected, Scored, evaluate
+from app.services.standings import ENTRY_ADDED
 from app.services.submissions import stored_file
 from scoring.metrics import SCORER_VERSION
 
@@ -96,7 +101,17 @@ def _record(
                         report=report.to_dict(),
                     )
                 )
+            phase_jobs.request(session, submission.phase_id, _added(session, submission))
         return status
+
+
+def _added(session: Session, submission: Submission) -> str:
+    """The change a newly scored submission makes to its leaderboard, in words."""
+    if submission.is_baseline:
+        label = f"Baseline: {submission.description}".strip().rstrip(":")
+    else:
+        label = session.scalar(select(User.username).where(User.id == submission.user_id)) or "?"
+    return ENTRY_ADDED.format(label=label)
 
 
 def _columns(scores: dict[str, float | None]) -> dict[str, float | None]:
@@ -194,3 +209,29 @@ def run_next(
         if status is not None:
             return submission_id, status
     return None
+
+
+def run_phase_job(db: Database, settings: Settings, phase_id: int) -> bool:
+    """Claim and run one phase's recomputation; False when there was nothing to claim."""
+    token = secrets.token_hex(16)
+    with db.transaction() as session:
+        reason = phase_jobs.claim(session, phase_id, token, now=utcnow())
+    if reason is None:
+        return False
+    try:
+        with db.transaction() as session:
+            standings_job.recompute(session, settings, phase_id, cause=reason, now=utcnow())
+            phase_jobs.finish(session, phase_id, token)
+    except Exception:
+        # Marked done all the same: a run that fails would fail again; the next change retries.
+        log.exception("phase %s: leaderboard recomputation failed", phase_id)
+        with db.transaction() as session:
+            phase_jobs.finish(session, phase_id, token)
+    return True
+
+
+def run_pending_phase_jobs(db: Database, settings: Settings) -> int:
+    """Run every pending recomputation once; how many ran."""
+    with db.sessionmaker() as session:
+        phase_ids = phase_jobs.pending(session)
+    return sum(run_phase_job(db, settings, phase_id) for phase_id in phase_ids)

@@ -19,6 +19,9 @@ from app.models import SubmissionKind
 
 log = logging.getLogger("fairboard.jobs")
 
+PHASE_POLL_SECONDS = 1.0
+"""How soon a requested leaderboard recomputation starts in the embedded runner."""
+
 
 def recover_interrupted(db: Database) -> int:
     """Queue again the jobs a crash left running (the embedded runner owns them all)."""
@@ -60,6 +63,9 @@ class InProcessJobs:
                 thread.start()
                 self._threads.append(thread)
         self._deliveries.start()
+        thread = threading.Thread(target=self._phases, name="fairboard-phases", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def dispatch(self, submission_id: int, kind: SubmissionKind) -> None:
         with self._wake[kind]:
@@ -73,6 +79,15 @@ class InProcessJobs:
         for thread in self._threads:
             thread.join(timeout=10)
         self._deliveries.stop()
+
+    def _phases(self) -> None:
+        """Leaderboard recomputations (rank intervals, history), polled: requests are rows."""
+        while not self._stopping.is_set():
+            try:
+                execute.run_pending_phase_jobs(self.db, self.settings)
+            except Exception:
+                log.exception("leaderboard recomputation failed; retrying shortly")
+            self._stopping.wait(PHASE_POLL_SECONDS)
 
     def _work(self, kind: SubmissionKind, worker: str) -> None:
         while not self._stopping.is_set():

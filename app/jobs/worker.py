@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,6 +49,8 @@ TASK_NAME = "fairboard.run_next"
 QUEUE_BY_KIND = {SubmissionKind.PREDICTIONS: "cpu", SubmissionKind.MODEL: "gpu"}
 QUEUES = ("cpu", "gpu")
 SWEEP_LOCK_KEY = "fairboard:sweep-lock"
+PHASE_POLL_SECONDS = 1.0
+"""How often each worker looks for a requested leaderboard recomputation."""
 
 NO_BROKER = "FAIRBOARD_BROKER_URL must be set to run a worker (e.g. redis://localhost:6379/0)"
 UNKNOWN_QUEUE = "unknown queue {queue!r}; expected cpu, gpu or both"
@@ -195,15 +198,24 @@ class Sweeper:
         db = Database(self.settings.database_url)
         try:
             # Sweep at once: jobs held by a worker that died before this one started come back.
+            # Leaderboard recomputations run here too: rows in the database, claimed with a
+            # lease, so any worker may take one and they wait at most one short poll.
+            next_sweep = 0.0
             while True:
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
+                    try:
+                        self.sweep_once(db)
+                    except Exception:
+                        log.exception(
+                            "the sweep failed; it runs again in %s s",
+                            self.settings.sweep_interval_seconds,
+                        )
                 try:
-                    self.sweep_once(db)
+                    execute.run_pending_phase_jobs(db, self.settings)
                 except Exception:
-                    log.exception(
-                        "the sweep failed; it runs again in %s s",
-                        self.settings.sweep_interval_seconds,
-                    )
-                if self._stop.wait(self.settings.sweep_interval_seconds):
+                    log.exception("leaderboard recomputation failed; retrying shortly")
+                if self._stop.wait(PHASE_POLL_SECONDS):
                     break
         finally:
             db.dispose()

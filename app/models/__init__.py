@@ -13,6 +13,7 @@ from app.models.competition import (
     TiePolicy,
 )
 from app.models.rescore import Rescore
+from app.models.standing import PhaseJob, PhaseRanking, RankChange
 from app.models.submission import (
     Split,
     Submission,
@@ -35,6 +36,9 @@ __all__ = [
     "Participation",
     "Phase",
     "PhaseFile",
+    "PhaseJob",
+    "PhaseRanking",
+    "RankChange",
     "Rescore",
     "Role",
     "Split",

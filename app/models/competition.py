@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -127,6 +127,10 @@ class Phase(Base):
     model_memory_limit_mb: Mapped[int] = mapped_column(default=4096)
     model_input_height: Mapped[int | None] = mapped_column(default=None)
     model_input_width: Mapped[int | None] = mapped_column(default=None)
+    public_policy: Mapped[str] = mapped_column(String(16), default="none")
+    """What the public leaderboard reveals: ``none``, ``ladder`` or ``rounding`` (issue 13)."""
+    ladder_threshold: Mapped[float] = mapped_column(Float, default=0.0)
+    public_decimals: Mapped[int | None] = mapped_column(default=None)
     """Both set or both None; None means models get the test set's stored image size."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

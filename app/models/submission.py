@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -110,6 +110,9 @@ class SubmissionScore(Base):
     expression_bias: Mapped[float | None] = mapped_column(Float)
     report: Mapped[dict[str, Any]]
     """``scoring.metrics.ScoreReport.to_dict()``: the per-group MAEs and sizes."""
+    intervals: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    """95% bootstrap intervals (``app.services.intervals``); NULL until computed in the
+    background after the scores are stored."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="scores", lazy="raise")

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from app.config import Settings
 from app.models import Phase, Split, Submission, SubmissionKind, TestSetVersion
-from app.services import testsets
+from app.services import intervals, testsets
 from app.services.model_runs import participant_message, run_model_submission
 from app.services.submissions import stored_file
 from scoring.errors import ScoringError
@@ -49,6 +49,24 @@ class Rejected:
     drop_file: bool
 
 
+def _splits(
+    settings: Settings, phase: Phase, testset: TestSetVersion, truth: TestSet
+) -> dict[Split, npt.NDArray[np.intp] | None]:
+    """Each split's items (None: the whole test set)."""
+    if phase.public_fraction is None:
+        return {Split.PUBLIC: None}
+    mask = testsets.split_mask(settings, testset, phase.public_fraction, phase.split_seed)
+    return {Split.PUBLIC: np.flatnonzero(mask), Split.PRIVATE: np.flatnonzero(~mask)}
+
+
+def split_truth(
+    settings: Settings, phase: Phase, testset: TestSetVersion, truth: TestSet, split: Split
+) -> tuple[TestSet, npt.NDArray[np.intp] | None]:
+    """The labels of one split of a phase and its items (None: the whole test set)."""
+    index = _splits(settings, phase, testset, truth).get(split)
+    return (truth if index is None else truth.subset(index)), index
+
+
 def _score_splits(
     settings: Settings,
     phase: Phase,
@@ -56,15 +74,11 @@ def _score_splits(
     truth: TestSet,
     predictions: npt.NDArray[np.float64],
 ) -> dict[Split, ScoreReport]:
-    if phase.public_fraction is None:
-        return {Split.PUBLIC: score(truth, predictions)}
-    mask = testsets.split_mask(settings, testset, phase.public_fraction, phase.split_seed)
-    public_index = np.flatnonzero(mask)
-    private_index = np.flatnonzero(~mask)
-    return {
-        Split.PUBLIC: score(truth.subset(public_index), predictions[public_index]),
-        Split.PRIVATE: score(truth.subset(private_index), predictions[private_index]),
-    }
+    reports: dict[Split, ScoreReport] = {}
+    for split, index in _splits(settings, phase, testset, truth).items():
+        items = truth if index is None else truth.subset(index)
+        reports[split] = score(items, predictions if index is None else predictions[index])
+    return reports
 
 
 def evaluate(
@@ -97,6 +111,9 @@ def evaluate(
             predictions = result.predictions
             provider, seconds = result.execution_provider, result.seconds
         reports = _score_splits(settings, phase, testset, truth, predictions)
+        # Kept for the score and rank intervals, computed in the background
+        # (``app.services.standings_job``): they cost ~100 times the scoring itself.
+        intervals.keep_predictions(settings, submission.id, predictions)
     except ScoringError as exc:
         log.info("submission %s rejected: %s", submission.id, exc)
         message = participant_message(exc) if isinstance(exc, ModelRejected) else str(exc)

@@ -3,7 +3,7 @@ by average column rank."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -22,13 +22,16 @@ from app.models import (
     Team,
     User,
 )
-from app.services import teams
-from app.services.stored_scores import read_report, read_scores
+from app.services import public_scores, standings, teams
+from app.services.stored_scores import NOT_AVAILABLE, ReadReport, read_report, read_scores
 from scoring.groups import ATTRIBUTES, ATTRIBUTES_BY_NAME, SCORE_NAMES
 from scoring.metrics import AttributeResult, GroupResult, ScoreReport
 from scoring.ranking import LEADERBOARD_COLUMNS, RankEntry, rank_entries
 
 PRIVATE_NOT_REVEALED = "the private leaderboard of phase {phase!r} has not been revealed yet"
+GROUPS_WITHHELD = NOT_AVAILABLE.format(
+    reason="per-group MAEs are withheld by this phase's public-score policy"
+)
 LEADERBOARD_HIDDEN = "the leaderboard of phase {phase!r} is visible to its organizers only"
 
 COLUMN_ORDER: tuple[str, ...] = tuple(column.name for column in LEADERBOARD_COLUMNS)
@@ -62,6 +65,9 @@ class LeaderboardRow:
     members: list[str] | None = None
     """A team's members; the participant is then the team's name."""
     member_ids: tuple[int, ...] = ()
+    rank_interval: tuple[int, int] | None = None
+    """95% interval of the position (best, worst), from the last background computation."""
+    tied_with_neighbour: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -74,6 +80,8 @@ class LeaderboardRow:
             "is_baseline": self.is_baseline,
             "note": self.note,
             "members": self.members,
+            "rank_interval": None if self.rank_interval is None else list(self.rank_interval),
+            "tied_with_neighbour": self.tied_with_neighbour,
         }
         for name in COLUMN_ORDER:
             row[name] = self.scores[name]
@@ -89,6 +97,10 @@ class Leaderboard:
     entry_selection: str
     rows: list[LeaderboardRow]
     best: dict[str, float | None] = field(default_factory=dict)
+    intervals_computed_at: datetime | None = None
+    """When the rank intervals shown were computed (None: not yet)."""
+    public_policy: str = "none"
+    """The public-score policy applied to this board's scores (``none`` on private boards)."""
 
 
 def check_visible(phase: Phase, split: Split, *, organizer: bool, now: datetime) -> None:
@@ -134,11 +146,15 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
         Participation.disqualified_at.is_not(None),
     )
     entries = _participant_entries(session, phase, split, disqualified)
+    policy = public_scores.policy_of(phase) if split is Split.PUBLIC else None
+    if policy is not None:
+        entries = _revealed(session, phase, policy, entries)
     entries += _baseline_entries(session, phase, split)
     activity = _activity(session, phase, disqualified)
     members = teams.member_ids_and_names(
         session, (e.team_id for e in entries if e.team_id is not None)
     )
+    stored = standings.stored_rank_intervals(session, phase.id, split)
 
     by_key = {entry.submission_id: entry for entry in entries}
     ranked = rank_entries(
@@ -152,6 +168,7 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
     for ranked_entry in ranked:
         entry = by_key[cast(int, ranked_entry.key)]
         count, last = (1, entry.created_at) if entry.is_baseline else activity[_key(entry)]
+        interval, tied = stored.entries.get(entry.submission_id, (None, False))
         board_rows.append(
             LeaderboardRow(
                 position=ranked_entry.position,
@@ -170,6 +187,8 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
                 if entry.team_id is not None
                 else None,
                 member_ids=tuple(i for i, _ in members.get(entry.team_id or 0, [])),
+                rank_interval=interval,
+                tied_with_neighbour=tied,
             )
         )
     best = {
@@ -183,7 +202,17 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
         entry_selection=phase.entry_selection.value,
         rows=board_rows,
         best=best,
+        intervals_computed_at=stored.computed_at,
+        public_policy=phase.public_policy if policy is not None else "none",
     )
+
+
+def _revealed(
+    session: Session, phase: Phase, policy: public_scores.PublicScorePolicy, entries: list[_Entry]
+) -> list[_Entry]:
+    """Participants' entries with the public scores the policy reveals, not the exact ones."""
+    shown = public_scores.revealed(session, phase, policy, {e.user_id for e in entries})
+    return [replace(e, scores=shown.get(e.submission_id, e.scores)) for e in entries]
 
 
 def _scored_submissions(phase: Phase, split: Split) -> Any:
@@ -363,7 +392,7 @@ def group_breakdown(session: Session, board: Leaderboard, *, attribute: str) -> 
     groups = ATTRIBUTES_BY_NAME[name].groups
     submission_ids = [row.submission_id for row in board.rows]
     reports: dict[int, dict[str, Any]] = {}
-    if submission_ids:
+    if submission_ids and board.public_policy == "none":
         reports = {
             submission_id: report
             for submission_id, report in session.execute(
@@ -376,6 +405,9 @@ def group_breakdown(session: Session, board: Leaderboard, *, attribute: str) -> 
     rows = []
     for submission_id in submission_ids:
         read = read_report(reports.get(submission_id))
+        if board.public_policy != "none":
+            # Per-group MAEs would give away the exact public scores the policy withholds.
+            read = ReadReport(None, GROUPS_WITHHELD)
         result = _attribute_result(read.report, name)
         by_group = {group.group: group for group in result.groups} if result else {}
         rows.append(

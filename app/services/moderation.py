@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import Conflict, InvalidInput, NotFound
+from app.jobs import phase_jobs
 from app.models import (
     Participation,
     Phase,
@@ -20,7 +21,15 @@ from app.models import (
     SubmissionStatus,
     User,
 )
-from app.services import audit, competitions, phases, stored_scores, submissions, webhooks
+from app.services import (
+    audit,
+    competitions,
+    phases,
+    standings,
+    stored_scores,
+    submissions,
+    webhooks,
+)
 from app.services.rescore import scores_by_submission
 from app.services.submit import Accepted, accept
 
@@ -193,6 +202,9 @@ def set_hidden(
         webhooks.queue_leaderboard_changed(
             session, phase, cause=cause, submission_id=submission.id, now=now
         )
+        label = session.scalar(select(User.username).where(User.id == submission.user_id))
+        change = standings.ENTRY_HIDDEN if hidden else standings.ENTRY_SHOWN
+        phase_jobs.request(session, phase.id, change.format(label=label), now=now)
     return submission
 
 
@@ -237,6 +249,8 @@ def disqualify(
         now=now,
         reason=participation.disqualified_reason,
     )
+    removed = standings.PARTICIPANT_REMOVED.format(label=user.username)
+    phase_jobs.request_competition(session, competition_id, removed, now=now)
     return participation
 
 
@@ -268,6 +282,8 @@ def requalify(
         reason=(reason or "").strip(),
         previous_reason=previous,
     )
+    restored = standings.PARTICIPANT_RESTORED.format(label=user.username)
+    phase_jobs.request_competition(session, competition_id, restored, now=now)
     return participation
 
 

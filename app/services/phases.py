@@ -14,9 +14,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import Conflict
+from app.jobs import phase_jobs
 from app.models import Phase, Split, Submission, SubmissionStatus, User
 from app.phase_settings import PhaseSettings
-from app.services import audit, competitions, leaderboard, testsets, webhooks
+from app.services import audit, competitions, leaderboard, standings, testsets, webhooks
 
 SPLIT_FROZEN = (
     "the public/private split of phase {phase!r} cannot change once it has submissions "
@@ -133,6 +134,7 @@ def update_phase(
             now=now,
             changes=diff,
         )
+        phase_jobs.request(session, phase.id, standings.PHASE_CHANGED, now=now)
     session.expire(phase)
     return competitions.get_phase(session, phase.id)
 
@@ -156,4 +158,5 @@ def reveal_private(session: Session, phase_id: int, actor: User, *, now: datetim
         webhooks.queue_leaderboard_changed(
             session, phase, cause=webhooks.CAUSE_REVEALED, submission_id=None, now=now
         )
+        phase_jobs.request(session, phase.id, standings.PRIVATE_REVEALED, now=now)
     return phase

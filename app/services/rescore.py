@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
-from app.jobs import state
+from app.jobs import phase_jobs, state
 from app.jobs.dispatch import JobDispatcher
 from app.models import (
     Phase,
@@ -49,6 +49,7 @@ Pending = list[tuple[int, SubmissionKind]]
 
 
 RERUN_REASON = "re-run by the organizers"
+RESCORED = "submission {id} was sent to be scored again"
 RESCORE_REASON = "re-scored by the organizers on test set {testset}"
 
 
@@ -67,6 +68,7 @@ def _requeue(
         reason=reason,
         now=now,
     )
+    phase_jobs.request(session, phase.id, RESCORED.format(id=submission.id), now=now)
 
 
 def _check_rerunnable(submission: Submission) -> None:

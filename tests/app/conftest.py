@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,12 +12,14 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from app import security
 from app.config import Settings
 from app.db import Database, utcnow
+from app.jobs import execute
 from app.main import create_app
-from app.models import Competition, Phase, Role, TestSetVersion, User
+from app.models import Competition, Phase, PhaseJob, Role, TestSetVersion, User
 from app.services import accounts, competitions, testsets
 from tests.support import seeding
 
@@ -138,6 +141,20 @@ class World:
             assert competition is not None
             defaults = seeding.open_phase(name="Another phase", testset_id=self.testset_id)
             return competitions.add_phase(session, competition, **(defaults | fields)).id
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Run pending leaderboard recomputations here and wait for any the runner holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            execute.run_pending_phase_jobs(self.db, self.settings)
+            with self.db.sessionmaker() as session:
+                busy = session.scalar(
+                    select(func.count()).where(PhaseJob.requested > PhaseJob.done)
+                )
+            if not busy:
+                return
+            assert time.monotonic() < deadline, "leaderboard recomputations did not settle"
+            time.sleep(0.05)
 
     def truth(self) -> Any:
         with self.db.sessionmaker() as session:

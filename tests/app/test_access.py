@@ -79,6 +79,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/api/v1/phases/{phase_id}"): P,
     ("GET", "/api/v1/phases/{phase_id}/leaderboard"): P,
     ("GET", "/phases/{phase_id}/leaderboard"): P,
+    ("GET", "/help/ranking"): P,
     ("GET", "/api/v1/phases/{phase_id}/exports/leaderboard.{fmt}"): P,
     ("GET", "/api/v1/phases/{phase_id}/files"): P,
     ("GET", "/api/v1/phases/{phase_id}/files/{kind}"): P,

@@ -82,6 +82,8 @@ def test_leaderboard_is_public_without_logging_in(client: TestClient, world: Wor
         "mae_rank",
         "note",
         "members",
+        "rank_interval",
+        "tied_with_neighbour",
     ]
     assert rows[0]["note"] is None
     assert rows[0]["members"] is None  # a participant competing alone

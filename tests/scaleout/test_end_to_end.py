@@ -281,13 +281,17 @@ def outcomes(db: Database) -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
+BACKGROUND_OR_PER_RUN = ("submission_id", "last_entry_at", "rank_interval", "tied_with_neighbour")
+"""Row fields that differ between runs, or land later (rank intervals are computed after)."""
+
+
 def leaderboard_rows(client: Any, phase_id: int, split: str, headers: dict[str, str]) -> list[Any]:
     response = client.get(
         f"/api/v1/phases/{phase_id}/leaderboard", params={"split": split}, headers=headers
     )
     assert response.status_code == 200, response.text
     return [
-        {key: value for key, value in row.items() if key not in ("submission_id", "last_entry_at")}
+        {key: value for key, value in row.items() if key not in BACKGROUND_OR_PER_RUN}
         for row in response.json()
     ]
 

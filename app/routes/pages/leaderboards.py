@@ -23,7 +23,7 @@ from app.routes.pages.charts import (
     tradeoff_charts,
 )
 from app.routes.pages.render import render, show_viewer
-from app.services import competitions, leaderboard, phases
+from app.services import competitions, leaderboard, phases, standings
 from app.services.leaderboard import GroupBreakdown, Leaderboard, LeaderboardRow
 from scoring.groups import ATTRIBUTES
 from scoring.ranking import DEFAULT_TOLERANCE
@@ -266,4 +266,12 @@ def leaderboard_page(
         private_visible=phase.public_fraction is not None
         and may_see(phase, Split.PRIVATE, organizer=organizer, now=now),
         organizer=organizer,
+        own_move=standings.latest_move(session, phase.id, board.split, user.id) if user else None,
     )
+
+
+@router.get("/help/ranking", response_class=HTMLResponse)
+def ranking_help(request: Request, user: OptionalUser) -> HTMLResponse:
+    """How the Ranking column is computed (SPEC §6), and why another entry can move yours."""
+    show_viewer(request, user)
+    return render(request, "pages/help_ranking.html")

@@ -21,7 +21,7 @@ from app.deps import (
 )
 from app.errors import AppError, InvalidInput
 from app.models import EntrySelection, Split, SubmissionKind, User
-from app.presenters import submission_dict
+from app.presenters import rank_move, submission_dict
 from app.routes.pages.forms import PostedForm, login_redirect, require_csrf, see_other
 from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions, leaderboard, submission_metadata, submissions, teams
@@ -229,6 +229,7 @@ def my_submissions(
             for s in submissions.list_for_participant(session, phase, user)
         ],
         entry_id=entry_id,
+        rank_move=rank_move(session, phase, user.id, now=now),
         can_choose=phase.entry_selection is EntrySelection.CHOSEN,
         columns=score_columns(),
     )

@@ -1,0 +1,113 @@
+"""Score intervals: computed once after a submission is scored, stored, read for display.
+
+Each split separately, seeded with ``interval_seed(submission id, test-set fingerprint)`` so
+that a rescore reproduces them. 1,000 resamples of 1,978 items cost about 100 times the
+scoring itself (``bench/bench_inline_intervals.py``: ~2 ms against ~100-200 ms on a loaded
+core), so they are not computed inside the upload request: the evaluation keeps the
+predictions (``predictions/<id>.npy``) and the phase's background recomputation
+(``app.services.standings_job``) fills in every missing interval before the rank intervals.
+Until then views say "computing…".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.config import Settings
+from app.services.stored_scores import NOT_AVAILABLE, SCORE_LIMIT
+from scoring.groups import SCORE_NAMES
+from scoring.testset import TestSet
+from scoring.uncertainty import DEFAULT_LEVEL, interval_seed, score_intervals
+
+INTERVAL_LEVEL = DEFAULT_LEVEL
+UNREADABLE_INTERVALS = "the stored score intervals are unreadable"
+NOT_COMPUTED = "not computed for this submission (its predictions were not kept)"
+COMPUTING = "computing…"
+
+
+def compute(
+    truth: TestSet, predictions: npt.NDArray[np.float64], *, submission_id: int
+) -> dict[str, Any]:
+    """The stored form of one split's intervals: level, resamples, seed and the bounds."""
+    seed = interval_seed(submission_id, truth.fingerprint())
+    result = score_intervals(truth, predictions, seed=seed)
+    return {
+        "level": result.level,
+        "n_resamples": result.n_resamples,
+        "seed": result.seed,
+        "intervals": result.as_json(),
+    }
+
+
+@dataclass(frozen=True)
+class ReadIntervals:
+    """``{score: [low, high] | None}`` as a view may show it, or None with ``note`` saying why."""
+
+    intervals: dict[str, list[float] | None] | None
+    note: str | None = None
+
+
+def _bounds(value: Any) -> list[float] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError
+    low, high = value
+    for bound in (low, high):
+        if isinstance(bound, bool) or not isinstance(bound, int | float):
+            raise ValueError
+        if not math.isfinite(bound) or not 0.0 <= bound <= SCORE_LIMIT:
+            raise ValueError
+    if low > high:
+        raise ValueError
+    return [float(low), float(high)]
+
+
+def read_intervals(stored: Any) -> ReadIntervals:
+    """Stored intervals checked for display: anything malformed is n/a, never an error."""
+    if stored is None:
+        return ReadIntervals(None, COMPUTING)
+    if isinstance(stored, dict) and "unavailable" in stored:
+        return ReadIntervals(None, NOT_AVAILABLE.format(reason=NOT_COMPUTED))
+    try:
+        bounds = stored["intervals"]
+        return ReadIntervals({name: _bounds(bounds[name]) for name in SCORE_NAMES})
+    except (TypeError, KeyError, ValueError, IndexError):
+        return ReadIntervals(None, NOT_AVAILABLE.format(reason=UNREADABLE_INTERVALS))
+
+
+UNAVAILABLE: dict[str, Any] = {"unavailable": "predictions not kept"}
+"""Stored instead of intervals when they cannot be computed, so they are not tried again."""
+
+
+def predictions_path(settings: Settings, submission_id: int) -> Path:
+    """Where a scored submission's predictions (aligned to its test set) are kept."""
+    return settings.data_dir / "predictions" / f"{submission_id}.npy"
+
+
+def keep_predictions(
+    settings: Settings, submission_id: int, predictions: npt.NDArray[np.float64]
+) -> None:
+    """Store the predictions for rank intervals (written aside, then renamed into place)."""
+    path = predictions_path(settings, submission_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npy")
+    np.save(partial, np.asarray(predictions, dtype=np.float64))
+    partial.replace(path)
+
+
+def load_predictions(settings: Settings, submission_id: int, n_items: int) -> np.ndarray | None:
+    """The kept predictions, or None when missing, unreadable or of another test set's size."""
+    try:
+        values = np.load(predictions_path(settings, submission_id), allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if values.dtype != np.float64 or values.shape != (n_items,) or not np.isfinite(values).all():
+        return None
+    return values
