@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from app import metrics
+from app import metrics, notifications
 from app.config import Settings
 from app.db import Database
 from app.jobs import state
@@ -124,6 +124,8 @@ def run_claimed(
     if status is None:
         log.warning("submission %s: result discarded, the job was taken over", submission_id)
         return None
+    # After the transition's commit, so a mail server that is down cannot undo a result.
+    notifications.submission_result(db, settings, submission_id)
     scored = outcome if isinstance(outcome, Scored) else None
     metrics.observe_evaluation(
         submission.kind,

@@ -20,13 +20,15 @@ from app.models.submission import (
     SubmissionStatus,
 )
 from app.models.testset import TestSetVersion
-from app.models.user import ApiToken, Role, User
+from app.models.user import ApiToken, EmailPurpose, EmailToken, Role, User
 
 __all__ = [
     "ApiToken",
     "AuditLogEntry",
     "Competition",
     "CompetitionOrganizer",
+    "EmailPurpose",
+    "EmailToken",
     "EntrySelection",
     "Participation",
     "Phase",

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import notifications
 from app.config import Settings
 from app.db import Database
 from app.errors import Conflict, InvalidInput, NotFound
@@ -235,6 +236,7 @@ def disqualify(
         now=now,
         reason=participation.disqualified_reason,
     )
+    notifications.queue_disqualified(session, participation)
     return participation
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from app import notifications
 from app.errors import Conflict
 from app.models import Phase, Split, Submission, SubmissionStatus, User
 from app.phase_settings import PhaseSettings
@@ -153,4 +154,5 @@ def reveal_private(session: Session, phase_id: int, actor: User, *, now: datetim
             target=f"phase {phase.id}",
             now=now,
         )
+        notifications.queue_revealed(session, phase)
     return phase

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from app.routes.pages import (
     accounts,
     competitions,
+    email,
     leaderboards,
     moderation,
     organizer,
@@ -15,6 +16,7 @@ from app.routes.pages import (
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
+router.include_router(email.router)
 router.include_router(competitions.router)
 router.include_router(leaderboards.router)
 router.include_router(submissions.router)
