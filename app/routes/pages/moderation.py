@@ -17,6 +17,8 @@ from app.deps import (
     SettingsDep,
 )
 from app.phase_settings import MAX_ID, whole_number
+from app.routes.pages import confirmations
+from app.routes.pages.confirmations import filled
 from app.routes.pages.forms import FormPost, PostedForm, Viewer, chosen_file
 from app.routes.pages.render import render
 from app.services import audit, competitions, kits, moderation, phases, rescore
@@ -62,6 +64,7 @@ def remove_organizer(competition_id: DbId, username: str, post: PostedForm) -> R
         ),
         back=_competition_back(competition_id),
         done=f"{username} no longer organizes this competition.",
+        confirm=filled(confirmations.REMOVE_ORGANIZER, username=username),
     )
 
 
@@ -77,6 +80,7 @@ def disqualify(competition_id: DbId, username: str, post: PostedForm) -> Respons
         ),
         back=_competition_back(competition_id),
         done=f"{username} is disqualified.",
+        confirm=filled(confirmations.DISQUALIFY, username=username),
     )
 
 
@@ -144,6 +148,7 @@ def rescore_phase(
         done="Re-scoring started.",
         then=lambda run: f"/organize/rescores/{run.id}",
         refused="Not re-scored",
+        confirm=confirmations.RESCORE,
     )
 
 
@@ -195,6 +200,7 @@ def delete_kit(phase_id: DbId, kind: str, post: PostedForm, settings: SettingsDe
         ),
         back=f"/organize/phases/{phase_id}",
         done=f"{kits.KIT_LABELS.get(kind, kind)} withdrawn.",
+        confirm=filled(confirmations.WITHDRAW_KIT, label=kits.KIT_LABELS.get(kind, kind).lower()),
     )
 
 
@@ -291,6 +297,7 @@ def hide(submission_id: DbId, post: PostedForm) -> Response:
         ),
         back=_back_to(post),
         done=f"Submission #{submission_id} is hidden.",
+        confirm=filled(confirmations.HIDE, id=submission_id),
     )
 
 
