@@ -181,6 +181,7 @@ def set_hidden(
         raise InvalidInput(REASON_REQUIRED, field="reason")
     if submission.is_hidden != hidden:
         submission.is_hidden = hidden
+        submission.hidden_reason = reason[:2000] if hidden else None
         session.flush()
         audit.record(
             session,

@@ -1,4 +1,4 @@
-"""email links and notification preferences
+"""email links, notification preferences, and the reason a submission is hidden
 
 Revision ID: b6f7a8b9c0d1
 Revises: d2b3c4d5e6f7
@@ -29,6 +29,8 @@ def upgrade() -> None:
             batch_op.add_column(
                 sa.Column(name, sa.Boolean(), server_default=sa.false(), nullable=False)
             )
+    with op.batch_alter_table("submissions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("hidden_reason", sa.Text(), nullable=True))
     op.create_table(
         "email_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -66,6 +68,8 @@ def downgrade() -> None:
     with op.batch_alter_table("email_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_email_tokens_user_id"))
     op.drop_table("email_tokens")
+    with op.batch_alter_table("submissions", schema=None) as batch_op:
+        batch_op.drop_column("hidden_reason")
     with op.batch_alter_table("users", schema=None) as batch_op:
         for name in reversed(NOTIFICATION_COLUMNS):
             batch_op.drop_column(name)

@@ -53,9 +53,11 @@ def competition_page(
     show_viewer(request, user)
     competition = competitions.get_competition(session, competition_id)
     organizer = competitions.is_organizer(session, competition.id, user)
-    joined = user is not None and (
-        competitions.get_participation(session, competition.id, user.id) is not None
+    participation = (
+        competitions.get_participation(session, competition.id, user.id) if user else None
     )
+    joined = participation is not None
+    disqualified = participation is not None and participation.disqualified_at is not None
     phases = []
     for summary in competition.phases:
         phase = competitions.get_phase(session, summary.id)
@@ -63,7 +65,11 @@ def competition_page(
             PhaseView(
                 phase=phase,
                 is_open=phase.is_open(now),
-                quota=competitions.quota(session, phase, user.id, now) if user and joined else None,
+                quota=(
+                    competitions.quota(session, phase, user.id, now)
+                    if user and joined and not disqualified
+                    else None
+                ),
                 leaderboard_visible=may_see(phase, Split.PUBLIC, organizer=organizer, now=now),
                 private_visible=phase.public_fraction is not None
                 and may_see(phase, Split.PRIVATE, organizer=organizer, now=now),
@@ -76,6 +82,8 @@ def competition_page(
         competition=competition,
         phases=phases,
         joined=joined,
+        participation=participation,
+        disqualified=disqualified,
         organizer=organizer,
         now=now,
         kit_labels=kits.KIT_LABELS,

@@ -100,6 +100,7 @@ def _submit_form(
         phase=phase,
         competition=phase.competition,
         joined=participation is not None,
+        participation=participation,
         disqualified=participation is not None and participation.disqualified_at is not None,
         quota=competitions.quota(session, phase, user.id, now) if participation else None,
         is_open=phase.is_open(now),
