@@ -42,6 +42,7 @@ ORG, C, A = Policy.ORGANIZER, Policy.CREATOR, Policy.ADMIN
 POLICIES: dict[tuple[str, str], Policy] = {
     # operations
     ("GET", "/healthz"): P,
+    ("GET", "/favicon.ico"): P,
     ("GET", "/readyz"): P,
     ("GET", "/metrics"): P,
     ("GET", "/docs"): P,

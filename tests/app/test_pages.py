@@ -27,7 +27,7 @@ from tests.app.conftest import PASSWORD, World, prediction_csv
 LEADERBOARD_HEADERS = [
     "#",
     "Participant",
-    "Entries",
+    "Attempts",
     "Date of last entry",
     "Ranking ↓",
     "Gender (bias) ↓",

@@ -71,6 +71,12 @@ def rank(value: float) -> str:
     return f"{value:g}"
 
 
+def ranking(value: float) -> str:
+    """A mean of five ranks, always with one decimal: exact, since each rank is a multiple of
+    0.5, and a column of "3.0" and "2.4" reads evenly."""
+    return f"{value:.1f}"
+
+
 def when(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -82,6 +88,7 @@ def markdown(text: str | None) -> Markup:
 
 templates.env.filters["score"] = score
 templates.env.filters["rank"] = rank
+templates.env.filters["ranking"] = ranking
 templates.env.filters["when"] = when
 templates.env.filters["markdown"] = markdown
 

@@ -1,0 +1,72 @@
+"""Small consistencies a walk-through found: the site icon, where signing up returns to, the
+Ranking column's format and the wording of the attempts count."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from app.routes.pages.render import ranking
+from tests.app.conftest import PASSWORD, World
+from tests.app.test_pages import api_submit, csrf_of, noisy, site  # noqa: F401
+
+
+def test_the_site_icon_is_served_where_browsers_look(site: TestClient) -> None:
+    response = site.get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/x-icon"
+    assert response.content[:4] == b"\x00\x00\x01\x00"
+
+
+def test_signing_up_from_a_competition_returns_to_it(site: TestClient, world: World) -> None:
+    here = f"/competitions/{world.competition_id}"
+    page = site.get(here).text
+    assert f'href="/signup?next={here}"' in page
+
+    form = site.get(f"/signup?next={here}")
+    created = site.post(
+        "/signup",
+        data={
+            "username": "newcomer",
+            "email": "newcomer@example.org",
+            "password": PASSWORD,
+            "next": here,
+            "csrf_token": csrf_of(form),
+        },
+    )
+
+    assert created.status_code == 303
+    assert created.headers["location"] == here
+
+
+def test_signing_up_refuses_to_return_to_another_site(site: TestClient, world: World) -> None:
+    form = site.get("/signup")
+    created = site.post(
+        "/signup",
+        data={
+            "username": "newcomer",
+            "email": "newcomer@example.org",
+            "password": PASSWORD,
+            "next": "//evil.example/",
+            "csrf_token": csrf_of(form),
+        },
+    )
+
+    assert created.headers["location"] == "/"
+
+
+def test_the_ranking_always_shows_one_decimal() -> None:
+    assert [ranking(3.0), ranking(2.4), ranking(1.5)] == ["3.0", "2.4", "1.5"]
+
+
+def test_the_leaderboard_counts_attempts_and_says_failed_ones_are_included(
+    site: TestClient, world: World
+) -> None:
+    alice = world.user("alice")
+    api_submit(site, world, alice, noisy(world, 2.0, 0))
+
+    page = site.get(f"/phases/{world.phase_id}/leaderboard").text
+
+    assert "Attempts</button>" in page
+    assert "counts every submission, failed ones included" in page
+    assert "Entries</button>" not in page
