@@ -3,11 +3,17 @@ Ranking column's format and the wording of the attempts count."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.routes.pages.render import ranking
 from tests.app.conftest import PASSWORD, World
-from tests.app.test_pages import api_submit, csrf_of, noisy, site  # noqa: F401
+from tests.app.test_pages import api_submit, csrf_of, noisy
+
+
+@pytest.fixture
+def site(html_client: TestClient) -> TestClient:
+    return html_client
 
 
 def test_the_site_icon_is_served_where_browsers_look(site: TestClient) -> None:

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.app.conftest import World
-from tests.app.test_pages import api_submit, log_in, noisy, site  # noqa: F401
+from tests.app.test_pages import api_submit, log_in, noisy
+
+
+@pytest.fixture
+def site(html_client: TestClient) -> TestClient:
+    return html_client
 
 
 def disqualify(site: TestClient, world: World, username: str, reason: str) -> None:
