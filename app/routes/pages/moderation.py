@@ -17,6 +17,7 @@ from app.deps import (
     SettingsDep,
 )
 from app.phase_settings import MAX_ID, whole_number
+from app.audit_text import ACTIONS
 from app.routes.pages import confirmations
 from app.routes.pages.confirmations import filled
 from app.routes.pages.forms import FormPost, PostedForm, Viewer, chosen_file
@@ -116,6 +117,7 @@ def audit_page(
         competition=competition,
         entries=audit.entries(session, competition.id, action=action or None),
         action=action or "",
+        action_choices=sorted(ACTIONS.items(), key=lambda item: item[1]),
     )
 
 

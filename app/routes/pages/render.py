@@ -15,6 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import exists, select
 from sqlalchemy.orm import object_session
 
+from app.audit_text import describe
 from app.models import CompetitionOrganizer, Role, User
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
@@ -89,6 +90,9 @@ def markdown(text: str | None) -> Markup:
 templates.env.filters["score"] = score
 templates.env.filters["rank"] = rank
 templates.env.filters["ranking"] = ranking
+templates.env.filters["audit_line"] = lambda entry: describe(
+    entry.action, entry.actor, entry.target, entry.details
+)
 templates.env.filters["when"] = when
 templates.env.filters["markdown"] = markdown
 
