@@ -3,11 +3,12 @@ participants, the moderation table, baselines, re-scoring, kits and the audit lo
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from app.audit_text import ACTIONS
 from app.deps import (
     ORGANIZER_ONLY,
     DatabaseDep,
@@ -17,12 +18,11 @@ from app.deps import (
     SettingsDep,
 )
 from app.phase_settings import MAX_ID, whole_number
-from app.audit_text import ACTIONS
 from app.routes.pages import confirmations
 from app.routes.pages.confirmations import filled
 from app.routes.pages.forms import FormPost, PostedForm, Viewer, chosen_file
 from app.routes.pages.render import render
-from app.services import audit, competitions, kits, moderation, phases, rescore
+from app.services import audit, competitions, kits, leaderboard, moderation, phases, rescore
 from scoring.groups import SCORE_NAMES
 
 router = APIRouter(prefix="/organize")
@@ -155,17 +155,31 @@ def rescore_phase(
 
 
 @router.get("/rescores/{rescore_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
-def rescore_page(rescore_id: DbId, request: Request, session: SessionDep, user: Viewer) -> Response:
-    """What a re-scoring changed: scores and leaderboard positions before and after."""
+def rescore_page(
+    rescore_id: DbId,
+    request: Request,
+    session: SessionDep,
+    user: Viewer,
+    show: Annotated[Literal["changed", "all"], Query()] = "changed",
+) -> Response:
+    """What a re-scoring changed: the summary, then the submissions whose scores, position or
+    state changed (all of them on request)."""
     run = rescore.get_rescore(session, rescore_id, user)
     phase = competitions.get_phase(session, run.phase_id)
+    report = rescore.report(session, run)
     return render(
         request,
         "organizer/rescore.html",
-        report=rescore.report(session, run),
+        report=report,
+        rows=[
+            change
+            for change in report.changes
+            if show == "all" or not change.done or change.scores_changed or change.position_changed
+        ],
+        show=show,
         phase=phase,
         competition=phase.competition,
-        score_names=SCORE_NAMES,
+        score_names=[(name, leaderboard.COLUMN_LABELS[name]) for name in SCORE_NAMES],
     )
 
 

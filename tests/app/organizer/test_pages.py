@@ -249,6 +249,7 @@ def test_moderation_table_hides_an_entry_and_re_scoring_shows_the_report(
     )
     assert report.status_code == 200
     assert re.fullmatch(r"/organize/rescores/\d+", report.url.path)
+    report = site.get(f"{report.url.path}?show=all", headers=HTML)
     assert f'data-submission="{submission["id"]}"' in report.text
     assert "2.000000 →" in report.text
 
