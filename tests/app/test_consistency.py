@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from app.routes.pages.render import ranking
 from tests.app.conftest import PASSWORD, World
-from tests.app.test_pages import api_submit, csrf_of, noisy
+from tests.app.test_pages import api_submit, csrf_of, log_in, noisy
 
 
 @pytest.fixture
@@ -76,3 +76,27 @@ def test_the_leaderboard_counts_attempts_and_says_failed_ones_are_included(
     assert "Attempts</button>" in page
     assert "counts every submission, failed ones included" in page
     assert "Entries</button>" not in page
+
+
+def test_the_competition_page_says_the_settings_in_words(site: TestClient, world: World) -> None:
+    world.update_phase(entry_selection="best", primary_column="mae", total_limit=None)
+
+    page = site.get(f"/competitions/{world.competition_id}").text
+
+    assert "5 a day, no limit in total" in page
+    assert "your best submission by MAE" in page
+    assert "by mae" not in page and "no in total" not in page
+
+
+def test_the_phase_settings_come_first_and_explain_each_choice(
+    site: TestClient, world: World
+) -> None:
+    log_in(site, "lecturer")
+
+    page = site.get(f"/organize/phases/{world.phase_id}").text
+
+    assert page.index('id="settings-title"') < page.index('id="rescore-title"')
+    assert "equal values share a rank and the next rank follows on (1, 1, 2)" in page
+    assert "the participant&#39;s latest submission" in page
+    assert ">MAE</option>" in page
+    assert "24-hour clock" in page
