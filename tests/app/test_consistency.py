@@ -3,6 +3,8 @@ Ranking column's format and the wording of the attempts count."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -100,3 +102,25 @@ def test_the_phase_settings_come_first_and_explain_each_choice(
     assert "the participant&#39;s latest submission" in page
     assert ">MAE</option>" in page
     assert "24-hour clock" in page
+
+
+def test_the_home_page_marks_the_competitions_you_joined(site: TestClient, world: World) -> None:
+    world.user("alice")
+    anonymous = site.get("/").text
+    log_in(site, "alice")
+
+    joined = site.get("/").text
+
+    assert 'data-joined="true"' not in anonymous
+    assert 'data-joined="true"' in joined
+
+
+def test_the_leaderboard_offers_a_jump_to_your_row(site: TestClient, world: World) -> None:
+    alice = world.user("alice")
+    api_submit(site, world, alice, noisy(world, 2.0, 0))
+    log_in(site, "alice")
+
+    page = site.get(f"/phases/{world.phase_id}/leaderboard").text
+
+    assert 'href="#my-row"' in page
+    assert re.search(r'data-participant="alice"[^>]*id="my-row"', page)

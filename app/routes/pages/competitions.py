@@ -41,7 +41,11 @@ def index(request: Request, session: SessionDep, user: OptionalUser, now: NowDep
     """The list of competitions."""
     show_viewer(request, user)
     return render(
-        request, "pages/index.html", competitions=competitions.list_competitions(session), now=now
+        request,
+        "pages/index.html",
+        competitions=competitions.list_competitions(session),
+        joined=competitions.joined_competition_ids(session, user.id) if user else set(),
+        now=now,
     )
 
 
