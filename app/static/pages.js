@@ -22,15 +22,14 @@
         const buttons = form.querySelectorAll('button[type="submit"], button:not([type])');
         const file = form.querySelector('input[type="file"]');
         const size = file && file.files && file.files[0] ? file.files[0].size : 0;
-        // Disabled after the browser has taken the submission, so this one still goes.
-        window.setTimeout(function () {
-          buttons.forEach(function (button) {
-            button.disabled = true;
-            button.dataset.label = button.textContent;
-            button.textContent = "Uploading" + (size ? " " + (size / 1048576).toFixed(1) + " MB" : "") + "…";
-          });
-          form.setAttribute("aria-busy", "true");
-        }, 0);
+        // The submit buttons carry no name, so disabling them now drops nothing from this
+        // submission; it only stops a second one.
+        buttons.forEach(function (button) {
+          button.disabled = true;
+          button.dataset.label = button.textContent;
+          button.textContent = "Uploading" + (size ? " " + (size / 1048576).toFixed(1) + " MB" : "") + "…";
+        });
+        form.setAttribute("aria-busy", "true");
       });
     });
   }

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.app.browser.conftest import Chromium, LiveServer
 from tests.app.browser.test_browser import log_in
@@ -153,6 +153,40 @@ def test_every_page_fits_the_screen_and_has_no_accessibility_violation(
             assert page.locator("[data-confirm-page]").count() == 1
             for theme in THEMES:
                 page.emulate_media(color_scheme=theme)
-                problems += check(page, "lecturer-confirm", page.viewport_size["width"], theme, axe)
+                problems += check(page, "lecturer-confirm", WIDTHS["phone"][0], theme, axe)
     assert checked >= 100
     assert problems == [], "\n".join(problems)
+
+
+def test_an_upload_in_flight_disables_its_button_and_says_so(
+    live_server: LiveServer, chromium: Chromium
+) -> None:
+    world, page, url = live_server.world, chromium.page, live_server.url
+    world.user("alice")
+    truth = world.truth()
+    log_in(page, url, "alice")
+    page.goto(f"{url}/phases/{world.phase_id}/submit")
+    page.set_input_files(
+        "input[type=file]",
+        files=[
+            {
+                "name": "p.csv",
+                "mimeType": "text/csv",
+                "buffer": prediction_csv(truth.ids, truth.age + 1.0),
+            }
+        ],
+    )
+    # The page stays put after submitting, as it would while a slow upload is on its way.
+    page.evaluate(
+        "document.querySelector('form[enctype]')"
+        ".addEventListener('submit', event => event.preventDefault())"
+    )
+    button = page.locator("form[enctype='multipart/form-data'] button[type=submit]")
+
+    button.click()
+
+    expect(button).to_be_disabled()
+    expect(button).to_contain_text("Uploading")
+    expect(page.locator("form[enctype='multipart/form-data']")).to_have_attribute(
+        "aria-busy", "true"
+    )
