@@ -6,7 +6,7 @@ A link carries a random secret; only its SHA-256 is stored. Each works once, unt
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
@@ -93,22 +93,34 @@ def request_password_reset(
         )
     )
     for user in users:
-        secret = issue_link(
-            session,
-            user,
-            EmailPurpose.PASSWORD_RESET,
-            lifetime=timedelta(minutes=settings.password_reset_minutes),
-            now=now,
-        )
         body = (
             f"Someone (we hope you) asked to reset the password of the Fairboard account "
             f"{user.username!r}. The link below works once, for "
             f"{settings.password_reset_minutes} minutes. If it was not you, ignore this e-mail: "
             f"your password stays as it is."
         )
-        notifications.queue(
-            session, Mail(user.email, RESET_SUBJECT, body, link=RESET_PATH + secret)
+        _send_link(
+            session,
+            user,
+            EmailPurpose.PASSWORD_RESET,
+            timedelta(minutes=settings.password_reset_minutes),
+            Mail(user.email, RESET_SUBJECT, body, link=RESET_PATH),
+            now=now,
         )
+
+
+def _send_link(
+    session: Session,
+    user: User,
+    purpose: EmailPurpose,
+    lifetime: timedelta,
+    mail: Mail,
+    *,
+    now: datetime,
+) -> None:
+    """Queue ``mail`` with a new link's secret appended to its link path."""
+    secret = issue_link(session, user, purpose, lifetime=lifetime, now=now)
+    notifications.queue(session, replace(mail, link=f"{mail.link}{secret}"))
 
 
 def reset_password(session: Session, secret: str, new_password: str, *, now: datetime) -> User:
@@ -130,18 +142,18 @@ def request_verification(
     """E-mail a link that confirms the user's current address."""
     if user.email_verified_at is not None:
         raise InvalidInput(ALREADY_VERIFIED.format(email=user.email), field="email")
-    secret = issue_link(
-        session,
-        user,
-        EmailPurpose.VERIFY_EMAIL,
-        lifetime=timedelta(hours=settings.email_verification_hours),
-        now=now,
-    )
     body = (
         f"Open the link below to confirm that {user.email} belongs to the Fairboard account "
         f"{user.username!r}. It works once, for {settings.email_verification_hours} hours."
     )
-    notifications.queue(session, Mail(user.email, VERIFY_SUBJECT, body, link=VERIFY_PATH + secret))
+    _send_link(
+        session,
+        user,
+        EmailPurpose.VERIFY_EMAIL,
+        timedelta(hours=settings.email_verification_hours),
+        Mail(user.email, VERIFY_SUBJECT, body, link=VERIFY_PATH),
+        now=now,
+    )
 
 
 def verify_email(session: Session, secret: str, *, now: datetime) -> User:

@@ -4,6 +4,7 @@ Ranking column's format and the wording of the attempts count."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +17,20 @@ from tests.app.test_pages import api_submit, csrf_of, log_in, noisy
 @pytest.fixture
 def site(html_client: TestClient) -> TestClient:
     return html_client
+
+
+def sign_up(site: TestClient, *, next: str) -> Any:
+    form = site.get("/signup")
+    return site.post(
+        "/signup",
+        data={
+            "username": "newcomer",
+            "email": "newcomer@example.org",
+            "password": PASSWORD,
+            "next": next,
+            "csrf_token": csrf_of(form),
+        },
+    )
 
 
 def test_the_site_icon_is_served_where_browsers_look(site: TestClient) -> None:
@@ -31,34 +46,14 @@ def test_signing_up_from_a_competition_returns_to_it(site: TestClient, world: Wo
     page = site.get(here).text
     assert f'href="/signup?next={here}"' in page
 
-    form = site.get(f"/signup?next={here}")
-    created = site.post(
-        "/signup",
-        data={
-            "username": "newcomer",
-            "email": "newcomer@example.org",
-            "password": PASSWORD,
-            "next": here,
-            "csrf_token": csrf_of(form),
-        },
-    )
+    created = sign_up(site, next=here)
 
     assert created.status_code == 303
     assert created.headers["location"] == here
 
 
 def test_signing_up_refuses_to_return_to_another_site(site: TestClient, world: World) -> None:
-    form = site.get("/signup")
-    created = site.post(
-        "/signup",
-        data={
-            "username": "newcomer",
-            "email": "newcomer@example.org",
-            "password": PASSWORD,
-            "next": "//evil.example/",
-            "csrf_token": csrf_of(form),
-        },
-    )
+    created = sign_up(site, next="//evil.example/")
 
     assert created.headers["location"] == "/"
 

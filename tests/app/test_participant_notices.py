@@ -3,8 +3,6 @@ entry with the organizers' reason."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,22 +15,26 @@ def site(html_client: TestClient) -> TestClient:
     return html_client
 
 
+def as_organizer(site: TestClient, world: World, path: str, reason: str) -> None:
+    response = site.post(
+        path,
+        json={"reason": reason},
+        headers=world.headers(world.organizer) | {"accept": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+
+
 def disqualify(site: TestClient, world: World, username: str, reason: str) -> None:
-    response = site.post(
+    as_organizer(
+        site,
+        world,
         f"/api/v1/competitions/{world.competition_id}/participants/{username}/disqualify",
-        json={"reason": reason},
-        headers=world.headers(world.organizer) | {"accept": "application/json"},
+        reason,
     )
-    assert response.status_code == 200, response.text
 
 
-def hide(site: TestClient, world: World, submission_id: int, reason: str) -> Any:
-    response = site.post(
-        f"/api/v1/submissions/{submission_id}/hide",
-        json={"reason": reason},
-        headers=world.headers(world.organizer) | {"accept": "application/json"},
-    )
-    assert response.status_code == 200, response.text
+def hide(site: TestClient, world: World, submission_id: int, reason: str) -> None:
+    as_organizer(site, world, f"/api/v1/submissions/{submission_id}/hide", reason)
 
 
 def test_a_disqualified_participant_sees_the_reason_and_no_submit_button(

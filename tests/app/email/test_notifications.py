@@ -55,6 +55,16 @@ def submit(site: TestClient, world: World, user: User, content: bytes) -> Any:
     )
 
 
+def disqualify_bob(site: TestClient, world: World, reason: str) -> Any:
+    world.user("bob")
+    opt_in(site, "bob", moderation="1")
+    return site.post(
+        f"/api/v1/competitions/{world.competition_id}/participants/bob/disqualify",
+        json={"reason": reason},
+        headers=world.headers(world.organizer) | {"accept": "application/json"},
+    )
+
+
 def good_file(world: World) -> bytes:
     truth = world.truth()
     return prediction_csv(truth.ids, truth.age + 1.0)
@@ -121,14 +131,7 @@ def test_a_mail_server_that_is_down_does_not_break_the_job(
 def test_a_disqualified_participant_is_told_the_reason(
     site: TestClient, world: World, inbox: Inbox
 ) -> None:
-    world.user("bob")
-    opt_in(site, "bob", moderation="1")
-
-    response = site.post(
-        f"/api/v1/competitions/{world.competition_id}/participants/bob/disqualify",
-        json={"reason": "shared the test labels"},
-        headers=world.headers(world.organizer) | {"accept": "application/json"},
-    )
+    response = disqualify_bob(site, world, "shared the test labels")
 
     assert response.status_code == 200, response.text
     [message] = inbox.messages
@@ -139,14 +142,7 @@ def test_a_disqualified_participant_is_told_the_reason(
 def test_a_refused_disqualification_sends_nothing(
     site: TestClient, world: World, inbox: Inbox
 ) -> None:
-    world.user("bob")
-    opt_in(site, "bob", moderation="1")
-
-    response = site.post(
-        f"/api/v1/competitions/{world.competition_id}/participants/bob/disqualify",
-        json={"reason": "  "},
-        headers=world.headers(world.organizer) | {"accept": "application/json"},
-    )
+    response = disqualify_bob(site, world, "  ")
 
     assert response.status_code == 422
     assert inbox.messages == []
