@@ -18,8 +18,14 @@ from app.deps import (
     SettingsDep,
 )
 from app.phase_settings import MAX_ID, whole_number
-from app.routes.pages import confirmations
-from app.routes.pages.confirmations import filled
+from app.routes.pages.confirmations import (
+    DISQUALIFY,
+    HIDE,
+    REMOVE_ORGANIZER,
+    RESCORE,
+    WITHDRAW_KIT,
+    filled,
+)
 from app.routes.pages.forms import FormPost, PostedForm, Viewer, chosen_file
 from app.routes.pages.render import render
 from app.services import audit, competitions, kits, leaderboard, moderation, phases, rescore
@@ -65,7 +71,7 @@ def remove_organizer(competition_id: DbId, username: str, post: PostedForm) -> R
         ),
         back=_competition_back(competition_id),
         done=f"{username} no longer organizes this competition.",
-        confirm=filled(confirmations.REMOVE_ORGANIZER, username=username),
+        confirm=filled(REMOVE_ORGANIZER, username=username),
     )
 
 
@@ -81,7 +87,7 @@ def disqualify(competition_id: DbId, username: str, post: PostedForm) -> Respons
         ),
         back=_competition_back(competition_id),
         done=f"{username} is disqualified.",
-        confirm=filled(confirmations.DISQUALIFY, username=username),
+        confirm=filled(DISQUALIFY, username=username),
     )
 
 
@@ -150,7 +156,7 @@ def rescore_phase(
         done="Re-scoring started.",
         then=lambda run: f"/organize/rescores/{run.id}",
         refused="Not re-scored",
-        confirm=confirmations.RESCORE,
+        confirm=RESCORE,
     )
 
 
@@ -216,7 +222,7 @@ def delete_kit(phase_id: DbId, kind: str, post: PostedForm, settings: SettingsDe
         ),
         back=f"/organize/phases/{phase_id}",
         done=f"{kits.KIT_LABELS.get(kind, kind)} withdrawn.",
-        confirm=filled(confirmations.WITHDRAW_KIT, label=kits.KIT_LABELS.get(kind, kind).lower()),
+        confirm=filled(WITHDRAW_KIT, label=kits.KIT_LABELS.get(kind, kind).lower()),
     )
 
 
@@ -313,7 +319,7 @@ def hide(submission_id: DbId, post: PostedForm) -> Response:
         ),
         back=_back_to(post),
         done=f"Submission #{submission_id} is hidden.",
-        confirm=filled(confirmations.HIDE, id=submission_id),
+        confirm=filled(HIDE, id=submission_id),
     )
 
 
