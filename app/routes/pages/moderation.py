@@ -31,6 +31,7 @@ from app.routes.pages.render import render
 from app.services import audit, competitions, kits, leaderboard, moderation, phases, rescore
 from scoring.groups import SCORE_NAMES
 
+AUDIT_PAGE_SIZE = 100
 router = APIRouter(prefix="/organize")
 
 
@@ -114,16 +115,27 @@ def audit_page(
     session: SessionDep,
     user: Viewer,
     action: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    """Every organizer action in this competition, newest first."""
+    """Every organizer action in this competition, newest first, a page at a time."""
     competition = competitions.require_organizer(session, competition_id, user)
+    # One entry more than a page tells whether an older page exists.
+    found = audit.entries(
+        session,
+        competition.id,
+        action=action or None,
+        limit=AUDIT_PAGE_SIZE + 1,
+        offset=(page - 1) * AUDIT_PAGE_SIZE,
+    )
     return render(
         request,
         "organizer/audit.html",
         competition=competition,
-        entries=audit.entries(session, competition.id, action=action or None),
+        entries=found[:AUDIT_PAGE_SIZE],
         action=action or "",
         action_choices=sorted(ACTIONS.items(), key=lambda item: item[1]),
+        page=page,
+        older=len(found) > AUDIT_PAGE_SIZE,
     )
 
 
