@@ -33,6 +33,10 @@ METRICS_TOKEN_MISSING = (
     "FAIRBOARD_METRICS=token needs FAIRBOARD_METRICS_TOKEN, the Bearer token Prometheus sends"
 )
 METRICS_TOKEN_SHORT = "FAIRBOARD_METRICS_TOKEN must be at least 16 characters in production"
+SMTP_URL_INVALID = (
+    "FAIRBOARD_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://..., "
+    "e.g. smtp://mailer:secret@mail.example.org:587"
+)
 MEMORY_LIMITS_WITH_BROKER = (
     "FAIRBOARD_RATE_LIMIT_STORAGE_URL is memory:// while FAIRBOARD_BROKER_URL is set: each API "
     "replica would count failed log-ins on its own; point it at Redis (or leave it unset to "
@@ -43,7 +47,13 @@ MEMORY_LIMITS_WITH_BROKER = (
 class Settings(BaseSettings):
     """Everything the service and its workers can be configured with."""
 
-    model_config = SettingsConfigDict(env_prefix="FAIRBOARD_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="FAIRBOARD_",
+        env_file=None,
+        extra="ignore",
+        # Settings hold secrets (SMTP and database passwords): errors never echo the input.
+        hide_input_in_errors=True,
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./var/fairboard.db"
@@ -103,6 +113,14 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     """How often the delivery loop (web process embedded, each Celery worker) looks for due
     deliveries."""
+    smtp_url: SecretStr | None = None
+    """Where e-mail goes: ``smtp://user:password@host:587`` (STARTTLS when the server offers
+    it) or ``smtps://...:465``. Unset: every e-mail is written to the outbox folder under
+    ``data_dir``, readable by administrators at ``/admin/outbox`` (the embedded default)."""
+    mail_from: str = "Fairboard <fairboard@localhost>"
+    password_reset_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    """How long a password-reset link works (it works once)."""
+    email_verification_hours: int = Field(default=48, ge=1, le=30 * 24)
 
     @model_validator(mode="after")
     def _absolute_data_dir(self) -> Settings:
@@ -135,6 +153,16 @@ class Settings(BaseSettings):
     def _comma_separated_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return [host.strip() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                # The URL may hold a password: the message does not repeat it.
+                raise ValueError(SMTP_URL_INVALID)
         return value
 
     @field_validator("base_url")
@@ -222,6 +250,10 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
 
 
 @lru_cache

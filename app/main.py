@@ -17,6 +17,7 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from app import notifications
 from app.config import Settings, get_settings
 from app.db import Database
 from app.downloads import DEFAULT_TYPE as DEFAULT_DOWNLOAD_TYPE
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     )
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
+    notifications.install(app.state.db.sessionmaker, settings)
     app.state.jobs = make_dispatcher(app.state.db, settings)
     app.state.login_throttle = LoginThrottle(settings)
 

@@ -138,6 +138,8 @@ def submission_dict(
         "scorer_version": submission.scorer_version,
         "testset_fingerprint": submission.testset_fingerprint,
         "is_chosen": submission.is_chosen,
+        "hidden": submission.is_hidden,
+        "hidden_reason": submission.hidden_reason if submission.is_hidden else None,
         "preset": submission.preset,
         "output_scale": submission.output_scale,
         "scores_note": scores_note(public, private if show_private else None),

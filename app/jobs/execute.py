@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import telemetry
+from app import notifications, telemetry
 from app.config import Settings
 from app.db import Database, utcnow
 from app.jobs import phase_jobs, state
@@ -145,6 +145,8 @@ def run_claimed(
         log.warning("submission %s: result discarded, the job was taken over", submission_id)
         return None
     notify_settled(db, submission_id)
+    # After the transition's commit, so a mail server that is down cannot undo a result.
+    notifications.submission_result(db, settings, submission_id)
     scored = outcome if isinstance(outcome, Scored) else None
     telemetry.observe_evaluation(
         submission.kind,

@@ -23,7 +23,7 @@ from app.models.submission import (
 )
 from app.models.team import Team, TeamMember
 from app.models.testset import TestSetVersion
-from app.models.user import ApiToken, Role, User
+from app.models.user import ApiToken, EmailPurpose, EmailToken, Role, User
 from app.models.webhook import DeliveryStatus, Webhook, WebhookDelivery
 
 __all__ = [
@@ -32,6 +32,8 @@ __all__ = [
     "Competition",
     "CompetitionOrganizer",
     "DeliveryStatus",
+    "EmailPurpose",
+    "EmailToken",
     "EntrySelection",
     "Participation",
     "Phase",

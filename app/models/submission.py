@@ -74,6 +74,8 @@ class Submission(Base):
     testset_fingerprint: Mapped[str | None] = mapped_column(String(80), default=None)
     is_chosen: Mapped[bool] = mapped_column(default=False)
     is_hidden: Mapped[bool] = mapped_column(default=False)
+    hidden_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    """The organizers' reason for hiding the entry, shown to its owner; None when shown."""
     is_baseline: Mapped[bool] = mapped_column(default=False)
     job_token: Mapped[str | None] = mapped_column(String(64), default=None)
     """Identifies the dispatch that owns a running job, so a stale worker cannot finish it."""

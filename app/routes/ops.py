@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import text
 
 from app.deps import DatabaseDep, SettingsDep
 from app.security import secrets_match
 from app.telemetry import CONTENT_TYPE_LATEST, render
 
+FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.ico"
 METRICS_OFF = "metrics are off (FAIRBOARD_METRICS=off)"
 METRICS_TOKEN_REQUIRED = "metrics need the FAIRBOARD_METRICS_TOKEN as a Bearer token"
 
 router = APIRouter(tags=["operations"], include_in_schema=False)
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The site icon, where browsers look for it without being told."""
+    return FileResponse(
+        FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 @router.get("/healthz")

@@ -47,6 +47,7 @@ PASSWORD_TOO_WEAK = (
 CURRENT_PASSWORD_WRONG = "the current password is wrong"
 LOGIN_FAILED = "unknown username or wrong password"
 ADMIN_ONLY = "only administrators can enable or disable accounts"
+OUTBOX_ADMIN_ONLY = "only administrators can read the e-mail outbox"
 CANNOT_DISABLE_SELF = "you cannot disable your own account"
 USER_NOT_FOUND = "user {username!r} not found"
 TOKEN_NOT_FOUND = "token {id} not found"
@@ -124,6 +125,11 @@ def change_password(
     is usually changed because someone else may know it."""
     if not verify_password(user.password_hash, current_password):
         raise WrongCurrentPassword(CURRENT_PASSWORD_WRONG, field="current_password")
+    replace_password(session, user, new_password)
+
+
+def replace_password(session: Session, user: User, new_password: str) -> None:
+    """Set a checked new password, end every session and revoke every API token."""
     check_new_password(new_password, username=user.username, email=user.email)
     user.password_hash = hash_password(new_password)
     end_sessions(user)
@@ -134,11 +140,16 @@ def change_password(
     )
 
 
+def require_admin(user: User, message: str) -> None:
+    """Refuse anyone but an administrator, saying what they may not do."""
+    if user.role != Role.ADMIN:
+        raise Forbidden(message)
+
+
 def set_active(session: Session, admin: User, username: str, *, active: bool) -> User:
     """Enable or disable an account (admins only); disabling ends its sessions and its API
     tokens stop working until it is enabled again."""
-    if admin.role != Role.ADMIN:
-        raise Forbidden(ADMIN_ONLY)
+    require_admin(admin, ADMIN_ONLY)
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
         raise NotFound(USER_NOT_FOUND.format(username=username))

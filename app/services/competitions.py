@@ -337,6 +337,15 @@ def remove_organizer(
 # --- Participation and quotas ---------------------------------------------------------------
 
 
+def joined_competition_ids(session: Session, user_id: int) -> set[int]:
+    """The competitions a user has joined."""
+    return set(
+        session.scalars(
+            select(Participation.competition_id).where(Participation.user_id == user_id)
+        )
+    )
+
+
 def get_participation(session: Session, competition_id: int, user_id: int) -> Participation | None:
     return session.scalar(
         select(Participation).where(

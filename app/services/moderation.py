@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import notifications
 from app.config import Settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.jobs import phase_jobs
@@ -187,6 +188,7 @@ def set_hidden(
         raise InvalidInput(REASON_REQUIRED, field="reason")
     if submission.is_hidden != hidden:
         submission.is_hidden = hidden
+        submission.hidden_reason = reason[:2000] if hidden else None
         session.flush()
         audit.record(
             session,
@@ -251,6 +253,7 @@ def disqualify(
     )
     removed = standings.PARTICIPANT_REMOVED.format(label=user.username)
     phase_jobs.request_competition(session, competition_id, removed, now=now)
+    notifications.queue_disqualified(session, participation)
     return participation
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from app import notifications
 from app.errors import Conflict
 from app.jobs import phase_jobs
 from app.models import Phase, Split, Submission, SubmissionStatus, User
@@ -159,4 +160,5 @@ def reveal_private(session: Session, phase_id: int, actor: User, *, now: datetim
             session, phase, cause=webhooks.CAUSE_REVEALED, submission_id=None, now=now
         )
         phase_jobs.request(session, phase.id, standings.PRIVATE_REVEALED, now=now)
+        notifications.queue_revealed(session, phase)
     return phase

@@ -208,3 +208,11 @@ def prediction_csv(ids: tuple[str, ...], values: Any) -> bytes:
     return (
         "id,age\n" + "".join(f"{i},{float(v)!r}\n" for i, v in zip(ids, values, strict=True))
     ).encode()
+
+
+@pytest.fixture
+def html_client(client: TestClient) -> TestClient:
+    """The test client as a browser: asking for HTML, not following redirects."""
+    client.headers["accept"] = "text/html,application/xhtml+xml"
+    client.follow_redirects = False
+    return client

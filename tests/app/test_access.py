@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +19,8 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from app.models import Role, TeamMode
+from app.db import utcnow
+from app.models import EmailPurpose, Role, TeamMode
 from tests.app.conftest import PASSWORD, World, prediction_csv
 from tests.support.pages import csrf_of
 from tests.support.routes import all_routes
@@ -40,6 +42,7 @@ ORG, C, A = Policy.ORGANIZER, Policy.CREATOR, Policy.ADMIN
 POLICIES: dict[tuple[str, str], Policy] = {
     # operations
     ("GET", "/healthz"): P,
+    ("GET", "/favicon.ico"): P,
     ("GET", "/readyz"): P,
     ("GET", "/metrics"): P,
     ("GET", "/docs"): P,
@@ -69,6 +72,15 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/api/v1/webhooks/{webhook_id}/test"): L,
     ("GET", "/account/password"): L,
     ("POST", "/account/password"): L,
+    ("GET", "/account/reset"): P,
+    ("POST", "/account/reset"): P,
+    ("GET", "/account/reset/{secret}"): P,
+    ("POST", "/account/reset/{secret}"): P,
+    ("GET", "/account/email"): L,
+    ("POST", "/account/email/verify"): L,
+    ("GET", "/account/email/verify/{secret}"): P,
+    ("POST", "/account/notifications"): L,
+    ("GET", "/admin/outbox"): A,
     # competitions and phases, as participants see them
     ("GET", "/"): P,
     ("GET", "/competitions/{competition_id}"): P,
@@ -211,9 +223,18 @@ def scene(client: TestClient, world: World) -> Iterator[Scene]:
     rescore = client.post(f"/api/v1/phases/{world.phase_id}/rescore", headers=organizer)
     assert rescore.status_code in (200, 202), rescore.text
     with world.db.sessionmaker() as session:
-        from app.services import accounts
+        from app.services import accounts, email_links
 
         token_id = accounts.list_tokens(session, owner)[0].id
+        # A live reset link of "other": the public reset form answers as for a real visitor.
+        reset_secret = email_links.issue_link(
+            session,
+            other,
+            EmailPurpose.PASSWORD_RESET,
+            lifetime=timedelta(hours=1),
+            now=utcnow(),
+        )
+        session.commit()
     world.update_competition(team_mode=TeamMode.OPTIONAL)
     team = client.post(
         f"/api/v1/competitions/{world.competition_id}/teams",
@@ -238,6 +259,7 @@ def scene(client: TestClient, world: World) -> Iterator[Scene]:
             "team_id": team.json()["id"],
             "fmt": "csv",
             "webhook_id": 1,
+            "secret": reset_secret,
         },
     )
 
@@ -256,6 +278,7 @@ PUBLIC_FORMS: dict[str, dict[str, str]] = {
     "/signup": {"username": "newcomer", "password": PASSWORD, "email": "n@example.org"},
     "/api/v1/auth/register": {"username": "apinew", "password": PASSWORD, "email": "a@b.org"},
     "/api/v1/auth/token": {"username": "owner", "password": PASSWORD},
+    "/account/reset/{secret}": {"new_password": "violet-anchor-meadow-42"},
 }
 """Forms a public route needs filled in to answer as it does for real visitors."""
 

@@ -26,7 +26,7 @@ from tests.support.pages import csrf_of
 LEADERBOARD_HEADERS = [
     "#",
     "Participant",
-    "Entries",
+    "Attempts",
     "Date of last entry",
     "Ranking ↓",
     "Gender (bias) ↓",

@@ -8,6 +8,7 @@ from app.routes.pages import (
     accounts,
     compare,
     competitions,
+    email,
     leaderboards,
     moderation,
     organizer,
@@ -17,6 +18,7 @@ from app.routes.pages import (
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
+router.include_router(email.router)
 router.include_router(competitions.router)
 router.include_router(leaderboards.router)
 router.include_router(submissions.router)

@@ -41,7 +41,11 @@ def index(request: Request, session: SessionDep, user: OptionalUser, now: NowDep
     """The list of competitions."""
     show_viewer(request, user)
     return render(
-        request, "pages/index.html", competitions=competitions.list_competitions(session), now=now
+        request,
+        "pages/index.html",
+        competitions=competitions.list_competitions(session),
+        joined=competitions.joined_competition_ids(session, user.id) if user else set(),
+        now=now,
     )
 
 
@@ -53,9 +57,11 @@ def competition_page(
     show_viewer(request, user)
     competition = competitions.get_competition(session, competition_id)
     organizer = competitions.is_organizer(session, competition.id, user)
-    joined = user is not None and (
-        competitions.get_participation(session, competition.id, user.id) is not None
+    participation = (
+        competitions.get_participation(session, competition.id, user.id) if user else None
     )
+    joined = participation is not None
+    disqualified = participation is not None and participation.disqualified_at is not None
     phases = []
     for summary in competition.phases:
         phase = competitions.get_phase(session, summary.id)
@@ -63,9 +69,11 @@ def competition_page(
             PhaseView(
                 phase=phase,
                 is_open=phase.is_open(now),
-                quota=teams.quota_for(session, competition, phase, user.id, now)
-                if user and joined
-                else None,
+                quota=(
+                    teams.quota_for(session, competition, phase, user.id, now)
+                    if user and joined and not disqualified
+                    else None
+                ),
                 leaderboard_visible=may_see(phase, Split.PUBLIC, organizer=organizer, now=now),
                 private_visible=phase.public_fraction is not None
                 and may_see(phase, Split.PRIVATE, organizer=organizer, now=now),
@@ -81,6 +89,8 @@ def competition_page(
         is_captain=team is not None and user is not None and team.captain_id == user.id,
         phases=phases,
         joined=joined,
+        participation=participation,
+        disqualified=disqualified,
         organizer=organizer,
         now=now,
         kit_labels=kits.KIT_LABELS,

@@ -18,11 +18,13 @@ from starlette.datastructures import FormData
 from app.deps import CSRF_MISSING, CurrentUser, NowDep, SessionDep
 from app.errors import AppError, CsrfFailed, InvalidInput
 from app.models import User
-from app.routes.pages.render import flash, show_viewer
+from app.routes.pages.render import flash, render, show_viewer
 from app.security import csrf_matches
 from app.services.submissions import Upload
 
 NO_FILE_CHOSEN = "choose a file to upload"
+CONFIRMED_FIELD = "confirmed"
+"""Set to "yes" by the confirmation page (or the confirmation dialog of app/static)."""
 REFUSALS = (401, 403, 404)
 """Problems shown as an error page, never as a notice on the page the form came from."""
 T = TypeVar("T")
@@ -73,6 +75,14 @@ def chosen_file(file: UploadFile | None) -> Upload:
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """What an irreversible action asks before it runs: its name and what will happen."""
+
+    action: str
+    consequences: str
+
+
+@dataclass(frozen=True)
 class FormPost:
     """What a page's form action needs: the request, its transaction, the viewer, the time
     and the CSRF-checked form."""
@@ -96,6 +106,7 @@ class FormPost:
         then: Callable[[T], str] | None = None,
         refused: str = "Not done",
         on_error: Callable[[AppError], Response] | None = None,
+        confirm: Confirmation | None = None,
     ) -> Response:
         """Run the form's action in the request's transaction; answer as a browser expects.
 
@@ -103,8 +114,11 @@ class FormPost:
         problem rolls the transaction back and is either shown by ``on_error`` (a form
         re-rendered with what was typed) or flashed as "<refused>: <message>" on ``back``;
         refusals (not logged in, not allowed, no such thing) without ``on_error`` render as
-        error pages.
+        error pages. An irreversible action passes ``confirm``: until the form says
+        ``confirmed=yes``, nothing runs and a page asks, saying what will happen.
         """
+        if confirm is not None and self.text(CONFIRMED_FIELD) != "yes":
+            return self.ask(confirm, back=back)
         try:
             result = perform()
         except AppError as error:
@@ -117,6 +131,18 @@ class FormPost:
             return see_other(back)
         flash(self.request, done(result) if callable(done) else done)
         return see_other(then(result) if then is not None else back)
+
+    def ask(self, confirmation: Confirmation, *, back: str) -> Response:
+        """The page asking to confirm this form's action, its fields kept for the re-post."""
+        fields = {k: v for k, v in form_fields(self.form).items() if k != CONFIRMED_FIELD}
+        return render(
+            self.request,
+            "confirm.html",
+            confirmation=confirmation,
+            action=self.request.url.path,
+            fields=fields,
+            back=safe_next(fields.get("back") or back, default=back),
+        )
 
 
 def form_post(

@@ -3,11 +3,12 @@ participants, the moderation table, baselines, re-scoring, kits and the audit lo
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from app.audit_text import ACTIONS
 from app.deps import (
     ORGANIZER_ONLY,
     DbId,
@@ -17,11 +18,20 @@ from app.deps import (
     SettingsDep,
 )
 from app.phase_settings import MAX_ID, whole_number
+from app.routes.pages.confirmations import (
+    DISQUALIFY,
+    HIDE,
+    REMOVE_ORGANIZER,
+    RESCORE,
+    WITHDRAW_KIT,
+    filled,
+)
 from app.routes.pages.forms import FormPost, PostedForm, Viewer, chosen_file
 from app.routes.pages.render import render
-from app.services import audit, competitions, kits, moderation, phases, rescore
+from app.services import audit, competitions, kits, leaderboard, moderation, phases, rescore
 from scoring.groups import SCORE_NAMES
 
+AUDIT_PAGE_SIZE = 100
 router = APIRouter(prefix="/organize")
 
 
@@ -62,6 +72,7 @@ def remove_organizer(competition_id: DbId, username: str, post: PostedForm) -> R
         ),
         back=_competition_back(competition_id),
         done=f"{username} no longer organizes this competition.",
+        confirm=filled(REMOVE_ORGANIZER, username=username),
     )
 
 
@@ -77,6 +88,7 @@ def disqualify(competition_id: DbId, username: str, post: PostedForm) -> Respons
         ),
         back=_competition_back(competition_id),
         done=f"{username} is disqualified.",
+        confirm=filled(DISQUALIFY, username=username),
     )
 
 
@@ -103,15 +115,27 @@ def audit_page(
     session: SessionDep,
     user: Viewer,
     action: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    """Every organizer action in this competition, newest first."""
+    """Every organizer action in this competition, newest first, a page at a time."""
     competition = competitions.require_organizer(session, competition_id, user)
+    # One entry more than a page tells whether an older page exists.
+    found = audit.entries(
+        session,
+        competition.id,
+        action=action or None,
+        limit=AUDIT_PAGE_SIZE + 1,
+        offset=(page - 1) * AUDIT_PAGE_SIZE,
+    )
     return render(
         request,
         "organizer/audit.html",
         competition=competition,
-        entries=audit.entries(session, competition.id, action=action or None),
+        entries=found[:AUDIT_PAGE_SIZE],
         action=action or "",
+        action_choices=sorted(ACTIONS.items(), key=lambda item: item[1]),
+        page=page,
+        older=len(found) > AUDIT_PAGE_SIZE,
     )
 
 
@@ -144,21 +168,36 @@ def rescore_phase(
         done="Re-scoring started.",
         then=lambda run: f"/organize/rescores/{run.id}",
         refused="Not re-scored",
+        confirm=RESCORE,
     )
 
 
 @router.get("/rescores/{rescore_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
-def rescore_page(rescore_id: DbId, request: Request, session: SessionDep, user: Viewer) -> Response:
-    """What a re-scoring changed: scores and leaderboard positions before and after."""
+def rescore_page(
+    rescore_id: DbId,
+    request: Request,
+    session: SessionDep,
+    user: Viewer,
+    show: Annotated[Literal["changed", "all"], Query()] = "changed",
+) -> Response:
+    """What a re-scoring changed: the summary, then the submissions whose scores, position or
+    state changed (all of them on request)."""
     run = rescore.get_rescore(session, rescore_id, user)
     phase = competitions.get_phase(session, run.phase_id)
+    report = rescore.report(session, run)
     return render(
         request,
         "organizer/rescore.html",
-        report=rescore.report(session, run),
+        report=report,
+        rows=[
+            change
+            for change in report.changes
+            if show == "all" or not change.done or change.scores_changed or change.position_changed
+        ],
+        show=show,
         phase=phase,
         competition=phase.competition,
-        score_names=SCORE_NAMES,
+        score_names=[(name, leaderboard.COLUMN_LABELS[name]) for name in SCORE_NAMES],
     )
 
 
@@ -195,6 +234,7 @@ def delete_kit(phase_id: DbId, kind: str, post: PostedForm, settings: SettingsDe
         ),
         back=f"/organize/phases/{phase_id}",
         done=f"{kits.KIT_LABELS.get(kind, kind)} withdrawn.",
+        confirm=filled(WITHDRAW_KIT, label=kits.KIT_LABELS.get(kind, kind).lower()),
     )
 
 
@@ -289,6 +329,7 @@ def hide(submission_id: DbId, post: PostedForm) -> Response:
         ),
         back=_back_to(post),
         done=f"Submission #{submission_id} is hidden.",
+        confirm=filled(HIDE, id=submission_id),
     )
 
 

@@ -17,6 +17,7 @@ from app.errors import AppError
 from app.models import EntrySelection, Phase, TiePolicy, User
 from app.phase_settings import BLANK_MEANS_NONE, CHECKBOXES, PhaseSettings
 from app.presenters import organizer_phase_out
+from app.routes.pages.confirmations import REVEAL
 from app.routes.pages.forms import PostedForm, Viewer, chosen_file, form_fields
 from app.routes.pages.render import render
 from app.schemas import TestSetOut
@@ -315,4 +316,5 @@ def reveal(phase_id: DbId, post: PostedForm) -> Response:
         lambda: phases.reveal_private(post.session, phase_id, post.user, now=post.now),
         back=f"/organize/phases/{phase_id}",
         done="The private leaderboard is now public.",
+        confirm=REVEAL,
     )

@@ -15,7 +15,10 @@ from markupsafe import Markup
 from sqlalchemy import exists, select
 from sqlalchemy.orm import object_session
 
+from app import setting_words
+from app.audit_text import describe
 from app.models import CompetitionOrganizer, Role, User
+from app.services.leaderboard import COLUMN_LABELS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -71,6 +74,12 @@ def rank(value: float) -> str:
     return f"{value:g}"
 
 
+def ranking(value: float) -> str:
+    """A mean of five ranks, always with one decimal: exact, since each rank is a multiple of
+    0.5, and a column of "3.0" and "2.4" reads evenly."""
+    return f"{value:.1f}"
+
+
 def when(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -82,6 +91,19 @@ def markdown(text: str | None) -> Markup:
 
 templates.env.filters["score"] = score
 templates.env.filters["rank"] = rank
+templates.env.filters["ranking"] = ranking
+templates.env.globals["words"] = {
+    "entry_selection": setting_words.ENTRY_SELECTION,
+    "entry_selection_public": setting_words.ENTRY_SELECTION_PUBLIC,
+    "tie_policy": setting_words.TIE_POLICY,
+    "columns": COLUMN_LABELS,
+}
+templates.env.filters["limits"] = lambda phase: setting_words.limit_words(
+    phase.daily_limit, phase.total_limit
+)
+templates.env.filters["audit_line"] = lambda entry: describe(
+    entry.action, entry.actor, entry.target, entry.details
+)
 templates.env.filters["when"] = when
 templates.env.filters["markdown"] = markdown
 

@@ -107,6 +107,7 @@ def _submit_form(
         phase=phase,
         competition=phase.competition,
         joined=participation is not None,
+        participation=participation,
         disqualified=participation is not None and participation.disqualified_at is not None,
         quota=teams.quota_for(session, phase.competition, phase, user.id, now)
         if participation

@@ -117,7 +117,7 @@ def test_an_organizer_runs_a_competition_from_the_pages(
     assert "Phase settings saved." in saved.text
 
     revealed = post_form(
-        site, f"/organize/phases/{phase_id}", f"/organize/phases/{phase_id}/reveal"
+        site, f"/organize/phases/{phase_id}", f"/organize/phases/{phase_id}/reveal", confirmed="yes"
     )
     assert "revealed" in revealed.text
     audit = site.get(f"{competition_url}/audit", headers=HTML)
@@ -233,6 +233,7 @@ def test_moderation_table_hides_an_entry_and_re_scoring_shows_the_report(
         f"/organize/submissions/{submission['id']}/hide",
         reason="duplicate account",
         back=url,
+        confirmed="yes",
     )
     assert hidden.status_code == 200
     assert 'data-hidden="true"' in hidden.text
@@ -244,9 +245,11 @@ def test_moderation_table_hides_an_entry_and_re_scoring_shows_the_report(
         f"/organize/phases/{world.phase_id}",
         f"/organize/phases/{world.phase_id}/rescore",
         testset_id=str(world.testset_id),
+        confirmed="yes",
     )
     assert report.status_code == 200
     assert re.fullmatch(r"/organize/rescores/\d+", report.url.path)
+    report = site.get(f"{report.url.path}?show=all", headers=HTML)
     assert f'data-submission="{submission["id"]}"' in report.text
     assert "2.000000 →" in report.text
 
