@@ -22,9 +22,12 @@ LEADERBOARD_FILES: dict[str, Any] = {
 }
 SUBMISSIONS_CSV: dict[str, Any] = {
     "text/csv; charset=utf-8": (
-        "submission_id,participant,team,status,public_mae\n42,ada,Group 7,finished,5.1234\n"
+        "submission_id,participant,team,kind,status,split,n_items,mae\n"
+        "42,ada,Group 7,predictions,finished,public,989,5.1234\n"
     )
 }
+"""The first columns; then the other scores and each group's MAE and size."""
+
 COMPARISON: dict[str, Any] = {
     "competition_id": 1,
     "reference": 40,
