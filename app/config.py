@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     """How often the delivery loop (web process embedded, each Celery worker) looks for due
     deliveries."""
+    webhook_delivery_retention_days: int = Field(default=30, ge=1, le=36500)
+    """Settled deliveries (the log owners see) older than this are deleted by the delivery loop."""
 
     @model_validator(mode="after")
     def _absolute_data_dir(self) -> Settings:
