@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     """How often the delivery loop (web process embedded, each Celery worker) looks for due
     deliveries."""
+    webhook_delivery_retention_days: int = Field(default=30, ge=1, le=36500)
+    """Settled deliveries (the log owners see) older than this are deleted by the delivery loop."""
     smtp_url: SecretStr | None = None
     """Where e-mail goes: ``smtp://user:password@host:587`` (STARTTLS when the server offers
     it) or ``smtps://...:465``. Unset: every e-mail is written to the outbox folder under

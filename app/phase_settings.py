@@ -24,6 +24,7 @@ from pydantic import (
 from app.db import DB_ID_MAX
 from app.errors import InvalidInput
 from app.models import EntrySelection, SubmissionKind, TiePolicy
+from app.schema_examples import organizer as examples
 from app.schemas import InputModel
 from scoring.groups import SCORE_NAMES
 from scoring.inference import PROVIDERS
@@ -125,7 +126,9 @@ def _choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
 class PhaseSettings(InputModel):
     """Every setting an organizer gives a phase, checked field by field and as a whole."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.EXAMPLE_PHASE_SETTINGS]}
+    )
 
     name: str = Field(max_length=100)
     description: str = Field(default="", max_length=100_000)

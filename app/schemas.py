@@ -21,6 +21,7 @@ from app.schema_examples import (
     EXAMPLE_USER,
     EXAMPLE_WEBHOOK,
 )
+from app.schema_examples import organizer as examples
 
 NUL_IN_TEXT = "text must not contain a NUL character (\\x00)"
 
@@ -59,6 +60,7 @@ class TokenIn(InputModel):
 
 
 class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXAMPLE_PASSWORD_CHANGE]})
     current_password: str = Field(max_length=1024)
     new_password: str = Field(max_length=1024)
 
@@ -210,7 +212,9 @@ class TeamRefOut(BaseModel):
 
 
 class SubmissionPatch(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.EXAMPLE_SUBMISSION_PATCH]}
+    )
     metadata: dict[str, Any] | None = None
     """Replaces the metadata: string keys to string values (checked by the service)."""
 
@@ -248,13 +252,17 @@ class LeaderboardRowOut(BaseModel):
 
 
 class CompetitionIn(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.EXAMPLE_COMPETITION_IN]}
+    )
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=100_000)
 
 
 class CompetitionPatch(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.EXAMPLE_COMPETITION_PATCH]}
+    )
     title: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=100_000)
     team_mode: Literal["off", "optional", "required"] | None = None
@@ -262,18 +270,23 @@ class CompetitionPatch(InputModel):
 
 
 class TeamIn(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.EXAMPLE_TEAM_IN]}
+    )
     name: str = Field(max_length=100)
 
 
 class InviteIn(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.EXAMPLE_INVITE]}
+    )
     invite_code: str = Field(max_length=64)
 
 
 class TeamOut(BaseModel):
     """A team as its members and the competition's organizers see it."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXAMPLE_TEAM]})
     id: int
     competition_id: int
     name: str
@@ -288,7 +301,7 @@ class TeamOut(BaseModel):
 class OrganizerPhaseOut(PhaseOut):
     """A phase with the settings only its organizers see."""
 
-    model_config = ConfigDict(json_schema_extra=None)  # the participant's example would mislead
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXAMPLE_ORGANIZER_PHASE]})
 
     competition_id: int
     primary_column: str
@@ -306,7 +319,9 @@ class TestSetOut(BaseModel):
     the labels."""
 
     __test__ = False  # not a pytest test class
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [examples.EXAMPLE_TESTSET]}
+    )
     id: int
     name: str
     fingerprint: str
@@ -339,23 +354,30 @@ class TestSetOut(BaseModel):
 
 
 class UsernameIn(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.EXAMPLE_USERNAME]}
+    )
     username: str = Field(max_length=64)
 
 
 class OrganizerOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [examples.EXAMPLE_ORGANIZER]}
+    )
     username: str
     role: str
     added_at: datetime
 
 
 class ReasonIn(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.EXAMPLE_REASON]}
+    )
     reason: str = Field(default="", max_length=2000)
 
 
 class ParticipantOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXAMPLE_PARTICIPANT]})
     username: str
     joined_at: datetime
     submissions: int
@@ -365,6 +387,9 @@ class ParticipantOut(BaseModel):
 
 
 class ModerationSubmissionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [examples.EXAMPLE_MODERATION_SUBMISSION]}
+    )
     id: int
     phase_id: int
     participant: str
@@ -392,12 +417,15 @@ class ModerationSubmissionOut(BaseModel):
 
 
 class RescoreIn(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.EXAMPLE_RESCORE_IN]}
+    )
     testset_id: Annotated[int, Field(ge=1, le=DB_ID_MAX)] | None = None
     include_failed: bool = False
 
 
 class RescoreOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXAMPLE_RESCORE]})
     id: int
     phase_id: int
     created_at: datetime
@@ -414,6 +442,7 @@ class RescoreOut(BaseModel):
 class AuditEntryOut(BaseModel):
     """An audit entry with its actor's name (None once the user is deleted)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXAMPLE_AUDIT_ENTRY]})
     id: int
     created_at: datetime
     actor: str | None
@@ -423,6 +452,7 @@ class AuditEntryOut(BaseModel):
 
 
 class KitOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXAMPLE_KIT]})
     kind: str
     filename: str
     size_bytes: int
@@ -431,6 +461,11 @@ class KitOut(BaseModel):
 
 
 class WebhookIn(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"url": EXAMPLE_WEBHOOK["url"], "events": EXAMPLE_WEBHOOK["events"]}]
+        }
+    )
     url: str = Field(max_length=2048, examples=["https://ci.example.org/fairboard-hook"])
     events: list[Annotated[str, Field(max_length=64)]] = Field(
         max_length=10, examples=[["submission.finished", "submission.failed"]]

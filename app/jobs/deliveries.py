@@ -4,17 +4,19 @@ The ``webhook_deliveries`` table is the queue (as the submissions table is for e
 a delivery is claimed by a conditional ``UPDATE`` that pushes its next attempt past the
 request timeout, so two loops (web process, Celery workers) never send one attempt twice.
 A failed attempt is retried after ``base * 2**(attempt - 1)`` seconds, up to
-``webhook_max_attempts``.
+``webhook_max_attempts``. The loop also prunes the log: settled deliveries older than
+``webhook_delivery_retention_days`` go, a bounded batch at a time.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from standardwebhooks import Webhook as Signer
 
 from app.config import Settings
@@ -35,6 +37,9 @@ from app.services import competitions, webhooks
 log = logging.getLogger("fairboard.webhooks")
 USER_AGENT = "Fairboard-Webhooks/1"
 BATCH = 50
+PRUNE_BATCH = 500
+"""The most deliveries one pruning round deletes: a short transaction however large the log."""
+PRUNE_EVERY_SECONDS = 600.0
 
 
 def submission_settled(db: Database, submission_id: int) -> int:
@@ -177,6 +182,27 @@ def deliver_due(db: Database, settings: Settings) -> int:
     return len(claimed)
 
 
+def prune_deliveries(db: Database, settings: Settings, now: datetime) -> int:
+    """Delete up to ``PRUNE_BATCH`` settled deliveries older than the retention; how many."""
+    cutoff = now - timedelta(days=settings.webhook_delivery_retention_days)
+    with db.transaction() as session:
+        # A pending delivery is still owed to its receiver, however old: only settled ones go.
+        old = list(
+            session.scalars(
+                select(WebhookDelivery.id)
+                .where(
+                    WebhookDelivery.status != DeliveryStatus.PENDING,
+                    WebhookDelivery.created_at < cutoff,
+                )
+                .order_by(WebhookDelivery.id)
+                .limit(PRUNE_BATCH)
+            )
+        )
+        if old:
+            session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(old)))
+    return len(old)
+
+
 class DeliveryLoop:
     """A thread that sends due deliveries every ``webhook_poll_seconds`` (web or worker)."""
 
@@ -196,8 +222,14 @@ class DeliveryLoop:
             self._thread.join(timeout=self.settings.webhook_timeout_seconds + 5)
 
     def _run(self) -> None:
+        next_prune = time.monotonic()
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_prune:
+                    pruned = prune_deliveries(self.db, self.settings, utcnow())
+                    # A full batch means more are waiting: take the next one next round.
+                    wait = 0.0 if pruned == PRUNE_BATCH else PRUNE_EVERY_SECONDS
+                    next_prune = time.monotonic() + wait
                 sent = deliver_due(self.db, self.settings)
             except Exception:
                 log.exception("webhook deliveries failed; retrying shortly")

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Participation, Phase, Split, Submission, SubmissionScore, User
+from app.models import Participation, Phase, Split, Submission, SubmissionScore, Team, User
 from app.services.leaderboard import COLUMN_LABELS, COLUMN_ORDER, Leaderboard, LeaderboardRow
 from app.services.stored_scores import read_report, read_scores
 from scoring.groups import ATTRIBUTES, SCORE_NAMES
@@ -166,6 +166,7 @@ def _group_fields() -> list[str]:
 SUBMISSION_FIELDS: tuple[str, ...] = (
     "submission_id",
     "participant",
+    "team",
     "kind",
     "status",
     "created_at",
@@ -214,8 +215,9 @@ def submissions_csv(session: Session, phase: Phase) -> str:
         )
     )
     found = session.execute(
-        select(Submission, User.username)
+        select(Submission, User.username, Team.name)
         .join(User, User.id == Submission.user_id)
+        .outerjoin(Team, Team.id == Submission.team_id)
         .where(Submission.phase_id == phase.id)
         .order_by(Submission.created_at, Submission.id)
     ).all()
@@ -223,7 +225,7 @@ def submissions_csv(session: Session, phase: Phase) -> str:
     if found:
         for score_row in session.scalars(
             select(SubmissionScore).where(
-                SubmissionScore.submission_id.in_([s.id for s, _ in found])
+                SubmissionScore.submission_id.in_([s.id for s, *_ in found])
             )
         ):
             scores.setdefault(score_row.submission_id, []).append(score_row)
@@ -234,10 +236,11 @@ def submissions_csv(session: Session, phase: Phase) -> str:
         out, fieldnames=list(SUBMISSION_FIELDS), extrasaction="ignore", lineterminator="\n"
     )
     writer.writeheader()
-    for submission, username in found:
+    for submission, username, team_name in found:
         base = {
             "submission_id": submission.id,
             "participant": username,
+            "team": team_name or "",
             "kind": submission.kind.value,
             "status": submission.status.value,
             "created_at": submission.created_at.isoformat(),

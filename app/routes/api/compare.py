@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse, Response
 
 from app.db import DB_ID_MAX
 from app.deps import CurrentUser, NowDep, SessionDep
-from app.routes.api.moderation import EXPORT_MEDIA_TYPES, _attachment, _documented
+from app.routes.api.files import EXPORT_MEDIA_TYPES, attachment, documented
+from app.schema_examples.files import COMPARE_FILES
 from app.services import compare as comparing
 from app.services import competitions
 
@@ -19,7 +20,7 @@ router = APIRouter(tags=["compare"])
 @router.get(
     "/compare",
     response_class=Response,
-    responses=_documented("application/json", *EXPORT_MEDIA_TYPES.values()),
+    responses=documented(COMPARE_FILES),
 )
 def compare(
     session: SessionDep,
@@ -41,4 +42,4 @@ def compare(
     title = competitions.get_competition(session, table.competition_id).title + ": comparison"
     content = comparing.compare_export(table, format, title=title, groups=groups)
     filename = f"compare-competition{table.competition_id}.{format}"
-    return _attachment(content, EXPORT_MEDIA_TYPES[format], filename)
+    return attachment(content, EXPORT_MEDIA_TYPES[format], filename)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response, status
 from app.deps import CurrentUser, DbId, NowDep, OptionalUser, SessionDep
 from app.presenters import competition_out
 from app.routes.api.paging import PAGE_HEADERS, PageDep
+from app.schema_examples.organizer import EXAMPLE_JOINED
 from app.schemas import CompetitionOut
 from app.services import competitions
 
@@ -35,7 +36,11 @@ def get_competition(
     return competition_out(session, competition_id, user, now=now)
 
 
-@router.post("/{competition_id}/join", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{competition_id}/join",
+    status_code=status.HTTP_201_CREATED,
+    responses={201: {"content": {"application/json": {"example": EXAMPLE_JOINED}}}},
+)
 def join(competition_id: DbId, session: SessionDep, user: CurrentUser) -> dict[str, object]:
     """Join a competition as a participant."""
     competition = competitions.get_competition(session, competition_id)

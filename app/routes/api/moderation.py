@@ -3,7 +3,7 @@ baseline entries, and the leaderboard and scores as CSV, Markdown and LaTeX."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
@@ -20,7 +20,9 @@ from app.deps import (
 )
 from app.models import Split
 from app.presenters import submission_dict
+from app.routes.api.files import EXPORT_MEDIA_TYPES, attachment, documented
 from app.routes.api.paging import PAGE_HEADERS, PageDep
+from app.schema_examples.files import LEADERBOARD_FILES, SUBMISSIONS_CSV
 from app.schemas import ModerationSubmissionOut, ParticipantOut, ReasonIn, SubmissionOut
 from app.services import (
     competitions,
@@ -226,31 +228,11 @@ def add_baseline(
 
 # --- Exports --------------------------------------------------------------------------------
 
-EXPORT_MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "md": "text/markdown; charset=utf-8",
-    "tex": "application/x-tex; charset=utf-8",
-}
-
-
-def _attachment(content: str, media_type: str, filename: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def _documented(*media_types: str) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI description of a 200 that answers a file in one of ``media_types``."""
-    text = {"schema": {"type": "string"}}
-    return {200: {"content": {media_type.split(";")[0]: text for media_type in media_types}}}
-
 
 @router.get(
     "/phases/{phase_id}/exports/leaderboard.{fmt}",
     response_class=Response,
-    responses=_documented(*EXPORT_MEDIA_TYPES.values()),
+    responses=documented(LEADERBOARD_FILES),
 )
 def export_leaderboard(
     phase_id: DbId,
@@ -266,7 +248,7 @@ def export_leaderboard(
     phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
     board = leaderboard.build_leaderboard(session, phase, split=chosen)
     content = exports.leaderboard_export(board, phase, fmt)
-    return _attachment(
+    return attachment(
         content, EXPORT_MEDIA_TYPES[fmt], f"leaderboard-phase{phase.id}-{board.split.value}.{fmt}"
     )
 
@@ -275,13 +257,13 @@ def export_leaderboard(
     "/phases/{phase_id}/exports/submissions.csv",
     dependencies=ORGANIZER_ONLY,
     response_class=Response,
-    responses=_documented(EXPORT_MEDIA_TYPES["csv"]),
+    responses=documented(SUBMISSIONS_CSV),
 )
 def export_submissions(phase_id: DbId, session: SessionDep, user: CurrentUser) -> Response:
     """Every submission's scores on each split with per-group MAEs and sizes (organizers)."""
     phase = competitions.get_phase(session, phase_id)
     competitions.require_organizer(session, phase.competition_id, user)
-    return _attachment(
+    return attachment(
         exports.submissions_csv(session, phase),
         EXPORT_MEDIA_TYPES["csv"],
         f"submissions-phase{phase.id}.csv",

@@ -13,6 +13,7 @@ from app.errors import Forbidden, NotAuthenticated, NotFound
 from app.models import Split
 from app.presenters import phase_out
 from app.routes.api.paging import PAGE_HEADERS, PageDep
+from app.schema_examples.files import LEADERBOARD_CSV
 from app.schemas import LeaderboardRowOut, PhaseOut
 from app.services import competitions, exports, leaderboard, phases, submissions, teams
 from app.services.inputs import inputs_zip
@@ -49,7 +50,10 @@ def get_phase(phase_id: DbId, session: SessionDep, user: OptionalUser, now: NowD
     response_model=list[LeaderboardRowOut],
     summary="A phase's leaderboard",
     responses={
-        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "headers": PAGE_HEADERS}
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}, "example": LEADERBOARD_CSV}},
+            "headers": PAGE_HEADERS,
+        }
     },
 )
 def get_leaderboard(

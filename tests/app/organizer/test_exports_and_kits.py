@@ -108,9 +108,10 @@ def test_submissions_csv_has_every_split_and_group_mae(
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == 3
-    assert list(rows[0])[:12] == [
+    assert list(rows[0])[:13] == [
         "submission_id",
         "participant",
+        "team",
         "kind",
         "status",
         "created_at",

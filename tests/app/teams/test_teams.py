@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from fastapi.testclient import TestClient
 
 from app.models import Split, TeamMode
@@ -274,6 +277,21 @@ def test_the_private_board_and_the_exports_show_the_team_as_with_individuals(
     assert [(r["participant"], r["members"]) for r in private] == [("Owls", ["alice", "bob"])]
     exported = client.get(f"/api/v1/phases/{world.phase_id}/exports/leaderboard.csv").text
     assert exported.splitlines()[1].split(",")[1] == "Owls"
+
+
+def test_the_submissions_csv_names_the_team_of_each_submission_and_none_for_individuals(
+    client: TestClient, world: World
+) -> None:
+    owls_who_submitted(client, world)
+    alone = submit(client, world, world.user("carol"))
+    assert alone.status_code == 201, alone.text
+    exported = client.get(
+        f"/api/v1/phases/{world.phase_id}/exports/submissions.csv",
+        headers=world.headers(world.organizer),
+    )
+    assert exported.status_code == 200
+    rows = csv.DictReader(io.StringIO(exported.text))
+    assert [(row["participant"], row["team"]) for row in rows] == [("bob", "Owls"), ("carol", "")]
 
 
 def test_team_events_are_in_the_audit_log(client: TestClient, world: World) -> None:
