@@ -80,7 +80,9 @@ def shared_settings(scaleout_database: str, redis_server: RedisServer, tmp_path:
         data_dir=tmp_path / "shared-data",
         secret_key="scale-out-test-secret",
         sweep_interval_seconds=1.0,
-        job_lease_seconds=3.0,
+        # Short, so recovery is quick; 5 heartbeats long, so a loaded CI machine that stalls a
+        # worker for a few seconds does not take a live job back.
+        job_lease_seconds=5.0,
         job_heartbeat_seconds=1.0,
         inference_threads=1,
     )

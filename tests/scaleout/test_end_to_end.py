@@ -5,7 +5,7 @@ times in a row (bounded), half of them in the middle of a model's inference and 
 middle of a prediction file's scoring, and restarted each time. Every submission ends within
 60 s of its kill plus its own run time, none is lost or scored twice, and the leaderboards equal
 what the embedded mode (SQLite, in-process jobs) gives when the same files are submitted in the
-same order. Leases are 3 s here: a killed worker's job comes back within one lease period.
+same order. Leases are 5 s here: a killed worker's job comes back within one lease period.
 """
 
 from __future__ import annotations
