@@ -65,40 +65,18 @@ LAYER_OF = {
 }
 """A module's layer: that of the longest dotted prefix listed."""
 
+FOUNDATION = {"jobs", "base", "models", "db", "scoring"}
+"""Layers everything from the services up may import."""
+STACK = ("entry", "routes", "web", "runners", "presenters", "services")
+"""The upper layers, top first: each may import those after it and the foundation."""
+
 BELOW = {
     "scoring": set(),
     "db": set(),
     "models": {"db"},
     "base": {"models", "db", "scoring"},
     "jobs": {"models", "db"},
-    "services": {"jobs", "base", "models", "db", "scoring"},
-    "presenters": {"services", "jobs", "base", "models", "db", "scoring"},
-    "runners": {"presenters", "services", "jobs", "base", "models", "db", "scoring"},
-    "web": {"runners", "presenters", "services", "jobs", "base", "models", "db", "scoring"},
-    "routes": {
-        "web",
-        "runners",
-        "presenters",
-        "services",
-        "jobs",
-        "base",
-        "models",
-        "db",
-        "scoring",
-    },
-    "entry": {
-        "routes",
-        "web",
-        "runners",
-        "presenters",
-        "services",
-        "jobs",
-        "base",
-        "models",
-        "db",
-        "scoring",
-    },
-}
+} | {layer: set(STACK[i + 1 :]) | FOUNDATION for i, layer in enumerate(STACK)}
 """The layers each layer may import besides its own."""
 
 UPWARD_EDGES = {
