@@ -46,7 +46,13 @@ class Competition(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    """Markdown, rendered safely (no raw HTML)."""
+    """Markdown, rendered safely (no raw HTML): the Overview tab."""
+    evaluation: Mapped[str] = mapped_column(Text, default="")
+    """Markdown for the Evaluation tab: how entries are scored."""
+    terms: Mapped[str] = mapped_column(Text, default="")
+    """Markdown for the Terms tab; when set, joining requires accepting them."""
+    data: Mapped[str] = mapped_column(Text, default="")
+    """Markdown for the Data tab: what the data is and its licence."""
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
@@ -83,6 +89,8 @@ class Participation(Base):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the participant accepted the competition's terms (None: it had none)."""
     submission_counter: Mapped[int] = mapped_column(default=0)
     """Bumped by every submission attempt: the write that takes the row lock."""
     disqualified_at: Mapped[datetime | None] = mapped_column(default=None)

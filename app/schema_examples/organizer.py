@@ -15,7 +15,11 @@ EXAMPLE_COMPETITION_IN: dict[str, Any] = {
     "title": "Fair apparent-age estimation",
     "description": "Estimate apparent age, fairly across groups.",
 }
-EXAMPLE_COMPETITION_PATCH: dict[str, Any] = {"team_mode": "optional", "max_team_size": 4}
+EXAMPLE_COMPETITION_PATCH: dict[str, Any] = {
+    "team_mode": "optional",
+    "max_team_size": 4,
+    "terms": "Use the test images for this competition only.",
+}
 EXAMPLE_PHASE_SETTINGS: dict[str, Any] = {
     "name": "Development",
     "description": "Predict the apparent age of every test image.",
@@ -116,6 +120,7 @@ EXAMPLE_MODERATION_SUBMISSION: dict[str, Any] = {
     "private_scores": SCORES,
 }
 EXAMPLE_TEAM_IN: dict[str, Any] = {"name": "Group 7"}
+EXAMPLE_JOIN_IN: dict[str, Any] = {"accept_terms": True}
 EXAMPLE_INVITE: dict[str, Any] = {"invite_code": "k3J9-p2Qx-7LmA"}
 EXAMPLE_TEAM: dict[str, Any] = {
     "id": 7,
@@ -130,4 +135,8 @@ EXAMPLE_TEAM: dict[str, Any] = {
 EXAMPLE_SUBMISSION_PATCH: dict[str, Any] = {
     "metadata": {"model": "resnet50", "augmentation": "age", "loss": "weighted-l1"}
 }
-EXAMPLE_JOINED: dict[str, Any] = {"competition_id": 1, "joined_at": WHEN}
+EXAMPLE_JOINED: dict[str, Any] = {
+    "competition_id": 1,
+    "joined_at": WHEN,
+    "terms_accepted_at": WHEN,
+}

@@ -136,6 +136,9 @@ class CompetitionOut(BaseModel):
     id: int
     title: str
     description: str
+    evaluation: str = ""
+    terms: str = ""
+    data: str = ""
     created_at: datetime
     joined: bool = False
     is_organizer: bool = False
@@ -262,6 +265,9 @@ class CompetitionPatch(InputModel):
     )
     title: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=100_000)
+    evaluation: str | None = Field(default=None, max_length=100_000)
+    terms: str | None = Field(default=None, max_length=100_000)
+    data: str | None = Field(default=None, max_length=100_000)
     team_mode: Literal["off", "optional", "required"] | None = None
     max_team_size: int | None = Field(default=None, ge=1, le=50)
 
@@ -271,6 +277,14 @@ class TeamIn(InputModel):
         extra="forbid", json_schema_extra={"examples": [examples.EXAMPLE_TEAM_IN]}
     )
     name: str = Field(max_length=100)
+
+
+class JoinIn(InputModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.EXAMPLE_JOIN_IN]}
+    )
+    accept_terms: bool = False
+    """Required (true) when the competition has terms."""
 
 
 class InviteIn(InputModel):

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.db import utcnow
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, NotJoined
 from app.models import (
     Competition,
@@ -34,6 +35,7 @@ PHASE_NOT_FOUND = "phase {id} not found"
 NOT_ORGANIZER = "only the organizers of this competition may do this"
 NOT_JOINED = "join the competition before submitting"
 ALREADY_JOINED = "you have already joined this competition"
+TERMS_NOT_ACCEPTED = "this competition has terms: accept them (accept_terms=true) to join"
 CANNOT_CREATE = "only users with the organizer or admin role can create competitions"
 TITLE_REQUIRED = "the title must not be empty"
 TITLE_TOO_LONG = "the title must be at most 200 characters (got {length})"
@@ -190,7 +192,7 @@ def update_competition(
     *,
     now: datetime,
 ) -> Competition:
-    """Change a competition's title or description (its organizers only)."""
+    """Change a competition's title or its tabs' texts (its organizers only)."""
     competition = require_organizer(session, competition_id, actor)
     changed: dict[str, Any] = {}
     if changes.get("title") is not None:
@@ -198,11 +200,12 @@ def update_competition(
         if title != competition.title:
             changed["title"] = {"from": competition.title, "to": title}
             competition.title = title
-    if changes.get("description") is not None:
-        description = str(changes["description"])
-        if description != competition.description:
-            changed["description"] = {"changed": True}
-            competition.description = description
+    for name in ("description", "evaluation", "terms", "data"):
+        if changes.get(name) is not None:
+            text = str(changes[name])
+            if text != getattr(competition, name):
+                changed[name] = {"changed": True}
+                setattr(competition, name, text)
     changed |= _update_team_settings(competition, changes)
     session.flush()
     if changed:
@@ -354,11 +357,25 @@ def get_participation(session: Session, competition_id: int, user_id: int) -> Pa
     )
 
 
-def join(session: Session, competition: Competition, user: User) -> Participation:
-    """Join a competition; joining twice is a conflict."""
+def join(
+    session: Session,
+    competition: Competition,
+    user: User,
+    *,
+    accept_terms: bool = False,
+    now: datetime | None = None,
+) -> Participation:
+    """Join a competition, accepting its terms if it has any; joining twice is a conflict."""
     if get_participation(session, competition.id, user.id) is not None:
         raise Conflict(ALREADY_JOINED)
-    participation = Participation(competition_id=competition.id, user_id=user.id)
+    has_terms = bool(competition.terms.strip())
+    if has_terms and not accept_terms:
+        raise InvalidInput(TERMS_NOT_ACCEPTED, field="accept_terms")
+    participation = Participation(
+        competition_id=competition.id,
+        user_id=user.id,
+        terms_accepted_at=(now or utcnow()) if has_terms else None,
+    )
     session.add(participation)
     session.flush()
     return participation

@@ -8,7 +8,7 @@ from app.deps import CurrentUser, DbId, NowDep, OptionalUser, SessionDep
 from app.presenters import competition_out
 from app.routes.api.paging import PAGE_HEADERS, PageDep
 from app.schema_examples.organizer import EXAMPLE_JOINED
-from app.schemas import CompetitionOut
+from app.schemas import CompetitionOut, JoinIn
 from app.services import competitions
 
 router = APIRouter(prefix="/competitions", tags=["competitions"])
@@ -41,8 +41,21 @@ def get_competition(
     status_code=status.HTTP_201_CREATED,
     responses={201: {"content": {"application/json": {"example": EXAMPLE_JOINED}}}},
 )
-def join(competition_id: DbId, session: SessionDep, user: CurrentUser) -> dict[str, object]:
-    """Join a competition as a participant."""
+def join(
+    competition_id: DbId,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    body: JoinIn | None = None,
+) -> dict[str, object]:
+    """Join a competition as a participant, accepting its terms when it has any."""
     competition = competitions.get_competition(session, competition_id)
-    participation = competitions.join(session, competition, user)
-    return {"competition_id": competition.id, "joined_at": participation.joined_at.isoformat()}
+    participation = competitions.join(
+        session, competition, user, accept_terms=body is not None and body.accept_terms, now=now
+    )
+    accepted = participation.terms_accepted_at
+    return {
+        "competition_id": competition.id,
+        "joined_at": participation.joined_at.isoformat(),
+        "terms_accepted_at": accepted.isoformat() if accepted else None,
+    }

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.deps import DbId, NowDep, OptionalUser, SessionDep
+from app.errors import InvalidInput
 from app.models import Phase, PhaseFile, Split
 from app.routes.pages.forms import login_redirect, require_csrf, safe_next, see_other
 from app.routes.pages.leaderboards import may_see
@@ -17,6 +18,13 @@ from app.services import competitions, kits, teams
 from app.services.competitions import Quota
 
 router = APIRouter()
+TABS = (
+    ("overview", "Overview"),
+    ("evaluation", "Evaluation"),
+    ("terms", "Terms"),
+    ("data", "Data"),
+)
+"""The competition page's tabs: links (``?tab=``) rendered by the server, no script needed."""
 
 
 @dataclass(frozen=True)
@@ -51,9 +59,15 @@ def index(request: Request, session: SessionDep, user: OptionalUser, now: NowDep
 
 @router.get("/competitions/{competition_id}", response_class=HTMLResponse)
 def competition_page(
-    competition_id: DbId, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
+    competition_id: DbId,
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    now: NowDep,
+    tab: str = "overview",
 ) -> HTMLResponse:
-    """A competition: its description, its phases, and the viewer's standing in each."""
+    """A competition: its tabs (overview, evaluation, terms, data), its phases, and the viewer's
+    standing in each."""
     show_viewer(request, user)
     competition = competitions.get_competition(session, competition_id)
     organizer = competitions.is_organizer(session, competition.id, user)
@@ -94,6 +108,14 @@ def competition_page(
         organizer=organizer,
         now=now,
         kit_labels=kits.KIT_LABELS,
+        tabs=[
+            (name, label)
+            for name, label in TABS
+            if name == "overview" or getattr(competition, name)
+        ],
+        tab=tab
+        if tab in dict(TABS) and (tab == "overview" or getattr(competition, tab))
+        else "overview",
     )
 
 
@@ -103,10 +125,12 @@ def join(
     request: Request,
     session: SessionDep,
     user: OptionalUser,
+    now: NowDep,
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
+    accept_terms: Annotated[str, Form()] = "",
 ) -> Response:
-    """Join a competition; joining again is harmless."""
+    """Join a competition, accepting its terms if it has any; joining again is harmless."""
     back = safe_next(next, default=f"/competitions/{competition_id}")
     if user is None:
         return login_redirect(request, back=back)
@@ -114,6 +138,12 @@ def join(
     require_csrf(request, csrf_token)
     competition = competitions.get_competition(session, competition_id)
     if competitions.get_participation(session, competition.id, user.id) is None:
-        competitions.join(session, competition, user)
+        try:
+            competitions.join(
+                session, competition, user, accept_terms=accept_terms == "yes", now=now
+            )
+        except InvalidInput as problem:
+            flash(request, problem.message)
+            return see_other(f"/competitions/{competition.id}?tab=terms#join-form")
         flash(request, f"You joined {competition.title}.")
     return see_other(back)

@@ -157,10 +157,18 @@ def competition_page(
 
 @router.post("/competitions/{competition_id}", dependencies=ORGANIZER_ONLY)
 def update_competition(competition_id: DbId, post: PostedForm) -> Response:
-    """Save the title, the Markdown description and the team settings."""
+    """Save the title, the Markdown tabs (overview, evaluation, terms, data) and the teams."""
     typed = {
         name: post.text(name)
-        for name in ("title", "description", "team_mode", "max_team_size")
+        for name in (
+            "title",
+            "description",
+            "evaluation",
+            "terms",
+            "data",
+            "team_mode",
+            "max_team_size",
+        )
         if name in post.form
     }
     return post.run(
