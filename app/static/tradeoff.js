@@ -59,6 +59,8 @@
       button.textContent = p.name;
       const describe = () => {
         output.textContent = p.title;
+        // Moves uPlot's crosshair onto the entry, so the named point is also shown.
+        plot.setCursor({ left: plot.valToPos(p.mae, "x"), top: plot.valToPos(p.bias, "y") });
       };
       button.addEventListener("focus", describe);
       button.addEventListener("mouseenter", describe);
@@ -68,12 +70,12 @@
     svg.style.display = "none";
     svg.after(toggle, holder, output, list);
     let log = false;
-    draw(figure, points, log);
+    let plot = draw(figure, points, log);
     toggle.addEventListener("click", () => {
       log = !log;
       toggle.setAttribute("aria-pressed", String(log));
       figure.dataset.scale = log ? "log" : "linear";
-      draw(figure, points, log);
+      plot = draw(figure, points, log);
     });
     figure.dataset.scale = "linear";
   }
