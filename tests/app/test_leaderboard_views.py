@@ -3,6 +3,7 @@ table, each at its own URL."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -499,3 +500,20 @@ def test_values_apart_by_float_noise_get_a_readable_range() -> None:
     assert charts.domain([8.9e-16, 1.2e-15]) == (0.0, 1.0 + 1.2e-15)
     axis = charts.ticks_for(*charts.domain([8.9e-16]), pixels_from=0.0, pixels_to=100.0)
     assert axis.decimals == 1
+
+
+def test_each_chart_carries_its_points_as_json_for_the_script_and_svg_without_it(
+    site: TestClient, world: World
+) -> None:
+    submit_three(site, world)
+    response = site.get(f"/phases/{world.phase_id}/leaderboard?view=tradeoff")
+    scripts = [s.attrs.get("src") for s in page(response).find_all("script") if "src" in s.attrs]
+    assert "/static/vendor/uplot-1.6.32/uPlot.iife.min.js" in scripts
+    assert "/static/tradeoff.js" in scripts
+    for chart in charts_of(response).values():
+        island = chart.find("script", type="application/json")
+        data = json.loads(island.clean_text())
+        svg_points = points_of(chart)
+        assert len(data) == len(svg_points) == 3
+        assert [p["front"] for p in data] == ["front" in g.classes for g in svg_points]
+        assert all(" · MAE " in p["title"] for p in data)

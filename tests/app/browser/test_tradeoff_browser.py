@@ -105,12 +105,32 @@ def test_trade_off_charts_and_group_table_render_and_are_saved_as_a_screenshot(
     expect(charts).to_have_count(4)
     for index in range(4):
         chart = charts.nth(index)
-        expect(chart.locator("svg")).to_be_visible()
-        expect(chart.locator("g.point")).to_have_count(len(PARTICIPANTS) + 1)
-        expect(chart.locator("g.point.front")).not_to_have_count(0)
-        expect(chart.locator("g.point.mine")).to_have_count(1)
-        box = chart.locator("svg").bounding_box()
+        # uPlot (vendored) replaces the inline SVG, kept in the HTML for readers without scripts.
+        expect(chart.locator("svg.tradeoff-chart")).to_be_hidden()
+        expect(chart.locator("svg.tradeoff-chart g.point")).to_have_count(len(PARTICIPANTS) + 1)
+        expect(chart.locator(".uplot-holder canvas")).to_be_visible()
+        expect(chart.locator("button.point-button")).to_have_count(len(PARTICIPANTS) + 1)
+        expect(chart.locator("button.point-button.front")).not_to_have_count(0)
+        expect(chart.get_by_role("button", name="dana (you)")).to_have_count(1)
+        box = chart.locator(".uplot-holder canvas").bounding_box()
         assert box is not None and box["width"] > 250 and box["height"] > 180
+
+    # Every point is reachable by keyboard: Tab reaches the entry's button, which names it.
+    first = charts.nth(0)
+    first.locator("button.log-toggle").focus()
+    page.keyboard.press("Tab")
+    focused = first.locator("button.point-button").first
+    expect(focused).to_be_focused()
+    expect(first.locator("output.point-name")).to_contain_text(" · MAE ")
+
+    # The log scale spreads out entries an outlier would flatten, and toggles back.
+    toggle = first.get_by_role("button", name="Log scale")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(first).to_have_attribute("data-scale", "log")
+    expect(first.locator(".uplot-holder canvas")).to_have_count(1)
+    toggle.click()
+    expect(first).to_have_attribute("data-scale", "linear")
     expect(page.locator("#leaderboard")).to_have_count(0)
 
     artifacts = request.config.rootpath / "test-artifacts"
