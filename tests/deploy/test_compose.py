@@ -209,11 +209,34 @@ def kill_the_worker_half_way(
     return victim[0]
 
 
+BACKGROUND_FIELDS = frozenset(
+    {
+        "rank_interval",
+        "tied_with_neighbour",
+        "rank_move",
+        "intervals",
+        "private_intervals",
+        "intervals_note",
+        "timeline",
+    }
+)
+"""Fields the workers fill in the background after a result (intervals, rank history) or that
+grow with it (the timeline): they may change between two snapshots without anything lost."""
+
+
 def snapshot(client: httpx.Client, phase_id: int, owners: Owners) -> dict[str, Any]:
+    """The leaderboard and every submission, less the fields computed in the background."""
     leaderboard = client.get(f"/api/v1/phases/{phase_id}/leaderboard")
     assert leaderboard.status_code == 200, leaderboard.text
     submissions = [submission(client, owners, i) for i in owners]
-    return {"leaderboard": leaderboard.json(), "submissions": submissions}
+    return {
+        "leaderboard": [_settled(row) for row in leaderboard.json()],
+        "submissions": [_settled(item) for item in submissions],
+    }
+
+
+def _settled(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key not in BACKGROUND_FIELDS}
 
 
 def utc(timestamp: str) -> datetime:
