@@ -56,7 +56,7 @@ class TokenIn(InputModel):
     name: str = Field(default="api", max_length=100)
 
 
-class PasswordChangeIn(BaseModel):
+class PasswordChangeIn(InputModel):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.EXAMPLE_PASSWORD_CHANGE]})
     current_password: str = Field(max_length=1024)
     new_password: str = Field(max_length=1024)
