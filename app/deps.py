@@ -157,7 +157,7 @@ def require_organizer_of_path(request: Request, session: SessionDep, user: Curre
     sure a refused caller learns nothing, not even whether their request was well formed.
     """
     from app.models import Rescore, Submission
-    from app.services import competitions, moderation, organizer
+    from app.services import competitions, moderation, testsets
     from app.services.rescore import RESCORE_NOT_FOUND
 
     params = request.path_params
@@ -184,7 +184,7 @@ def require_organizer_of_path(request: Request, session: SessionDep, user: Curre
         if not user.can_create_competitions:
             uploading = request.url.path.rstrip("/").endswith("/testsets")
             raise Forbidden(
-                organizer.CANNOT_UPLOAD_TESTSET if uploading else competitions.CANNOT_CREATE
+                testsets.CANNOT_UPLOAD_TESTSET if uploading else competitions.CANNOT_CREATE
             )
     else:
         competitions.require_organizer(session, competition_id, user)

@@ -30,7 +30,7 @@ from app.models import (
     User,
 )
 from app.services import audit, competitions, leaderboard
-from app.services.organizer import update_phase
+from app.services.phases import update_phase
 from app.services.stored_scores import read_scores
 from scoring.groups import SCORE_NAMES
 
