@@ -37,6 +37,10 @@ SMTP_URL_INVALID = (
     "FAIRBOARD_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://..., "
     "e.g. smtp://mailer:secret@mail.example.org:587"
 )
+PHASE_CLOSING_NOTICE_INVALID = (
+    "FAIRBOARD_PHASE_CLOSING_NOTICE_HOURS must be a whole number of hours from 1 to 720 "
+    "(30 days), e.g. 24; got {value!r}"
+)
 MEMORY_LIMITS_WITH_BROKER = (
     "FAIRBOARD_RATE_LIMIT_STORAGE_URL is memory:// while FAIRBOARD_BROKER_URL is set: each API "
     "replica would count failed log-ins on its own; point it at Redis (or leave it unset to "
@@ -123,6 +127,8 @@ class Settings(BaseSettings):
     password_reset_minutes: int = Field(default=60, ge=1, le=24 * 60)
     """How long a password-reset link works (it works once)."""
     email_verification_hours: int = Field(default=48, ge=1, le=30 * 24)
+    phase_closing_notice_hours: int = 24
+    """How long before a phase closes its opted-in participants get the "closes soon" e-mail."""
 
     @model_validator(mode="after")
     def _absolute_data_dir(self) -> Settings:
@@ -165,6 +171,13 @@ class Settings(BaseSettings):
             if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
                 # The URL may hold a password: the message does not repeat it.
                 raise ValueError(SMTP_URL_INVALID)
+        return value
+
+    @field_validator("phase_closing_notice_hours")
+    @classmethod
+    def _closing_notice_lead(cls, value: int) -> int:
+        if not 1 <= value <= 30 * 24:
+            raise ValueError(PHASE_CLOSING_NOTICE_INVALID.format(value=value))
         return value
 
     @field_validator("base_url")

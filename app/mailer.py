@@ -25,6 +25,9 @@ from app.config import Settings
 log = logging.getLogger("fairboard.mail")
 SMTP_TIMEOUT_SECONDS = 10
 OUTBOX_SUFFIX = ".eml"
+MAIL_POLICY = policy.default.clone(max_line_length=998)
+"""RFC 5322's hard limit: at 78 the library moves a subject of 70-odd characters whole onto a
+continuation line, and readers then show it with a leading blank."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Mail:
         text = self.body
         if self.link is not None:
             text += f"\n\n{settings.base_url}{self.link}\n"
-        message = EmailMessage()
+        message = EmailMessage(policy=MAIL_POLICY)
         message["From"] = settings.mail_from
         message["To"] = self.to
         message["Subject"] = self.subject

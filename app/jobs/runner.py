@@ -16,6 +16,7 @@ from app.jobs import execute, state
 from app.jobs.deliveries import DeliveryLoop
 from app.jobs.leases import process_name
 from app.models import SubmissionKind
+from app.phase_notifications import PhaseNoticeLoop
 
 log = logging.getLogger("fairboard.jobs")
 
@@ -43,6 +44,7 @@ class InProcessJobs:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._deliveries = DeliveryLoop(db, settings)
+        self._phase_mail = PhaseNoticeLoop(db, settings)
 
     def start(self) -> None:
         recovered = recover_interrupted(self.db)
@@ -63,6 +65,7 @@ class InProcessJobs:
                 thread.start()
                 self._threads.append(thread)
         self._deliveries.start()
+        self._phase_mail.start()
         thread = threading.Thread(target=self._phases, name="fairboard-phases", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -79,6 +82,7 @@ class InProcessJobs:
         for thread in self._threads:
             thread.join(timeout=10)
         self._deliveries.stop()
+        self._phase_mail.stop()
 
     def _phases(self) -> None:
         """Leaderboard recomputations (rank intervals, history), polled: requests are rows."""

@@ -42,6 +42,7 @@ from app.jobs.sweep import SweepReport
 from app.jobs.sweep import sweep as sweep_jobs
 from app.logs import configure_logging
 from app.models import SubmissionKind
+from app.phase_notifications import PhaseNoticeLoop
 
 log = logging.getLogger("fairboard.worker")
 
@@ -183,16 +184,21 @@ class Sweeper:
         self.celery = make_celery(settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Phase e-mails tick on a thread of their own: a slow mail server must not delay sweeps.
+        self._phase_mail = PhaseNoticeLoop(Database(settings.database_url), settings)
 
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="fairboard-sweeper", daemon=True)
             self._thread.start()
+            self._phase_mail.start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self._phase_mail.stop()
+        self._phase_mail.db.dispose()
 
     def _run(self) -> None:
         db = Database(self.settings.database_url)

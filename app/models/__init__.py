@@ -12,6 +12,7 @@ from app.models.competition import (
     TeamMode,
     TiePolicy,
 )
+from app.models.notice import PhaseEvent, PhaseNotice
 from app.models.rescore import Rescore
 from app.models.standing import PhaseJob, PhaseRanking, RankChange
 from app.models.submission import (
@@ -37,8 +38,10 @@ __all__ = [
     "EntrySelection",
     "Participation",
     "Phase",
+    "PhaseEvent",
     "PhaseFile",
     "PhaseJob",
+    "PhaseNotice",
     "PhaseRanking",
     "RankChange",
     "Rescore",

@@ -40,6 +40,8 @@ class User(Base):
     """Opt-in e-mail when the user is disqualified from a competition."""
     notify_reveals: Mapped[bool] = mapped_column(default=False, server_default=false())
     """Opt-in e-mail when a competition the user joined reveals its private leaderboard."""
+    notify_phases: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Opt-in e-mail when a phase of a competition the user joined opens, closes soon, closed."""
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", lazy="raise")
 

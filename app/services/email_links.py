@@ -173,6 +173,7 @@ class NotificationChoices:
     results: bool = False
     moderation: bool = False
     reveals: bool = False
+    phases: bool = False
 
 
 def set_notifications(user: User, choices: NotificationChoices) -> None:
@@ -180,3 +181,4 @@ def set_notifications(user: User, choices: NotificationChoices) -> None:
     user.notify_results = choices.results
     user.notify_moderation = choices.moderation
     user.notify_reveals = choices.reveals
+    user.notify_phases = choices.phases

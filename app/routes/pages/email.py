@@ -105,7 +105,13 @@ def reset_password(
 @router.get("/account/email", response_class=HTMLResponse)
 def email_settings(request: Request, user: Viewer, settings: SettingsDep) -> HTMLResponse:
     """The user's address, whether it is confirmed, and the e-mails they opted in to."""
-    return render(request, "pages/email.html", user=user, smtp=settings.smtp_url is not None)
+    return render(
+        request,
+        "pages/email.html",
+        user=user,
+        smtp=settings.smtp_url is not None,
+        closing_hours=settings.phase_closing_notice_hours,
+    )
 
 
 @router.post("/account/email/verify")
@@ -142,6 +148,7 @@ def save_notifications(post: PostedForm) -> Response:
         results=bool(post.text("results")),
         moderation=bool(post.text("moderation")),
         reveals=bool(post.text("reveals")),
+        phases=bool(post.text("phases")),
     )
     return post.run(
         lambda: email_links.set_notifications(post.user, choices),

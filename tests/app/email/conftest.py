@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
+from pydantic import SecretStr
+
+from app.config import Settings
 
 LINK = re.compile(r"http://\S+?(/account/\S+)")
 
@@ -50,6 +53,17 @@ def smtp_server() -> Iterator[tuple[str, Inbox]]:
         yield f"smtp://127.0.0.1:{port}", inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_settings(settings: Settings, smtp_server: tuple[str, Inbox]) -> Settings:
+    """The test's settings, sending e-mail to the test's SMTP server."""
+    return settings.model_copy(update={"smtp_url": SecretStr(smtp_server[0])})
+
+
+@pytest.fixture
+def inbox(smtp_server: tuple[str, Inbox]) -> Inbox:
+    return smtp_server[1]
 
 
 def body_of(message: EmailMessage) -> str:

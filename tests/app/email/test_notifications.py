@@ -24,21 +24,11 @@ TITLE = "Age estimation"
 
 
 @pytest.fixture
-def smtp_settings(settings: Settings, smtp_server: tuple[str, Inbox]) -> Settings:
-    return settings.model_copy(update={"smtp_url": SecretStr(smtp_server[0])})
-
-
-@pytest.fixture
 def site(smtp_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(smtp_settings)) as client:
         client.headers["accept"] = "text/html"
         client.follow_redirects = False
         yield client
-
-
-@pytest.fixture
-def inbox(smtp_server: tuple[str, Inbox]) -> Inbox:
-    return smtp_server[1]
 
 
 def opt_in(site: TestClient, username: str, **choices: str) -> Any:
