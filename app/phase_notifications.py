@@ -89,7 +89,7 @@ def due_notices(phase: Phase, *, now: datetime, lead: timedelta) -> list[DueNoti
     return due
 
 
-def _candidates(now: datetime, lead: timedelta) -> Select[tuple[int]]:
+def _candidates(now: datetime, lead: timedelta) -> Select[int]:
     """Phases with a date near enough to ``now`` that a notice may be due."""
     recent = now - LATE_LIMIT
     return (
@@ -165,7 +165,7 @@ def _due_mails(session: Session, phase_id: int, *, now: datetime, lead: timedelt
     if found is None:
         return []
     phase, competition = found
-    mails = []
+    mails: list[Mail] = []
     for notice in due_notices(phase, now=now, lead=lead):
         user_ids = _record(session, phase, notice, now)
         if not user_ids:

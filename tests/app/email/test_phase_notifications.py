@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email import policy
+from email.message import EmailMessage
 from email.parser import BytesParser
 
 import pytest
@@ -54,6 +55,13 @@ def phase_world(world: World) -> World:
     return world
 
 
+@pytest.fixture
+def alice_in(phase_world: World) -> World:
+    """``phase_world`` with alice joined and opted in to phase e-mails."""
+    opt_in_to_phases(phase_world, phase_world.user("alice"))
+    return phase_world
+
+
 def opt_in_to_phases(world: World, *users: User) -> None:
     with world.db.transaction() as session:
         session.execute(
@@ -63,6 +71,14 @@ def opt_in_to_phases(world: World, *users: User) -> None:
 
 def tick(world: World, settings: Settings, at: datetime) -> int:
     return send_phase_notices(world.db, settings, now=at)
+
+
+def mailed_once(world: World, settings: Settings, inbox: Inbox, at: datetime) -> EmailMessage:
+    """The one message a tick at ``at`` sends, to alice."""
+    assert tick(world, settings, at) == 1
+    [message] = inbox.messages
+    assert message["To"] == "alice@example.org"
+    return message
 
 
 def received(inbox: Inbox) -> list[tuple[str, str]]:
@@ -133,48 +149,56 @@ def test_each_participant_gets_one_mail_per_event_over_the_whole_phase(
 
 
 def test_the_closing_soon_mail_comes_the_configured_lead_before_the_close(
-    phase_world: World, smtp_settings: Settings, inbox: Inbox
+    alice_in: World, smtp_settings: Settings, inbox: Inbox
 ) -> None:
-    world = phase_world
-    opt_in_to_phases(world, world.user("alice"))
+    world = alice_in
     settings = smtp_settings.model_copy(update={"phase_closing_notice_hours": 48})
 
     assert tick(world, settings, CLOSES - timedelta(hours=48, minutes=1)) == 0
-    assert tick(world, settings, CLOSES - timedelta(hours=47)) == 1
+    message = mailed_once(world, settings, inbox, CLOSES - timedelta(hours=47))
 
-    [message] = inbox.messages
-    assert message["Subject"] == (
-        "Age estimation: Task 1 closes on Monday 18 March 2030 at 17:00 UTC"
+    assert message["Subject"] == PHASE_CLOSING_SOON.format(
+        competition=TITLE, phase="Task 1", closes=CLOSES_WORDS
     )
-    assert PHASE_CLOSING_SOON_BODY.format(
-        competition=TITLE, phase="Task 1", closes=CLOSES_WORDS
-    ) in body_of(message)
 
 
-def test_the_closed_mail_says_when_it_closed(
-    phase_world: World, smtp_settings: Settings, inbox: Inbox
+WORDING = {
+    "closing soon": (
+        CLOSES - timedelta(hours=1),
+        PHASE_CLOSING_SOON.format(competition=TITLE, phase="Task 1", closes=CLOSES_WORDS),
+        "Age estimation: Task 1 closes on Monday 18 March 2030 at 17:00 UTC",
+        PHASE_CLOSING_SOON_BODY.format(competition=TITLE, phase="Task 1", closes=CLOSES_WORDS),
+        "Task 1 of Age estimation closes on Monday 18 March 2030 at 17:00 UTC. Submissions made "
+        "after that are refused.",
+    ),
+    "closed": (
+        CLOSES + timedelta(minutes=1),
+        PHASE_CLOSED.format(competition=TITLE, phase="Task 1"),
+        "Age estimation: Task 1 has closed",
+        PHASE_CLOSED_BODY.format(competition=TITLE, phase="Task 1", closes=CLOSES_WORDS),
+        "Task 1 of Age estimation closed on Monday 18 March 2030 at 17:00 UTC; it takes no more "
+        "submissions.",
+    ),
+}
+
+
+@pytest.mark.parametrize("event", WORDING)
+def test_closing_mails_say_the_competition_the_phase_and_the_time_in_words(
+    event: str, alice_in: World, smtp_settings: Settings, inbox: Inbox
 ) -> None:
-    world = phase_world
-    opt_in_to_phases(world, world.user("alice"))
+    at, subject, subject_words, body, body_words = WORDING[event]
 
-    tick(world, smtp_settings, CLOSES + timedelta(minutes=1))
+    message = mailed_once(alice_in, smtp_settings, inbox, at)
 
-    [message] = inbox.messages
-    assert message["Subject"] == PHASE_CLOSED.format(competition=TITLE, phase="Task 1")
-    assert (
-        "Task 1 of Age estimation closed on Monday 18 March 2030 at 17:00 UTC; it takes no "
-        "more submissions."
-    ) in body_of(message)
-    assert PHASE_CLOSED_BODY.format(
-        competition=TITLE, phase="Task 1", closes=CLOSES_WORDS
-    ) in body_of(message)
+    assert (subject, body) == (subject_words, body_words)
+    assert message["Subject"] == subject
+    assert body in body_of(message)
 
 
 def test_a_restart_sends_nothing_again(
-    phase_world: World, smtp_settings: Settings, inbox: Inbox
+    alice_in: World, smtp_settings: Settings, inbox: Inbox
 ) -> None:
-    world = phase_world
-    opt_in_to_phases(world, world.user("alice"))
+    world = alice_in
     at = OPENS + timedelta(minutes=5)
     assert tick(world, smtp_settings, at) == 1
 
@@ -188,10 +212,9 @@ def test_a_restart_sends_nothing_again(
 
 
 def test_missed_dates_are_announced_late_only_while_the_news_still_matters(
-    phase_world: World, smtp_settings: Settings, inbox: Inbox
+    alice_in: World, smtp_settings: Settings, inbox: Inbox
 ) -> None:
-    world = phase_world
-    opt_in_to_phases(world, world.user("alice"))
+    world = alice_in
     opened = PHASE_OPENED.format(competition=TITLE, phase="Task 1")
     closing = PHASE_CLOSING_SOON.format(competition=TITLE, phase="Task 1", closes=CLOSES_WORDS)
 
@@ -209,10 +232,9 @@ def test_missed_dates_are_announced_late_only_while_the_news_still_matters(
 
 
 def test_a_moved_closing_date_is_announced_again_and_an_announced_one_never(
-    phase_world: World, smtp_settings: Settings, inbox: Inbox
+    alice_in: World, smtp_settings: Settings, inbox: Inbox
 ) -> None:
-    world = phase_world
-    opt_in_to_phases(world, world.user("alice"))
+    world = alice_in
     assert tick(world, smtp_settings, CLOSES - timedelta(hours=2)) == 1
 
     later = CLOSES + timedelta(days=3)
@@ -243,19 +265,16 @@ def test_a_phase_without_an_opening_date_opens_when_created_for_those_already_in
         assert phase is not None
         created = phase.created_at
 
-    assert tick(world, smtp_settings, created + timedelta(minutes=1)) == 1
+    message = mailed_once(world, smtp_settings, inbox, created + timedelta(minutes=1))
 
-    [message] = inbox.messages
-    assert message["To"] == "alice@example.org"
     assert message["Subject"] == PHASE_OPENED.format(competition=TITLE, phase="Task 2")
     assert PHASE_NEVER_CLOSES in body_of(message)
 
 
 def test_a_phase_shorter_than_the_lead_gets_no_closing_soon_mail(
-    phase_world: World, smtp_settings: Settings, inbox: Inbox
+    alice_in: World, smtp_settings: Settings, inbox: Inbox
 ) -> None:
-    world = phase_world
-    opt_in_to_phases(world, world.user("alice"))
+    world = alice_in
     world.update_phase(closes_at=OPENS + timedelta(hours=6))
 
     tick(world, smtp_settings, OPENS + timedelta(minutes=1))
