@@ -100,8 +100,10 @@ def test_only_opted_in_participants_in_good_standing_hear_that_a_phase_opened(
     world.user("bob")  # joined, not opted in
     carol = world.user("carol")
     dave = world.user("dave", join=False)
-    opt_in_to_phases(world, alice, carol, dave)
+    eve = world.user("eve")
+    opt_in_to_phases(world, alice, carol, dave, eve)
     with world.db.transaction() as session:
+        session.execute(update(User).where(User.id == eve.id).values(is_active=False))
         moderation.disqualify(
             session, world.competition_id, world.organizer, "carol", reason="cheated", now=OPENS
         )
