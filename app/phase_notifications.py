@@ -189,11 +189,11 @@ def send_phase_notices(db: Database, settings: Settings, *, now: datetime) -> in
         try:
             with db.transaction() as session:
                 mails = _due_mails(session, phase_id, now=now, lead=lead)
+            sent += mailer.send(settings, mails)
         except Exception:
-            # One phase's trouble must not hold back the others' mails; it is tried next tick.
-            log.exception("phase %s: could not record its notices", phase_id)
-            continue
-        sent += mailer.send(settings, mails)
+            # One phase's trouble must not hold back the others' mails. Unrecorded notices
+            # are tried again next tick; recorded ones are not (at most once).
+            log.exception("phase %s: could not send its notices", phase_id)
     return sent
 
 

@@ -287,6 +287,21 @@ def test_a_phase_shorter_than_the_lead_gets_no_closing_soon_mail(
     assert "It closes on Monday 4 March 2030 at 15:00 UTC." in body_of(message)
 
 
+def test_a_phase_whose_mail_cannot_be_written_holds_back_no_other(
+    alice_in: World, smtp_settings: Settings, inbox: Inbox
+) -> None:
+    alice_in.add_phase(name="Task 2", opens_at=OPENS, closes_at=CLOSES)
+    # Stored by hand: no form takes a line break in a name, and a mail header cannot hold one.
+    alice_in.update_phase(name="Task\n1")  # the first phase a tick looks at
+
+    assert tick(alice_in, smtp_settings, OPENS + timedelta(minutes=1)) == 1
+    assert tick(alice_in, smtp_settings, OPENS + timedelta(minutes=2)) == 0
+
+    assert received(inbox) == [
+        ("alice@example.org", PHASE_OPENED.format(competition=TITLE, phase="Task 2"))
+    ]
+
+
 def test_two_ticks_at_once_send_each_mail_once(
     phase_world: World, smtp_settings: Settings, inbox: Inbox
 ) -> None:
