@@ -21,7 +21,7 @@ from app.config import PHASE_CLOSING_NOTICE_INVALID, Settings
 from app.db import Database, utcnow
 from app.mailer import Mail, read_outbox
 from app.main import create_app
-from app.models import Phase, PhaseNotice, User
+from app.models import Phase, PhaseEvent, PhaseNotice, User
 from app.phase_notifications import (
     LATE_LIMIT,
     PHASE_CLOSED,
@@ -32,6 +32,8 @@ from app.phase_notifications import (
     PHASE_NEVER_CLOSES,
     PHASE_OPENED,
     PHASE_OPENED_BODY,
+    DueNotice,
+    due_notices,
     send_phase_notices,
     written_out,
 )
@@ -90,6 +92,44 @@ def test_times_are_written_out_in_utc() -> None:
     assert written_out(datetime(2030, 3, 4, 10, 30, tzinfo=UTC)) == (
         "Monday 4 March 2030 at 10:30 UTC"
     )
+
+
+H = timedelta(hours=1)
+RULE = [
+    # (hours after OPENS the tick runs, the phase's closing (hours after OPENS), due events)
+    (-1, 24 * 14, []),
+    (0, 24 * 14, [PhaseEvent.OPENED]),
+    (23.9, 24 * 14, [PhaseEvent.OPENED]),
+    (24, 24 * 14, []),  # an opening a day late is no longer news
+    (24 * 13 - 0.1, 24 * 14, []),
+    (24 * 13, 24 * 14, [PhaseEvent.CLOSING_SOON]),
+    (24 * 14 - 0.1, 24 * 14, [PhaseEvent.CLOSING_SOON]),  # late, but still true
+    (24 * 14, 24 * 14, [PhaseEvent.CLOSED]),
+    (24 * 15 - 0.1, 24 * 14, [PhaseEvent.CLOSED]),
+    (24 * 15, 24 * 14, []),
+    (1, 6, [PhaseEvent.OPENED]),  # open for less than the lead: no closing-soon mail
+    (6, 6, [PhaseEvent.CLOSED]),
+    (0, None, [PhaseEvent.OPENED]),
+    (24 * 400, None, []),
+]
+
+
+@pytest.mark.parametrize(("hours", "closes_after", "events"), RULE)
+def test_the_rule_says_which_mails_are_due(
+    hours: float, closes_after: float | None, events: list[PhaseEvent]
+) -> None:
+    closes = None if closes_after is None else OPENS + closes_after * H
+    phase = Phase(opens_at=OPENS, closes_at=closes, created_at=OPENS - 30 * 24 * H)
+
+    due = due_notices(phase, now=OPENS + hours * H, lead=LEAD)
+
+    assert [notice.event for notice in due] == events
+
+
+def test_a_phase_without_an_opening_date_opens_at_its_creation() -> None:
+    phase = Phase(opens_at=None, closes_at=None, created_at=OPENS)
+
+    assert due_notices(phase, now=OPENS + H, lead=LEAD) == [DueNotice(PhaseEvent.OPENED, OPENS)]
 
 
 def test_only_opted_in_participants_in_good_standing_hear_that_a_phase_opened(
