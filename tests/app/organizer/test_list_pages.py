@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -38,8 +39,22 @@ NAMES = [f"row{i:03d}" for i in range(118)] + ["a_b%c", "axbyc"]
 START = utcnow() - timedelta(days=1)
 
 
-def at(index: int) -> object:
+def at(index: int) -> datetime:
     return START + timedelta(seconds=index)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    order: list[str]
+    """Every row's marker in the order the page lists them."""
+    markers: dict[str, str]
+    """The marker of each of NAMES."""
+
+
+def seeded(markers: list[str], *, newest_first: bool, after: tuple[str, ...] = ()) -> Seeded:
+    """Rows seeded in the order of NAMES, listed oldest or newest first, then ``after``."""
+    order = (markers[::-1] if newest_first else markers) + list(after)
+    return Seeded(order, dict(zip(NAMES, markers, strict=True)))
 
 
 def add_people(session: Session, world: World) -> list[tuple[User, Submission]]:
@@ -86,23 +101,28 @@ def seed_rescore_report(session: Session, world: World) -> Seeded:
     return seeded([str(i) for i in ids], newest_first=False)
 
 
+def rows_in_time(session: Session, make: Callable[[str, datetime], Any]) -> Seeded:
+    """A row per name, made a second apart, listed newest first; ``make(name, created_at)``."""
+    made = [make(name, at(index)) for index, name in enumerate(NAMES)]
+    session.add_all(made)
+    session.flush()
+    return seeded([str(row.id) for row in made], newest_first=True)
+
+
 def seed_my_submissions(session: Session, world: World) -> Seeded:
     alice = session.scalar(select(User).where(User.username == "alice"))
     assert alice is not None
-    made = [
-        Submission(
+    return rows_in_time(
+        session,
+        lambda name, when: Submission(
             phase_id=world.phase_id,
             user_id=alice.id,
             kind=SubmissionKind.PREDICTIONS,
             filename="p.csv",
             description=name,
-            created_at=at(index),
-        )
-        for index, name in enumerate(NAMES)
-    ]
-    session.add_all(made)
-    session.flush()
-    return seeded([str(s.id) for s in made], newest_first=True)
+            created_at=when,
+        ),
+    )
 
 
 def seed_competitions(session: Session, world: World) -> Seeded:
@@ -116,49 +136,29 @@ def seed_competitions(session: Session, world: World) -> Seeded:
 
 
 def seed_audit(session: Session, world: World) -> Seeded:
-    made = [
-        AuditLogEntry(
+    return rows_in_time(
+        session,
+        lambda name, when: AuditLogEntry(
             competition_id=world.competition_id,
             actor_id=world.organizer.id,
             action="phase.update",
             target=f"phase {name}",
             details={},
-            created_at=at(index),
-        )
-        for index, name in enumerate(NAMES)
-    ]
-    session.add_all(made)
-    session.flush()
-    return seeded([str(e.id) for e in made], newest_first=True)
+            created_at=when,
+        ),
+    )
 
 
 def seed_rescores(session: Session, world: World) -> Seeded:
-    made = [
-        Rescore(
+    return rows_in_time(
+        session,
+        lambda name, when: Rescore(
             phase_id=world.phase_id,
             actor_id=world.organizer.id,
             to_fingerprint=f"sha256:{name}",
-            created_at=at(index),
-        )
-        for index, name in enumerate(NAMES)
-    ]
-    session.add_all(made)
-    session.flush()
-    return seeded([str(r.id) for r in made], newest_first=True)
-
-
-@dataclass(frozen=True)
-class Seeded:
-    order: list[str]
-    """Every row's marker in the order the page lists them."""
-    markers: dict[str, str]
-    """The marker of each of NAMES."""
-
-
-def seeded(markers: list[str], *, newest_first: bool, after: tuple[str, ...] = ()) -> Seeded:
-    """Rows seeded in the order of NAMES, listed oldest or newest first, then ``after``."""
-    order = (markers[::-1] if newest_first else markers) + list(after)
-    return Seeded(order, dict(zip(NAMES, markers, strict=True)))
+            created_at=when,
+        ),
+    )
 
 
 @dataclass(frozen=True)
