@@ -4,6 +4,8 @@ form however often it is clicked, and the server's page (or its refusal) at the 
 from __future__ import annotations
 
 import re
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,7 @@ from app.models import Submission
 from scoring.inference.builders import build_red_mean_model
 from tests.app.browser.conftest import Chromium, LiveServer, log_in
 from tests.app.conftest import prediction_csv
+from tests.app.organizer.conftest import generic_files, zip_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -162,3 +165,25 @@ def log_in_without_script(page: Page, url: str) -> Any:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator('[data-user="alice"]')).to_be_visible()
+
+
+def test_a_test_set_upload_shows_its_progress_and_ends_on_its_report(
+    live_server: LiveServer, chromium: Chromium, synthetic_source: Path
+) -> None:
+    page, url = chromium.page, live_server.url
+    files = generic_files(synthetic_source)
+    # Incompressible padding the importer does not read makes the zip a few MB long.
+    files["padding/notes.bin"] = np.random.default_rng(0).bytes(4 * 1024 * 1024)
+    log_in(page, url, "lecturer")
+    page.goto(f"{url}/organize/testsets")
+    choose_file(page, "set.zip", zip_bytes(files, compression=zipfile.ZIP_STORED))
+    page.get_by_label("Image height (pixels)").fill("32")
+    page.get_by_label("Image width (pixels)").fill("32")
+    slow_uploads(chromium)
+    seen = note_progress(page)
+
+    page.get_by_role("button", name="Upload and check").click()
+
+    page.wait_for_url(re.compile(r"/organize/testsets/\d+$"), timeout=60_000)
+    expect(page.locator(".testset-report .n-items")).to_have_text("60")
+    assert len({value for value in seen if value < 100}) >= 3, seen
