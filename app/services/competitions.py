@@ -158,21 +158,6 @@ def require_organizer(session: Session, competition_id: int, user: User) -> Comp
     return competition
 
 
-def organized_competitions(session: Session, user: User) -> list[Competition]:
-    """The competitions a user organizes (admins: all), newest first."""
-    if user.role == Role.ADMIN:
-        return list_competitions(session)
-    return list(
-        session.scalars(
-            select(Competition)
-            .join(CompetitionOrganizer, CompetitionOrganizer.competition_id == Competition.id)
-            .where(CompetitionOrganizer.user_id == user.id)
-            .options(selectinload(Competition.phases))
-            .order_by(Competition.id.desc())
-        )
-    )
-
-
 def _clean_title(title: str) -> str:
     title = (title or "").strip()
     if not title:
