@@ -3,6 +3,7 @@ test-set uploads. Moderation, re-scoring, kits and the audit log are in ``modera
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ from app.phase_settings import BLANK_MEANS_NONE, CHECKBOXES, PhaseSettings
 from app.presenters import organizer_phase_out
 from app.routes.pages.confirmations import REVEAL
 from app.routes.pages.forms import PostedForm, Viewer, chosen_file, form_fields
-from app.routes.pages.paging import Listing, ListingDep
+from app.routes.pages.paging import Listing, ListingDep, Pages
 from app.routes.pages.render import render
 from app.schemas import TestSetOut
 from app.services import competitions, kits, moderation, phases, rescore, teams, testsets
@@ -37,6 +38,17 @@ CHOICES: dict[str, Any] = {
     "providers": list(PROVIDERS),
     "kinds": ["predictions", "model"],
 }
+
+
+@dataclass(frozen=True)
+class _FirstRows:
+    """A pager for the first ``count`` rows of a list shown in part on another page."""
+
+    listing: Listing
+    count: int
+
+    def pages(self, total: int) -> Pages:
+        return self.listing.pages(total, per_page=self.count)
 
 
 def phase_form_values(phase: Phase | None) -> dict[str, Any]:
@@ -298,7 +310,10 @@ def _phase_page(
 ) -> Response:
     phase = phases.require_organized(session, phase_id, user)
     # The latest few with their reports; the rest are listed on /organize/phases/{id}/rescores.
-    runs_page, runs = rescore.rescores_page(session, phase.id, user, Listing(request, 1, ""))
+    latest = Listing(request, 1, "")
+    runs_page, runs = rescore.rescores_page(
+        session, phase.id, user, _FirstRows(latest, LATEST_RESCORES)
+    )
     return render(
         request,
         "organizer/phase.html",
@@ -310,7 +325,7 @@ def _phase_page(
         testsets=_testsets_for(session, user, phase),
         kit_files={f.kind: f for f in kits.list_kits(session, phase.id)},
         kit_labels=kits.KIT_LABELS,
-        rescores=[rescore.report(session, run) for run, _ in runs[:LATEST_RESCORES]],
+        rescores=[rescore.report(session, run) for run, _ in runs],
         rescore_count=runs_page.total,
         error=error,
         now=now,

@@ -30,6 +30,7 @@ from app.models import (
     SubmissionKind,
     User,
 )
+from app.routes.pages.organizer import LATEST_RESCORES
 from app.routes.pages.paging import PER_PAGE
 from tests.app.conftest import World
 from tests.app.organizer.conftest import log_in
@@ -283,3 +284,17 @@ def test_like_wildcards_in_the_search_match_only_themselves(
     case, rows = listed
 
     assert case.shown(client, world, f"q={text.replace('%', '%25')}") == by_name(rows, "a_b%c")
+
+
+def test_the_phase_page_shows_the_latest_re_scorings_and_links_to_all_of_them(
+    client: TestClient, world: World
+) -> None:
+    with world.db.transaction() as session:
+        seed_rescores(session, world)
+    log_in(client, "lecturer")
+
+    text = client.get(f"/organize/phases/{world.phase_id}", headers=HTML).text
+    table = text[text.index('id="rescores"') : text.index("</table>", text.index('id="rescores"'))]
+
+    assert table.count("<tr>") == 1 + LATEST_RESCORES  # the header row, then the latest
+    assert f'href="/organize/phases/{world.phase_id}/rescores" id="all-rescores">All 120' in text
