@@ -28,6 +28,7 @@ from app.models import (
     User,
 )
 from app.services import audit
+from app.services.listing import Pager, WindowT, contains, fetch_page
 from app.timeutil import next_utc_midnight, utc_day_start
 
 COMPETITION_NOT_FOUND = "competition {id} not found"
@@ -62,6 +63,22 @@ def list_competitions(session: Session) -> list[Competition]:
             .order_by(Competition.id.desc())
         )
     )
+
+
+def competitions_page(
+    session: Session, pager: Pager[WindowT], *, search: str = "", organizer: User | None = None
+) -> tuple[WindowT, list[Competition]]:
+    """One page of the competitions (those ``organizer`` organizes, admins: all), newest
+    first, their titles holding ``search``."""
+    query = select(Competition).options(selectinload(Competition.phases))
+    if organizer is not None and organizer.role != Role.ADMIN:
+        query = query.join(
+            CompetitionOrganizer, CompetitionOrganizer.competition_id == Competition.id
+        ).where(CompetitionOrganizer.user_id == organizer.id)
+    if search:
+        query = query.where(contains(search, Competition.title))
+    window, rows = fetch_page(session, query.order_by(Competition.id.desc()), pager)
+    return window, [row[0] for row in rows]
 
 
 def get_competition(session: Session, competition_id: int) -> Competition:
@@ -139,21 +156,6 @@ def require_organizer(session: Session, competition_id: int, user: User) -> Comp
     if not is_organizer(session, competition.id, user):
         raise Forbidden(NOT_ORGANIZER)
     return competition
-
-
-def organized_competitions(session: Session, user: User) -> list[Competition]:
-    """The competitions a user organizes (admins: all), newest first."""
-    if user.role == Role.ADMIN:
-        return list_competitions(session)
-    return list(
-        session.scalars(
-            select(Competition)
-            .join(CompetitionOrganizer, CompetitionOrganizer.competition_id == Competition.id)
-            .where(CompetitionOrganizer.user_id == user.id)
-            .options(selectinload(Competition.phases))
-            .order_by(Competition.id.desc())
-        )
-    )
 
 
 def _clean_title(title: str) -> str:

@@ -3,11 +3,12 @@ organizer baseline entries."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from app import notifications
@@ -15,6 +16,7 @@ from app.config import Settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.jobs import phase_jobs
 from app.models import (
+    Competition,
     Participation,
     Phase,
     Submission,
@@ -31,6 +33,7 @@ from app.services import (
     submissions,
     webhooks,
 )
+from app.services.listing import Pager, WindowT, contains, fetch_page
 from app.services.rescore import scores_by_submission
 from app.services.submit import Accepted, accept
 
@@ -95,18 +98,15 @@ def _choice(field: str, value: str | None, choices: tuple[str, ...]) -> str | No
     return value
 
 
-def list_submissions(
+def _submissions_query(
     session: Session,
     phase_id: int,
     actor: User,
     *,
-    participant: str | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    hidden: bool | None = None,
-    baseline: bool | None = None,
-) -> list[ModerationRow]:
-    """All submissions of a phase, newest first, filtered by participant, status, kind, flags."""
+    status: str | None,
+    kind: str | None,
+) -> Select[Submission, str, bool]:
+    """A phase's submissions with their participant and whether they are disqualified."""
     phase = phases.require_organized(session, phase_id, actor)
     status = _choice("status", status, tuple(s.value for s in SubmissionStatus))
     kind = _choice("kind", kind, tuple(k.value for k in SubmissionKind))
@@ -120,17 +120,16 @@ def list_submissions(
         .where(Submission.phase_id == phase.id)
         .order_by(Submission.created_at.desc(), Submission.id.desc())
     )
-    if participant:
-        query = query.where(User.username == participant.strip().lower())
     if status:
         query = query.where(Submission.status == SubmissionStatus(status))
     if kind:
         query = query.where(Submission.kind == SubmissionKind(kind))
-    if hidden is not None:
-        query = query.where(Submission.is_hidden.is_(hidden))
-    if baseline is not None:
-        query = query.where(Submission.is_baseline.is_(baseline))
-    found = session.execute(query).all()
+    return query
+
+
+def _moderation_rows(
+    session: Session, found: Sequence[Row[Submission, str, bool]]
+) -> list[ModerationRow]:
     scores = scores_by_submission(session, [row[0].id for row in found])
     return [
         ModerationRow(
@@ -143,6 +142,49 @@ def list_submissions(
         )
         for submission, username, is_disqualified in found
     ]
+
+
+def list_submissions(
+    session: Session,
+    phase_id: int,
+    actor: User,
+    *,
+    participant: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    hidden: bool | None = None,
+    baseline: bool | None = None,
+) -> list[ModerationRow]:
+    """All submissions of a phase, newest first, filtered by participant, status, kind, flags."""
+    query = _submissions_query(session, phase_id, actor, status=status, kind=kind)
+    if participant:
+        query = query.where(User.username == participant.strip().lower())
+    if hidden is not None:
+        query = query.where(Submission.is_hidden.is_(hidden))
+    if baseline is not None:
+        query = query.where(Submission.is_baseline.is_(baseline))
+    return _moderation_rows(session, session.execute(query).all())
+
+
+def submissions_page(
+    session: Session,
+    phase_id: int,
+    actor: User,
+    pager: Pager[WindowT],
+    *,
+    search: str = "",
+    status: str | None = None,
+    kind: str | None = None,
+) -> tuple[WindowT, list[ModerationRow]]:
+    """One page of a phase's submissions, newest first: of one status and kind, and whose
+    participant, description or file name holds ``search``."""
+    query = _submissions_query(session, phase_id, actor, status=status, kind=kind)
+    if search:
+        query = query.where(
+            contains(search, User.username, Submission.description, Submission.filename)
+        )
+    window, found = fetch_page(session, query, pager)
+    return window, _moderation_rows(session, found)
 
 
 def moderation_row(session: Session, submission_id: int, actor: User) -> ModerationRow:
@@ -309,24 +351,24 @@ class ParticipantRow:
         }
 
 
-def list_participants(session: Session, competition_id: int, actor: User) -> list[ParticipantRow]:
-    """Everyone who joined, with their number of submissions and any disqualification."""
-    competition = competitions.require_organizer(session, competition_id, actor)
+def _participant_rows(
+    session: Session, competition: Competition, found: Sequence[Row[Participation, str]]
+) -> list[ParticipantRow]:
+    """The rows with their number of submissions, counted for these participants only."""
     phase_ids = [phase.id for phase in competition.phases]
+    user_ids = [participation.user_id for participation, _ in found]
     counts: dict[int, int] = {}
-    if phase_ids:
+    if phase_ids and user_ids:
         for user_id, count in session.execute(
             select(Submission.user_id, func.count())
-            .where(Submission.phase_id.in_(phase_ids), Submission.is_baseline.is_(False))
+            .where(
+                Submission.phase_id.in_(phase_ids),
+                Submission.user_id.in_(user_ids),
+                Submission.is_baseline.is_(False),
+            )
             .group_by(Submission.user_id)
         ):
             counts[user_id] = int(count)
-    rows = session.execute(
-        select(Participation, User.username)
-        .join(User, User.id == Participation.user_id)
-        .where(Participation.competition_id == competition.id)
-        .order_by(Participation.joined_at, Participation.id)
-    )
     return [
         ParticipantRow(
             username=username,
@@ -335,8 +377,37 @@ def list_participants(session: Session, competition_id: int, actor: User) -> lis
             disqualified_at=participation.disqualified_at,
             disqualified_reason=participation.disqualified_reason,
         )
-        for participation, username in rows
+        for participation, username in found
     ]
+
+
+def _participants_query(competition: Competition) -> Select[Participation, str]:
+    return (
+        select(Participation, User.username)
+        .join(User, User.id == Participation.user_id)
+        .where(Participation.competition_id == competition.id)
+        .order_by(Participation.joined_at, Participation.id)
+    )
+
+
+def list_participants(session: Session, competition_id: int, actor: User) -> list[ParticipantRow]:
+    """Everyone who joined, with their number of submissions and any disqualification."""
+    competition = competitions.require_organizer(session, competition_id, actor)
+    found = session.execute(_participants_query(competition)).all()
+    return _participant_rows(session, competition, found)
+
+
+def participants_page(
+    session: Session, competition_id: int, actor: User, pager: Pager[WindowT], *, search: str = ""
+) -> tuple[WindowT, list[ParticipantRow]]:
+    """One page of the participants in the order they joined, their username holding
+    ``search``."""
+    competition = competitions.require_organizer(session, competition_id, actor)
+    query = _participants_query(competition)
+    if search:
+        query = query.where(contains(search, User.username))
+    window, found = fetch_page(session, query, pager)
+    return window, _participant_rows(session, competition, found)
 
 
 def add_baseline(

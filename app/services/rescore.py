@@ -30,6 +30,7 @@ from app.models import (
     User,
 )
 from app.services import audit, competitions, leaderboard
+from app.services.listing import Pager, WindowT, contains, fetch_page
 from app.services.phases import update_phase
 from app.services.stored_scores import read_scores
 from scoring.groups import SCORE_NAMES
@@ -362,6 +363,43 @@ def list_rescores(session: Session, phase_id: int, actor: User) -> list[Rescore]
             .order_by(Rescore.created_at.desc(), Rescore.id.desc())
         )
     )
+
+
+def rescores_page(
+    session: Session, phase_id: int, actor: User, pager: Pager[WindowT], *, search: str = ""
+) -> tuple[WindowT, list[tuple[Rescore, str | None]]]:
+    """One page of a phase's re-scorings, newest first, with who started each; the starter
+    or the test set's fingerprint holds ``search``."""
+    phase = competitions.get_phase(session, phase_id)
+    competitions.require_organizer(session, phase.competition_id, actor)
+    query = (
+        select(Rescore, User.username)
+        .outerjoin(User, User.id == Rescore.actor_id)
+        .where(Rescore.phase_id == phase.id)
+        .order_by(Rescore.created_at.desc(), Rescore.id.desc())
+    )
+    if search:
+        query = query.where(contains(search, User.username, Rescore.to_fingerprint))
+    window, found = fetch_page(session, query, pager)
+    return window, [(run, username) for run, username in found]
+
+
+def changes_shown(
+    report: RescoreReport, *, changed_only: bool, search: str = ""
+) -> list[SubmissionChange]:
+    """The report's rows to list: those still pending or whose scores, position or state
+    changed (every row unless ``changed_only``), their participant holding ``search``.
+
+    Filtered here rather than in SQL: whether a row changed is a comparison with the scores
+    noted in the re-scoring's JSON, and the summary above the rows counts them all anyway.
+    """
+    wanted = search.casefold()
+    return [
+        change
+        for change in report.changes
+        if (not changed_only or not change.done or change.scores_changed or change.position_changed)
+        and wanted in change.participant.casefold()
+    ]
 
 
 def report(session: Session, run: Rescore) -> RescoreReport:

@@ -35,6 +35,7 @@ from app.models import (
     User,
 )
 from app.services import competitions, teams
+from app.services.listing import Pager, WindowT, contains, fetch_page
 from app.storage import StoredFile, safe_filename, save_stream
 from scoring.inference import PRESETS
 
@@ -335,3 +336,21 @@ def mark_rejected(
     state.reject(session, submission.id, message, actor=WEB_ACTOR, now=now)
     if path is not None:
         path.unlink(missing_ok=True)
+
+
+def page_for_participant(
+    session: Session, phase: Phase, user: User, pager: Pager[WindowT], *, search: str = ""
+) -> tuple[WindowT, list[Submission]]:
+    """One page of the participant's and their team's submissions in a phase, newest first,
+    their description or file name holding ``search``."""
+    team = teams.team_of(session, phase.competition_id, user.id)
+    own = Submission.user_id == user.id
+    query = select(Submission).where(
+        Submission.phase_id == phase.id,
+        own if team is None else own | (Submission.team_id == team.id),
+    )
+    if search:
+        query = query.where(contains(search, Submission.description, Submission.filename))
+    query = query.order_by(Submission.created_at.desc(), Submission.id.desc())
+    window, rows = fetch_page(session, query, pager)
+    return window, [row[0] for row in rows]

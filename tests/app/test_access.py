@@ -176,6 +176,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/organize/phases/{phase_id}/reveal"): ORG,
     ("GET", "/organize/phases/{phase_id}/submissions"): ORG,
     ("GET", "/organize/rescores/{rescore_id}"): ORG,
+    ("GET", "/organize/phases/{phase_id}/rescores"): ORG,
     ("POST", "/organize/submissions/{submission_id}/hide"): ORG,
     ("POST", "/organize/submissions/{submission_id}/unhide"): ORG,
     ("POST", "/organize/submissions/{submission_id}/rerun"): ORG,

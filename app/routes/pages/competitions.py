@@ -13,6 +13,7 @@ from app.errors import InvalidInput
 from app.models import Phase, PhaseFile, Split
 from app.routes.pages.forms import login_redirect, require_csrf, safe_next, see_other
 from app.routes.pages.leaderboards import may_see
+from app.routes.pages.paging import ListingDep
 from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions, kits, teams
 from app.services.competitions import Quota
@@ -45,13 +46,18 @@ class PhaseView:
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, session: SessionDep, user: OptionalUser, now: NowDep) -> HTMLResponse:
-    """The list of competitions."""
+def index(
+    request: Request, session: SessionDep, user: OptionalUser, now: NowDep, listing: ListingDep
+) -> HTMLResponse:
+    """The competitions, newest first, a page at a time; the ones the viewer joined marked."""
     show_viewer(request, user)
+    pages, shown = competitions.competitions_page(session, listing, search=listing.search)
     return render(
         request,
         "pages/index.html",
-        competitions=competitions.list_competitions(session),
+        competitions=shown,
+        pages=pages,
+        listing=listing,
         joined=competitions.joined_competition_ids(session, user.id) if user else set(),
         now=now,
     )

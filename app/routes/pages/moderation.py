@@ -27,11 +27,11 @@ from app.routes.pages.confirmations import (
     filled,
 )
 from app.routes.pages.forms import FormPost, PostedForm, Viewer, chosen_file
+from app.routes.pages.paging import ListingDep
 from app.routes.pages.render import render
 from app.services import audit, competitions, kits, leaderboard, moderation, phases, rescore
 from scoring.groups import SCORE_NAMES
 
-AUDIT_PAGE_SIZE = 100
 router = APIRouter(prefix="/organize")
 
 
@@ -114,28 +114,23 @@ def audit_page(
     request: Request,
     session: SessionDep,
     user: Viewer,
+    listing: ListingDep,
     action: Annotated[str | None, Query(max_length=64)] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Every organizer action in this competition, newest first, a page at a time."""
     competition = competitions.require_organizer(session, competition_id, user)
-    # One entry more than a page tells whether an older page exists.
-    found = audit.entries(
-        session,
-        competition.id,
-        action=action or None,
-        limit=AUDIT_PAGE_SIZE + 1,
-        offset=(page - 1) * AUDIT_PAGE_SIZE,
+    pages, entries = audit.entries_page(
+        session, competition.id, listing, action=action or None, search=listing.search
     )
     return render(
         request,
         "organizer/audit.html",
         competition=competition,
-        entries=found[:AUDIT_PAGE_SIZE],
+        entries=entries,
         action=action or "",
         action_choices=sorted(ACTIONS.items(), key=lambda item: item[1]),
-        page=page,
-        older=len(found) > AUDIT_PAGE_SIZE,
+        pages=pages,
+        listing=listing,
     )
 
 
@@ -178,26 +173,45 @@ def rescore_page(
     request: Request,
     session: SessionDep,
     user: Viewer,
+    listing: ListingDep,
     show: Annotated[Literal["changed", "all"], Query()] = "changed",
 ) -> Response:
     """What a re-scoring changed: the summary, then the submissions whose scores, position or
-    state changed (all of them on request)."""
+    state changed (all of them on request), a page at a time."""
     run = rescore.get_rescore(session, rescore_id, user)
     phase = competitions.get_phase(session, run.phase_id)
     report = rescore.report(session, run)
+    shown = rescore.changes_shown(report, changed_only=show == "changed", search=listing.search)
+    pages = listing.pages(len(shown))
     return render(
         request,
         "organizer/rescore.html",
         report=report,
-        rows=[
-            change
-            for change in report.changes
-            if show == "all" or not change.done or change.scores_changed or change.position_changed
-        ],
+        rows=shown[pages.offset : pages.offset + pages.per_page],
+        pages=pages,
+        listing=listing,
         show=show,
         phase=phase,
         competition=phase.competition,
         score_names=[(name, leaderboard.COLUMN_LABELS[name]) for name in SCORE_NAMES],
+    )
+
+
+@router.get("/phases/{phase_id}/rescores", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
+def rescores_page(
+    phase_id: DbId, request: Request, session: SessionDep, user: Viewer, listing: ListingDep
+) -> Response:
+    """Every re-scoring of a phase, newest first, a page at a time."""
+    phase = phases.require_organized(session, phase_id, user)
+    pages, runs = rescore.rescores_page(session, phase.id, user, listing, search=listing.search)
+    return render(
+        request,
+        "organizer/rescores.html",
+        phase=phase,
+        competition=phase.competition,
+        runs=runs,
+        pages=pages,
+        listing=listing,
     )
 
 
@@ -274,17 +288,19 @@ def moderation_page(
     request: Request,
     session: SessionDep,
     user: Viewer,
-    participant: Annotated[str | None, Query(max_length=64)] = None,
+    listing: ListingDep,
     status: Annotated[str | None, Query()] = None,
     kind: Annotated[str | None, Query()] = None,
 ) -> Response:
-    """Every submission of the phase, filtered, with moderation actions."""
+    """Every submission of the phase, filtered and searched, a page at a time, with moderation
+    actions."""
     phase = phases.require_organized(session, phase_id, user)
-    rows = moderation.list_submissions(
+    pages, rows = moderation.submissions_page(
         session,
         phase.id,
         user,
-        participant=participant or None,
+        listing,
+        search=listing.search,
         status=status or None,
         kind=kind or None,
     )
@@ -294,7 +310,9 @@ def moderation_page(
         phase=phase,
         competition=phase.competition,
         rows=[row.to_dict() for row in rows],
-        filters={"participant": participant or "", "status": status or "", "kind": kind or ""},
+        pages=pages,
+        listing=listing,
+        filters={"status": status or "", "kind": kind or ""},
         statuses=["queued", "running", "finished", "failed"],
         kinds=["predictions", "model"],
         score_names=SCORE_NAMES,

@@ -3,6 +3,7 @@ test-set uploads. Moderation, re-scoring, kits and the audit log are in ``modera
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from app.phase_settings import BLANK_MEANS_NONE, CHECKBOXES, PhaseSettings
 from app.presenters import organizer_phase_out
 from app.routes.pages.confirmations import REVEAL
 from app.routes.pages.forms import PostedForm, Viewer, chosen_file, form_fields
+from app.routes.pages.paging import Listing, ListingDep, Pages
 from app.routes.pages.render import render
 from app.schemas import TestSetOut
 from app.services import competitions, kits, moderation, phases, rescore, teams, testsets
@@ -28,6 +30,7 @@ from scoring.inference import PROVIDERS
 router = APIRouter(prefix="/organize")
 
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
+LATEST_RESCORES = 5
 CHOICES: dict[str, Any] = {
     "entry_selections": [e.value for e in EntrySelection],
     "tie_policies": [t.value for t in TiePolicy],
@@ -35,6 +38,17 @@ CHOICES: dict[str, Any] = {
     "providers": list(PROVIDERS),
     "kinds": ["predictions", "model"],
 }
+
+
+@dataclass(frozen=True)
+class _FirstRows:
+    """A pager for the first ``count`` rows of a list shown in part on another page."""
+
+    listing: Listing
+    count: int
+
+    def pages(self, total: int) -> Pages:
+        return self.listing.pages(total, per_page=self.count)
 
 
 def phase_form_values(phase: Phase | None) -> dict[str, Any]:
@@ -83,12 +97,19 @@ def _dashboard(
     *,
     error: AppError | None = None,
     form: dict[str, Any] | None = None,
+    listing: Listing | None = None,
 ) -> Response:
+    listing = listing or Listing(request, 1, "")
+    pages, organized = competitions.competitions_page(
+        session, listing, search=listing.search, organizer=user
+    )
     return render(
         request,
         "organizer/dashboard.html",
         status_code=error.status_code if error else 200,
-        competitions=competitions.organized_competitions(session, user),
+        competitions=organized,
+        pages=pages,
+        listing=listing,
         can_create=user.can_create_competitions,
         now=now,
         error=error,
@@ -97,9 +118,11 @@ def _dashboard(
 
 
 @router.get("", response_class=HTMLResponse)
-def dashboard(request: Request, session: SessionDep, user: Viewer, now: NowDep) -> Response:
-    """The competitions the viewer organizes, and a form to create one."""
-    return _dashboard(request, session, user, now)
+def dashboard(
+    request: Request, session: SessionDep, user: Viewer, now: NowDep, listing: ListingDep
+) -> Response:
+    """The competitions the viewer organizes, a page at a time, and a form to create one."""
+    return _dashboard(request, session, user, now, listing=listing)
 
 
 @router.post("/competitions", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
@@ -126,8 +149,13 @@ def _competition_page(
     *,
     error: AppError | None = None,
     phase_form: dict[str, Any] | None = None,
+    listing: Listing | None = None,
 ) -> Response:
     competition = competitions.require_organizer(session, competition_id, user)
+    listing = listing or Listing(request, 1, "")
+    pages, participants = moderation.participants_page(
+        session, competition.id, user, listing, search=listing.search
+    )
     return render(
         request,
         "organizer/competition.html",
@@ -135,7 +163,9 @@ def _competition_page(
         competition=competition,
         phases=phases.list_phases(session, competition.id),
         organizers=competitions.list_organizers(session, competition.id, user),
-        participants=moderation.list_participants(session, competition.id, user),
+        participants=participants,
+        pages=pages,
+        listing=listing,
         teams=teams.list_teams(session, competition.id, user),
         testsets=_testsets_for(session, user, None),
         phase_form=phase_form or phase_form_values(None),
@@ -149,10 +179,15 @@ def _competition_page(
     "/competitions/{competition_id}", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse
 )
 def competition_page(
-    competition_id: DbId, request: Request, session: SessionDep, user: Viewer, now: NowDep
+    competition_id: DbId,
+    request: Request,
+    session: SessionDep,
+    user: Viewer,
+    now: NowDep,
+    listing: ListingDep,
 ) -> Response:
-    """A competition's settings, phases, organizers and participants."""
-    return _competition_page(request, session, competition_id, user, now)
+    """A competition's settings, phases, organizers and participants (a page at a time)."""
+    return _competition_page(request, session, competition_id, user, now, listing=listing)
 
 
 @router.post("/competitions/{competition_id}", dependencies=ORGANIZER_ONLY)
@@ -274,7 +309,11 @@ def _phase_page(
     phase_form: dict[str, Any] | None = None,
 ) -> Response:
     phase = phases.require_organized(session, phase_id, user)
-    runs = rescore.list_rescores(session, phase.id, user)
+    # The latest few with their reports; the rest are listed on /organize/phases/{id}/rescores.
+    latest = Listing(request, 1, "")
+    runs_page, runs = rescore.rescores_page(
+        session, phase.id, user, _FirstRows(latest, LATEST_RESCORES)
+    )
     return render(
         request,
         "organizer/phase.html",
@@ -286,7 +325,8 @@ def _phase_page(
         testsets=_testsets_for(session, user, phase),
         kit_files={f.kind: f for f in kits.list_kits(session, phase.id)},
         kit_labels=kits.KIT_LABELS,
-        rescores=[rescore.report(session, run) for run in runs[:10]],
+        rescores=[rescore.report(session, run) for run, _ in runs],
+        rescore_count=runs_page.total,
         error=error,
         now=now,
         **CHOICES,

@@ -23,6 +23,7 @@ from app.errors import AppError, InvalidInput
 from app.models import EntrySelection, Split, SubmissionKind, User
 from app.presenters import rank_move, submission_dict
 from app.routes.pages.forms import PostedForm, login_redirect, require_csrf, see_other
+from app.routes.pages.paging import ListingDep
 from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions, leaderboard, submission_metadata, submissions, teams
 from scoring.groups import ATTRIBUTES
@@ -201,9 +202,14 @@ def submit(
 
 @router.get("/phases/{phase_id}/submissions", response_class=HTMLResponse)
 def my_submissions(
-    phase_id: DbId, request: Request, session: SessionDep, user: OptionalUser, now: NowDep
+    phase_id: DbId,
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    now: NowDep,
+    listing: ListingDep,
 ) -> Response:
-    """The viewer's submissions in a phase, newest first."""
+    """The viewer's submissions in a phase, newest first, a page at a time."""
     if user is None:
         return login_redirect(request)
     show_viewer(request, user)
@@ -220,15 +226,17 @@ def my_submissions(
         ),
         None,
     )
+    pages, own = submissions.page_for_participant(
+        session, phase, user, listing, search=listing.search
+    )
     return render(
         request,
         "pages/my_submissions.html",
         phase=phase,
         competition=phase.competition,
-        submissions=[
-            submission_dict(session, s, phase, organizer=organizer, now=now)
-            for s in submissions.list_for_participant(session, phase, user)
-        ],
+        submissions=[submission_dict(session, s, phase, organizer=organizer, now=now) for s in own],
+        pages=pages,
+        listing=listing,
         entry_id=entry_id,
         rank_move=rank_move(session, phase, user.id, now=now),
         can_choose=phase.entry_selection is EntrySelection.CHOSEN,

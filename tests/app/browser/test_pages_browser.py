@@ -124,76 +124,64 @@ def check(page: Page, name: str, width: int, theme: str, axe: str) -> list[str]:
     return problems
 
 
+def check_everywhere(page: Page, url: str, name: str, axe: str) -> list[str]:
+    """``check`` the page at ``url`` at every width, in every theme."""
+    problems = []
+    for width_name, (width, height) in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        for theme in THEMES:
+            page.emulate_media(color_scheme=theme)
+            page.goto(url)
+            problems += check(page, f"{name}-{width_name}", width, theme, axe)
+    return problems
+
+
 def slug(path: str) -> str:
-    return path.strip("/").replace("/", "_").replace("?", "_").replace("=", "-") or "home"
+    cleaned = path.strip("/").replace("/", "_").replace("?", "_").replace("&", "_")
+    return cleaned.replace("=", "-") or "home"
+
+
+def check_pages(
+    live_server: LiveServer,
+    chromium: Chromium,
+    pages: dict[str | None, list[str]],
+    prefix: str = "",
+) -> list[str]:
+    """``check_everywhere`` each page as the role it is listed under (None: anonymous)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    axe = AXE.read_text()
+    page, url = chromium.page, live_server.url
+    problems: list[str] = []
+    for role, paths in pages.items():
+        chromium.context.clear_cookies()
+        if role is not None:
+            log_in(page, url, role)
+        for path in paths:
+            name = f"{prefix}{role or 'anonymous'}-{slug(path)}"
+            problems += check_everywhere(page, url + path, name, axe)
+    return problems
 
 
 def test_every_page_fits_the_screen_and_has_no_accessibility_violation(
     live_server: LiveServer, chromium: Chromium
 ) -> None:
-    ids = prepare(live_server)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    axe = AXE.read_text()
+    pages = pages_by_role(live_server, prepare(live_server))
     page, url = chromium.page, live_server.url
-    problems: list[str] = []
-    checked = 0
-    for role, paths in pages_by_role(live_server, ids).items():
-        chromium.context.clear_cookies()
-        if role is not None:
-            log_in(page, url, role)
-        for path in paths:
-            for width_name, (width, height) in WIDTHS.items():
-                page.set_viewport_size({"width": width, "height": height})
-                for theme in THEMES:
-                    page.emulate_media(color_scheme=theme)
-                    page.goto(url + path)
-                    name = f"{role or 'anonymous'}-{slug(path)}-{width_name}"
-                    problems += check(page, name, width, theme, axe)
-                    checked += 1
-        if role == "lecturer":
-            # The confirmation page of an irreversible action.
-            page.goto(f"{url}/organize/phases/{live_server.world.phase_id}")
-            page.locator("form[action$='/files/starting_kit/delete'] button").click()
-            assert page.locator("[data-confirm-page]").count() == 1
-            for theme in THEMES:
-                page.emulate_media(color_scheme=theme)
-                problems += check(page, "lecturer-confirm", WIDTHS["phone"][0], theme, axe)
-    assert checked >= 100
+
+    problems = check_pages(live_server, chromium, pages)
+    # The confirmation page of an irreversible action.
+    chromium.context.clear_cookies()
+    log_in(page, url, "lecturer")
+    page.set_viewport_size({"width": WIDTHS["phone"][0], "height": WIDTHS["phone"][1]})
+    page.goto(f"{url}/organize/phases/{live_server.world.phase_id}")
+    page.locator("form[action$='/files/starting_kit/delete'] button").click()
+    assert page.locator("[data-confirm-page]").count() == 1
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        problems += check(page, "lecturer-confirm", WIDTHS["phone"][0], theme, AXE.read_text())
+
+    assert sum(map(len, pages.values())) * len(WIDTHS) * len(THEMES) >= 100
     assert problems == [], "\n".join(problems)
-
-
-def test_an_upload_in_flight_disables_its_button_and_says_so(
-    live_server: LiveServer, chromium: Chromium
-) -> None:
-    world, page, url = live_server.world, chromium.page, live_server.url
-    world.user("alice")
-    truth = world.truth()
-    log_in(page, url, "alice")
-    page.goto(f"{url}/phases/{world.phase_id}/submit")
-    page.set_input_files(
-        "input[type=file]",
-        files=[
-            {
-                "name": "p.csv",
-                "mimeType": "text/csv",
-                "buffer": prediction_csv(truth.ids, truth.age + 1.0),
-            }
-        ],
-    )
-    # The page stays put after submitting, as it would while a slow upload is on its way.
-    page.evaluate(
-        "document.querySelector('form[enctype]')"
-        ".addEventListener('submit', event => event.preventDefault())"
-    )
-    button = page.locator("form[enctype='multipart/form-data'] button[type=submit]")
-
-    button.click()
-
-    expect(button).to_be_disabled()
-    expect(button).to_contain_text("Uploading")
-    expect(page.locator("form[enctype='multipart/form-data']")).to_have_attribute(
-        "aria-busy", "true"
-    )
 
 
 def test_the_leaderboard_finds_a_participant_as_you_type(
