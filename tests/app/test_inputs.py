@@ -25,6 +25,7 @@ from app.models import TestSetVersion
 from app.services import inputs, testsets
 from tests.app.conftest import World
 from tests.app.test_pages import log_in, page
+from tests.support.pages import csrf_of
 
 
 def source_of(world: World) -> inputs.Source:
@@ -180,6 +181,25 @@ def test_uploading_a_test_set_builds_its_inputs_after_the_answer(
         state = inputs.state_of(world.settings, testset)
     # The test client returns once the background task has run, as a server's client would
     # find it a little later.
+    assert state.archive is not None and state.array is not None
+
+
+def test_uploading_a_test_set_on_its_page_builds_its_inputs_too(
+    site: TestClient, world: World, synthetic_source: Path
+) -> None:
+    from tests.app.organizer.conftest import generic_files, zip_bytes
+
+    log_in(site, world.organizer.username)
+    form = site.get("/organize/testsets")
+    uploaded = site.post(
+        "/organize/testsets",
+        data={"csrf_token": csrf_of(form), "image_height": "32", "image_width": "32"},
+        files={"file": ("hidden.zip", zip_bytes(generic_files(synthetic_source)))},
+    )
+    assert uploaded.status_code == 303, uploaded.text
+    testset_id = int(uploaded.headers["location"].rsplit("/", 1)[1])
+    with world.db.sessionmaker() as session:
+        state = inputs.state_of(world.settings, testsets.get_testset(session, testset_id))
     assert state.archive is not None and state.array is not None
 
 
