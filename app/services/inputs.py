@@ -243,11 +243,8 @@ WRITERS: dict[InputsKind, Callable[[BinaryIO, Sequence[str], np.ndarray, Stop], 
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _write_atomically(target: Path, write: Callable[[BinaryIO], None]) -> None:

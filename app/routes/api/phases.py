@@ -129,18 +129,11 @@ def _inputs_response(
 ) -> FileResponse:
     phase = _downloadable(session, phase_id, user)
     built = inputs.ready_file(settings, phase, kind)
-    return stored_file_response(
-        built.path,
-        f"phase{phase.id}-{built.format.filename}",
-        etag=built.etag,
-    )
+    filename = f"phase{phase.id}-{built.format.filename}"
+    return stored_file_response(built.path, filename, etag=built.etag)
 
 
-@router.get(
-    "/{phase_id}/inputs",
-    response_class=FileResponse,
-    responses=INPUTS_RESPONSES,
-)
+@router.get("/{phase_id}/inputs", response_class=FileResponse, responses=INPUTS_RESPONSES)
 def download_inputs(
     phase_id: DbId, session: SessionDep, settings: SettingsDep, user: OptionalUser
 ) -> FileResponse:
@@ -152,11 +145,7 @@ def download_inputs(
     return _inputs_response(session, settings, phase_id, user, "archive")
 
 
-@router.get(
-    "/{phase_id}/inputs/array",
-    response_class=FileResponse,
-    responses=INPUTS_RESPONSES,
-)
+@router.get("/{phase_id}/inputs/array", response_class=FileResponse, responses=INPUTS_RESPONSES)
 def download_inputs_array(
     phase_id: DbId, session: SessionDep, settings: SettingsDep, user: OptionalUser
 ) -> FileResponse:
