@@ -33,9 +33,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.errors import AppError
+from app.errors import AppError, Forbidden, NotFound
 from app.models import Phase, TestSetVersion, User
 from app.services import competitions, testsets
+from app.services.submissions import PHASE_HAS_NO_TESTSET
 from scoring.testset import read_labels
 
 log = logging.getLogger("fairboard.inputs")
@@ -52,6 +53,7 @@ LEGACY_ARCHIVE = "inputs.zip"
 LOCK_NAME = ".inputs.lock"
 
 InputsKind = Literal["archive", "array"]
+INPUTS_HIDDEN = "the test inputs of phase {phase!r} are not public; submit a model instead"
 INPUTS_PREPARING = (
     "the test inputs of phase {phase!r} are being prepared; try again in a minute "
     "(Retry-After: {seconds} s)"
@@ -164,14 +166,25 @@ def state_of(settings: Settings, testset: TestSetVersion) -> InputsState:
     return InputsState(_read_built(folder, ARCHIVE), _read_built(folder, ARRAY))
 
 
+def require_downloadable(session: Session, phase: Phase, user: User) -> None:
+    """The download rule: a phase's organizers always; its participants when it publishes them."""
+    if not competitions.is_organizer(session, phase.competition_id, user):
+        competitions.require_participation(session, phase.competition_id, user)
+        if not phase.inputs_public:
+            raise Forbidden(INPUTS_HIDDEN.format(phase=phase.name))
+    if phase.testset is None:
+        raise NotFound(PHASE_HAS_NO_TESTSET.format(phase=phase.name))
+
+
 def may_download(session: Session, phase: Phase, user: User | None) -> bool:
-    """The download rule: a phase's organizers always; its participants when inputs are public."""
-    if phase.testset is None or user is None:
+    """Whether ``require_downloadable`` lets ``user`` download (never anonymously)."""
+    if user is None:
         return False
-    if competitions.is_organizer(session, phase.competition_id, user):
-        return True
-    joined = competitions.get_participation(session, phase.competition_id, user.id) is not None
-    return phase.inputs_public and joined
+    try:
+        require_downloadable(session, phase, user)
+    except AppError:
+        return False
+    return True
 
 
 def ready_file(settings: Settings, phase: Phase, kind: InputsKind) -> BuiltFile:

@@ -272,7 +272,9 @@ def test_the_array_download_keeps_the_archives_access_rules(
     assert client.get(url(world, "array"), headers=outsider).status_code == 403
     world.update_phase(inputs_public=False)
     alice = world.headers(world.user("alice"))
-    assert client.get(url(world, "array"), headers=alice).status_code == 403
+    hidden = client.get(url(world, "array"), headers=alice)
+    assert hidden.status_code == 403
+    assert hidden.json()["message"] == inputs.INPUTS_HIDDEN.format(phase="Task 1")
     organizer = world.headers(world.organizer)
     assert client.get(url(world, "array"), headers=organizer).status_code == 200
 

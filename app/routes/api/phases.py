@@ -10,19 +10,18 @@ from pydantic import TypeAdapter
 
 from app.deps import LOGIN_REQUIRED, DbId, NowDep, OptionalUser, SessionDep, SettingsDep
 from app.downloads import DOWNLOAD_RESPONSES, stored_file_response
-from app.errors import Forbidden, NotAuthenticated, NotFound
+from app.errors import NotAuthenticated
 from app.models import Phase, Split, User
 from app.presenters import inputs_out, phase_out
 from app.routes.api.paging import PAGE_HEADERS, PageDep
 from app.schema_examples.files import LEADERBOARD_CSV
 from app.schemas import ErrorOut, LeaderboardRowOut, PhaseOut
-from app.services import competitions, exports, inputs, leaderboard, phases, submissions, teams
+from app.services import competitions, exports, inputs, leaderboard, phases, teams
 from app.services.inputs import InputsKind
 
 router = APIRouter(prefix="/phases", tags=["phases"])
 LEADERBOARD_ROWS = TypeAdapter(list[LeaderboardRowOut])
 
-INPUTS_HIDDEN = "the test inputs of phase {phase!r} are not public; submit a model instead"
 INPUTS_RESPONSES: dict[int | str, dict[str, Any]] = DOWNLOAD_RESPONSES | {
     503: {
         "model": ErrorOut,
@@ -112,15 +111,9 @@ def get_leaderboard(
 def _downloadable(session: SessionDep, phase_id: int, user: User | None) -> Phase:
     """The phase whose inputs the caller may download, or the error saying why not."""
     phase = competitions.get_phase(session, phase_id)
-    organizer = competitions.is_organizer(session, phase.competition_id, user)
-    if not organizer:
-        if user is None:
-            raise NotAuthenticated(LOGIN_REQUIRED)
-        competitions.require_participation(session, phase.competition_id, user)
-        if not phase.inputs_public:
-            raise Forbidden(INPUTS_HIDDEN.format(phase=phase.name))
-    if phase.testset is None:
-        raise NotFound(submissions.PHASE_HAS_NO_TESTSET.format(phase=phase.name))
+    if user is None:
+        raise NotAuthenticated(LOGIN_REQUIRED)
+    inputs.require_downloadable(session, phase, user)
     return phase
 
 
