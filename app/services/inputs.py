@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -51,6 +52,8 @@ RETRY_AFTER_SECONDS = 30
 LEGACY_ARCHIVE = "inputs.zip"
 """The layout before LAYOUT 2 (PNGs and images.npy in one zip), removed once replaced."""
 LOCK_NAME = ".inputs.lock"
+ABANDONED_AFTER_SECONDS = 3600
+"""A temporary file unchanged this long belongs to a builder that died (a live one writes on)."""
 
 InputsKind = Literal["archive", "array"]
 INPUTS_HIDDEN = "the test inputs of phase {phase!r} are not public; submit a model instead"
@@ -309,6 +312,16 @@ def _never_stop() -> None:
     return None
 
 
+def _remove_abandoned(folder: Path) -> None:
+    """Remove temporary files a killed builder left; one still being written is recent."""
+    for leftover in folder.glob(".test-*.tmp"):
+        try:
+            if time.time() - leftover.stat().st_mtime > ABANDONED_AFTER_SECONDS:
+                leftover.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass  # renamed or removed by its builder meanwhile
+
+
 def build(source: Source, *, stop: Stop = _never_stop, wait: bool = False) -> list[BuiltFile]:
     """Build the files a version lacks; nothing when they exist or another builder has the lock
     (with ``wait``: once that builder is done, what it left unbuilt)."""
@@ -316,8 +329,7 @@ def build(source: Source, *, stop: Stop = _never_stop, wait: bool = False) -> li
     with _exclusive(source.folder, wait=wait) as held:
         if not held:
             return built
-        for leftover in source.folder.glob(".test-*.tmp"):
-            leftover.unlink(missing_ok=True)  # a crashed builder's; we hold the lock
+        _remove_abandoned(source.folder)
         missing = [f for f in FORMATS.values() if _read_built(source.folder, f) is None]
         if missing:
             ids = read_labels(source.folder / "labels.csv").ids

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 import time
 import zipfile
@@ -119,6 +120,19 @@ def test_a_build_that_stops_midway_leaves_no_file_and_the_next_one_completes(
     assert [p.name for p in folder.iterdir() if "test-" in p.name] == []
     inputs.build(source_of(world))
     assert None not in (state_of(world).archive, state_of(world).array)
+
+
+def test_a_killed_builders_leftovers_are_removed_but_not_a_live_builders(world: World) -> None:
+    folder = source_of(world).folder
+    abandoned = folder / ".test-inputs.zip.dead.tmp"
+    live = folder / ".test-inputs.zip.live.tmp"
+    for leftover in (abandoned, live):
+        leftover.write_bytes(b"PK half a zip")
+    long_ago = time.time() - inputs.ABANDONED_AFTER_SECONDS - 60
+    os.utime(abandoned, (long_ago, long_ago))
+    inputs.build(source_of(world))
+    assert not abandoned.exists()
+    assert live.exists()
 
 
 def test_a_builder_leaves_a_version_alone_while_another_holds_its_lock(world: World) -> None:
