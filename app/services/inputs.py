@@ -45,8 +45,9 @@ log = logging.getLogger("fairboard.inputs")
 LAYOUT = 2
 """Bumped whenever the files' contents change, so that start-up rebuilds older ones."""
 PNG_COMPRESS_LEVEL = 6
-"""zlib level of the PNGs: on the 1,978 synthetic 224 x 224 images, level 1 gives 93 MB in
-~9 s, 6 gives 65 MB in ~40 s, 9 or ``optimize`` 60-62 MB in ~200 s (bench/bench_inputs.py)."""
+"""zlib level of the PNGs, the knee of bench/bench_inputs.py's curve on the 1,978 synthetic
+224 x 224 images: level 1 93 MB in ~9 s, 3 79 MB in ~12 s, 6 65 MB in 28-52 s, 9 62 MB in
+~290 s, ``optimize`` 60 MB in ~360 s. Built once per version in the background, so 6."""
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 RETRY_AFTER_SECONDS = 30
 LEGACY_ARCHIVE = "inputs.zip"
