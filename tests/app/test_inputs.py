@@ -226,6 +226,27 @@ def test_start_up_builds_the_versions_that_lack_their_inputs(world: World) -> No
             time.sleep(0.05)
 
 
+def test_shutting_down_stops_a_start_up_build_and_leaves_no_half_file(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writing, release = threading.Event(), threading.Event()
+    entry = inputs._entry
+
+    def slow_entry(name: str, *args: Any) -> Any:
+        if name.startswith("images/"):
+            writing.set()
+            release.wait(10)
+        return entry(name, *args)
+
+    monkeypatch.setattr(inputs, "_entry", slow_entry)
+    builds = inputs.StartupBuilds([source_of(world)]).start()
+    assert writing.wait(10)
+    threading.Timer(0.2, release.set).start()  # the build goes on only once told to stop
+    builds.stop(timeout=10)
+    assert state_of(world) == inputs.InputsState(None, None)
+    assert [p.name for p in source_of(world).folder.glob(".test-*")] == []
+
+
 # ---- Downloading -----------------------------------------------------------------------------
 
 
