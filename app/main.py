@@ -25,6 +25,7 @@ from app.errors import AppError, InvalidCredentials, NotAuthenticated
 from app.http_security import SecurityHeadersMiddleware
 from app.jobs.dispatch import make_dispatcher
 from app.logs import configure_logging
+from app.services import inputs
 from app.throttle import LoginThrottle
 from app.uploads import UploadGuard
 
@@ -41,11 +42,16 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for folder in (settings.data_dir, settings.uploads_dir, settings.testsets_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        builds = None
         if start_jobs:
             app.state.jobs.start()
+            # Test inputs that a crash, an upgrade or a seeder left unbuilt, off the request path.
+            builds = inputs.start_builds(app.state.db.sessionmaker, settings)
         try:
             yield
         finally:
+            if builds is not None:
+                builds.stop()
             app.state.jobs.shutdown()
             app.state.db.dispose()
 

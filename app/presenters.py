@@ -23,9 +23,10 @@ from app.models import (
     Team,
     User,
 )
-from app.schemas import CompetitionOut, OrganizerPhaseOut, PhaseOut
+from app.schemas import CompetitionOut, InputsFileOut, InputsOut, OrganizerPhaseOut, PhaseOut
 from app.services import competitions, public_scores, standings, submissions, teams
 from app.services.competitions import Quota
+from app.services.inputs import ARCHIVE, ARRAY, BuiltFile, InputsFormat, InputsState
 from app.services.intervals import INTERVAL_LEVEL, read_intervals
 from app.services.stored_scores import NOT_AVAILABLE, read_report, read_scores
 from app.services.submission_metadata import stored_metadata
@@ -77,6 +78,21 @@ class PhaseAt:
 def phase_out(phase: Phase, *, now: datetime, quota: Quota | None = None) -> PhaseOut:
     """A phase as everyone sees it, with the viewer's quota when they have joined."""
     return PhaseOut.model_validate(PhaseAt(phase, now, quota))
+
+
+def inputs_out(phase_id: int, state: InputsState) -> InputsOut:
+    """The test inputs' two downloads of a phase, with the size and sha256 of those built."""
+
+    def described(fmt: InputsFormat, built: BuiltFile | None) -> InputsFileOut:
+        return InputsFileOut(
+            url=f"/api/v1/phases/{phase_id}/{fmt.url_path}",
+            format=fmt.label.lower(),
+            ready=built is not None,
+            bytes=built.bytes if built else None,
+            sha256=built.sha256 if built else None,
+        )
+
+    return InputsOut(archive=described(ARCHIVE, state.archive), array=described(ARRAY, state.array))
 
 
 def organizer_phase_out(phase: Phase, *, now: datetime) -> OrganizerPhaseOut:

@@ -26,6 +26,7 @@ from app.client.session import (
     save_credentials,
     server_url,
 )
+from app.client.transfer import download as _download
 
 client = typer.Typer()
 
@@ -181,38 +182,42 @@ def join(
     )
 
 
-def _download(api: Api, path: str, target: Path, description: str) -> int:
-    """Stream ``path`` into ``target`` (via a temporary name); the bytes written."""
-    partial = target.with_name(target.name + ".part")
-    written = 0
-    with api.stream("GET", path) as response:
-        total = int(response.headers.get("content-length", 0)) or None
-        with output.progress_bar(description, total) as bar, partial.open("wb") as sink:
-            for chunk in response.iter_bytes():
-                sink.write(chunk)
-                written += len(chunk)
-                bar.advance(len(chunk))
-    partial.replace(target)
-    return written
-
-
 @client.command(rich_help_panel="Client")
 def inputs(
     phase: Annotated[int, typer.Argument(help="the phase id", min=1)],
     out: Annotated[Path, typer.Option("-o", "--out", help="folder to unpack into")] = Path("."),
+    array: Annotated[
+        bool, typer.Option("--array", help="also save the pixels as one array (test-images.npz)")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Download a phase's public test inputs (ids.csv, images) and unpack them into a folder."""
+    """Download a phase's public test inputs (ids.csv, images) and unpack them into a folder.
+
+    A broken download resumes where it stopped when the command is run again."""
 
     def action() -> dict[str, Any]:
+        api = Api.from_environment()
         out.mkdir(parents=True, exist_ok=True)
-        archive = out / f"phase{phase}-inputs.zip"
-        size = _download(Api.from_environment(), f"/phases/{phase}/inputs", archive, "inputs")
+        described = (api.json("GET", f"/phases/{phase}").get("inputs") or {}).get
+        archive = out / f"phase{phase}-test-inputs.zip"
+        expected = (described("archive") or {}).get("sha256")
+        got = [_download(api, f"/phases/{phase}/inputs", archive, "inputs", sha256=expected)]
         with zipfile.ZipFile(archive) as unpacked:
             names = unpacked.namelist()
             unpacked.extractall(out)
         archive.unlink()
-        return {"phase_id": phase, "directory": str(out), "files": len(names), "bytes": size}
+        result: dict[str, Any] = {"phase_id": phase, "directory": str(out), "files": len(names)}
+        if array:
+            target = out / "test-images.npz"
+            expected = (described("array") or {}).get("sha256")
+            result["array"] = str(target)
+            got.append(
+                _download(api, f"/phases/{phase}/inputs/array", target, "array", sha256=expected)
+            )
+        return result | {
+            "bytes": sum(d.bytes for d in got),
+            "received": sum(d.received for d in got),
+        }
 
     _run(as_json, action, _say("{files} files of phase {phase_id} unpacked into {directory}"))
 
@@ -386,7 +391,7 @@ def download(
         target = out or Path(name)
         if target.is_dir():
             target = target / name
-        size = _download(api, f"/submissions/{submission}/file", target, name)
+        size = _download(api, f"/submissions/{submission}/file", target, name).bytes
         return {"submission_id": submission, "path": str(target), "bytes": size}
 
     _run(as_json, action, _say("saved {path} ({bytes} bytes)"))

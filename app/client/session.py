@@ -151,13 +151,15 @@ class Api:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     @contextmanager
-    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+    def stream(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Iterator[httpx.Response]:
         """A streamed response after its status was checked (downloads)."""
         try:
             with httpx.stream(
                 method,
                 f"{self.url}/api/v1{path}",
-                headers=self._headers(),
+                headers=self._headers() | (headers or {}),
                 timeout=TIMEOUT,
                 **kwargs,
             ) as response:

@@ -71,6 +71,22 @@ EXAMPLE_PHASE: dict[str, Any] = {
         "remaining_total": None,
         "resets_at": "2026-12-03T00:00:00Z",
     },
+    "inputs": {
+        "archive": {
+            "url": "/api/v1/phases/1/inputs",
+            "format": "zip",
+            "ready": True,
+            "bytes": 65_321_408,
+            "sha256": "9f2c" + "0" * 56 + "7a1e",
+        },
+        "array": {
+            "url": "/api/v1/phases/1/inputs/array",
+            "format": "npz",
+            "ready": False,
+            "bytes": None,
+            "sha256": None,
+        },
+    },
 }
 EXAMPLE_COMPETITION: dict[str, Any] = {
     "id": 1,

@@ -101,6 +101,26 @@ class QuotaOut(BaseModel):
     resets_at: datetime
 
 
+class InputsFileOut(BaseModel):
+    """One download of a phase's test inputs: where, how big, its sha256, and whether it is
+    built yet (until then ``bytes`` and ``sha256`` are null and the URL answers 503)."""
+
+    url: str
+    format: str
+    """``zip`` or ``npz``."""
+    ready: bool
+    bytes: int | None
+    sha256: str | None
+
+
+class InputsOut(BaseModel):
+    """The test inputs: ``archive`` (ids.csv, README.txt, images/*.png) and, optional, ``array``
+    (the same pixels as one uint8 N x H x W x 3 array in an .npz)."""
+
+    archive: InputsFileOut
+    array: InputsFileOut
+
+
 class PhaseOut(BaseModel):
     """A phase, read from ``presenters.PhaseAt`` (the phase as of now, with the quota)."""
 
@@ -129,6 +149,8 @@ class PhaseOut(BaseModel):
     """What the public leaderboard reveals: none, ladder or rounding (issue 13)."""
     ladder_threshold: float = 0.0
     public_decimals: int | None = None
+    inputs: InputsOut | None = None
+    """In ``GET /phases/{id}`` for a caller who may download the test inputs; else null."""
 
 
 class CompetitionOut(BaseModel):

@@ -16,7 +16,6 @@ from app.db import Database, utcnow
 from app.jobs.execute import run_submission
 from app.models import Competition, EntrySelection, Role, SubmissionStatus, TeamMode, User
 from app.services import accounts, competitions, testsets
-from app.services.inputs import inputs_zip
 from app.services.submissions import Upload, create_submission
 from scoring.inference.builders import build_red_mean_model
 from scoring.synthetic import baseline_predictions, make_testset
@@ -121,9 +120,8 @@ def seed_demo(db: Database, settings: Settings, *, n_items: int = 1978) -> list[
                 competitions.join(session, competition, users[username])
             testset_id = testset.id
         _submit_baselines(db, settings, phase_ids, testset_id)
-    with db.sessionmaker() as session:
-        # Built now so that the first participant to download the inputs does not wait for it.
-        inputs_zip(settings, testsets.get_testset(session, testset_id))
+    # The test-inputs downloads are built by the server's start-up (services.inputs), off the
+    # seeding path.
     return list(DEMO_ACCOUNTS)
 
 

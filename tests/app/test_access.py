@@ -96,6 +96,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/api/v1/phases/{phase_id}/files"): P,
     ("GET", "/api/v1/phases/{phase_id}/files/{kind}"): P,
     ("GET", "/api/v1/phases/{phase_id}/inputs"): L,
+    ("GET", "/api/v1/phases/{phase_id}/inputs/array"): L,
     # submitting, and one's own submissions
     ("POST", "/api/v1/phases/{phase_id}/submissions"): L,
     ("GET", "/api/v1/phases/{phase_id}/submissions/mine"): L,

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from app.db import utcnow
 from app.models import Submission, SubmissionStatus
 from app.routes.api.submissions import NO_STORED_FILE
+from app.services import inputs, testsets
 from app.services import submissions as submission_service
 from scoring.metrics import score
 from scoring.predictions import parse_predictions
@@ -290,25 +291,25 @@ def test_submission_left_running_by_a_crash_is_picked_up_on_start(world: World, 
 def test_test_inputs_download_has_images_and_ids_but_no_labels(
     client: TestClient, world: World
 ) -> None:
-    alice = world.user("alice")
-    response = client.get(f"/api/v1/phases/{world.phase_id}/inputs", headers=world.headers(alice))
+    alice = world.headers(world.user("alice"))
+    with world.db.sessionmaker() as session:
+        testset = testsets.get_testset(session, world.testset_id)
+        inputs.build(inputs.Source.of(world.settings, testset))
+    response = client.get(f"/api/v1/phases/{world.phase_id}/inputs", headers=alice)
     assert response.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     names = archive.namelist()
     truth = world.truth()
-    assert "ids.csv" in names and "images.npy" in names
     assert len([n for n in names if n.startswith("images/")]) == len(truth)
     ids_csv = archive.read("ids.csv").decode()
     assert ids_csv.splitlines()[0] == "id,image"
     assert [line.split(",")[0] for line in ids_csv.splitlines()[1:]] == list(truth.ids)
-    assert {n for n in names if not n.startswith("images/")} == {
-        "ids.csv",
-        "images.npy",
-        "README.txt",
-    }
+    # The pixels as one array are a separate download now, not a second copy in here.
+    assert {n for n in names if not n.startswith("images/")} == {"ids.csv", "README.txt"}
     assert all(len(line.split(",")) == 2 for line in ids_csv.splitlines())
-    images = np.load(io.BytesIO(archive.read("images.npy")))
-    assert images.shape == (len(truth), 32, 32, 3)
+    array = client.get(f"/api/v1/phases/{world.phase_id}/inputs/array", headers=alice)
+    with np.load(io.BytesIO(array.content)) as loaded:
+        assert loaded["images"].shape == (len(truth), 32, 32, 3)
 
 
 def test_test_inputs_are_refused_when_hidden_or_not_joined(

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
+from app.services import inputs, testsets
 from tests.app.conftest import World
 from tests.app.test_pages import api_submit
 
@@ -95,7 +96,11 @@ def _aim(known: dict[str, int]) -> Callable[[tuple[Any, bool]], Any]:
 
 @pytest.fixture
 def known(client: TestClient, world: World) -> dict[str, int]:
-    """The seeded records: the competition, its phase and test set, and a scored submission."""
+    """The seeded records: the competition, its phase and test set (its inputs built, so that a
+    download is not a 503 for being prepared), and a scored submission."""
+    with world.db.sessionmaker() as session:
+        testset = testsets.get_testset(session, world.testset_id)
+        inputs.build(inputs.Source.of(world.settings, testset), wait=True)
     truth = world.truth()
     submission_id = api_submit(client, world, world.user("seeded"), truth.age + 2.0)
     return {

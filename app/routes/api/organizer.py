@@ -35,7 +35,7 @@ from app.schemas import (
     TestSetOut,
     UsernameIn,
 )
-from app.services import audit, competitions, kits, phases, rescore, testsets
+from app.services import audit, competitions, inputs, kits, phases, rescore, testsets
 from app.services.submissions import Upload
 
 router = APIRouter(tags=["organizers"])
@@ -56,11 +56,14 @@ def upload_testset(
     settings: SettingsDep,
     user: CurrentUser,
     now: NowDep,
+    after_commit: BackgroundTasks,
     name: Annotated[str, Form(max_length=200)] = "",
     image_height: Annotated[int, Form()] = 224,
     image_width: Annotated[int, Form()] = 224,
 ) -> TestSetOut:
-    """Upload a hidden test set; it is validated completely and the import report returned."""
+    """Upload a hidden test set; it is validated completely and the import report returned.
+
+    Its test-inputs downloads are built after the answer, in the background."""
     testset = testsets.upload_testset(
         session,
         settings,
@@ -71,6 +74,7 @@ def upload_testset(
         image_width=image_width,
         now=now,
     )
+    after_commit.add_task(inputs.build_logged, inputs.Source.of(settings, testset))
     return TestSetOut.model_validate(testset)
 
 

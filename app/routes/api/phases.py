@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response
 from pydantic import TypeAdapter
 
 from app.deps import LOGIN_REQUIRED, DbId, NowDep, OptionalUser, SessionDep, SettingsDep
-from app.errors import Forbidden, NotAuthenticated, NotFound
-from app.models import Split
-from app.presenters import phase_out
+from app.downloads import DOWNLOAD_RESPONSES, stored_file_response
+from app.errors import NotAuthenticated
+from app.models import Phase, Split, User
+from app.presenters import inputs_out, phase_out
 from app.routes.api.paging import PAGE_HEADERS, PageDep
 from app.schema_examples.files import LEADERBOARD_CSV
-from app.schemas import LeaderboardRowOut, PhaseOut
-from app.services import competitions, exports, leaderboard, phases, submissions, teams
-from app.services.inputs import inputs_zip
+from app.schemas import ErrorOut, LeaderboardRowOut, PhaseOut
+from app.services import competitions, exports, inputs, leaderboard, phases, teams
+from app.services.inputs import InputsKind
 
 router = APIRouter(prefix="/phases", tags=["phases"])
 LEADERBOARD_ROWS = TypeAdapter(list[LeaderboardRowOut])
 
-INPUTS_HIDDEN = "the test inputs of phase {phase!r} are not public; submit a model instead"
+INPUTS_RESPONSES: dict[int | str, dict[str, Any]] = DOWNLOAD_RESPONSES | {
+    503: {
+        "model": ErrorOut,
+        "description": "The file is still being built (code `inputs_preparing`); "
+        "retry after the `Retry-After` seconds.",
+    }
+}
 
 
 @router.get("/{phase_id}", response_model=PhaseOut)
-def get_phase(phase_id: DbId, session: SessionDep, user: OptionalUser, now: NowDep) -> PhaseOut:
-    """One phase, with the caller's quota when they have joined."""
+def get_phase(
+    phase_id: DbId, session: SessionDep, settings: SettingsDep, user: OptionalUser, now: NowDep
+) -> PhaseOut:
+    """One phase, with the caller's quota when they have joined, and the test inputs' downloads
+    (URL, size, sha256, ready) when the caller may download them."""
     phase = competitions.get_phase(session, phase_id)
     joined = user is not None and competitions.get_participation(
         session, phase.competition_id, user.id
@@ -42,7 +52,10 @@ def get_phase(phase_id: DbId, session: SessionDep, user: OptionalUser, now: NowD
         if user and joined
         else None
     )
-    return phase_out(phase, now=now, quota=quota)
+    shown = phase_out(phase, now=now, quota=quota)
+    if inputs.may_download(session, phase, user) and phase.testset is not None:
+        shown.inputs = inputs_out(phase.id, inputs.state_of(settings, phase.testset))
+    return shown
 
 
 @router.get(
@@ -95,20 +108,39 @@ def get_leaderboard(
     )
 
 
-@router.get("/{phase_id}/inputs", response_class=FileResponse)
+def _downloadable(session: SessionDep, phase_id: int, user: User | None) -> Phase:
+    """The phase whose inputs the caller may download, or the error saying why not."""
+    phase = competitions.get_phase(session, phase_id)
+    if user is None:
+        raise NotAuthenticated(LOGIN_REQUIRED)
+    inputs.require_downloadable(session, phase, user)
+    return phase
+
+
+def _inputs_response(
+    session: SessionDep, settings: SettingsDep, phase_id: int, user: User | None, kind: InputsKind
+) -> FileResponse:
+    phase = _downloadable(session, phase_id, user)
+    built = inputs.ready_file(settings, phase, kind)
+    filename = f"phase{phase.id}-{built.format.filename}"
+    return stored_file_response(built.path, filename, etag=built.etag)
+
+
+@router.get("/{phase_id}/inputs", response_class=FileResponse, responses=INPUTS_RESPONSES)
 def download_inputs(
     phase_id: DbId, session: SessionDep, settings: SettingsDep, user: OptionalUser
 ) -> FileResponse:
-    """The test images without labels (ids.csv, images/, images.npy), when the phase allows."""
-    phase = competitions.get_phase(session, phase_id)
-    organizer = competitions.is_organizer(session, phase.competition_id, user)
-    if not organizer:
-        if user is None:
-            raise NotAuthenticated(LOGIN_REQUIRED)
-        competitions.require_participation(session, phase.competition_id, user)
-        if not phase.inputs_public:
-            raise Forbidden(INPUTS_HIDDEN.format(phase=phase.name))
-    if phase.testset is None:
-        raise NotFound(submissions.PHASE_HAS_NO_TESTSET.format(phase=phase.name))
-    path = inputs_zip(settings, phase.testset)
-    return FileResponse(path, filename=f"phase{phase.id}-inputs.zip", media_type="application/zip")
+    """The test images without labels (ids.csv, README.txt, images/*.png), when the phase allows.
+
+    Ranges resume a broken download (206, ``If-Range``); ``GET /phases/{id}`` gives its size and
+    sha256. While the archive is being built the answer is 503 with ``Retry-After``.
+    """
+    return _inputs_response(session, settings, phase_id, user, "archive")
+
+
+@router.get("/{phase_id}/inputs/array", response_class=FileResponse, responses=INPUTS_RESPONSES)
+def download_inputs_array(
+    phase_id: DbId, session: SessionDep, settings: SettingsDep, user: OptionalUser
+) -> FileResponse:
+    """The same pixels as one uint8 N x H x W x 3 array in an .npz (``np.load(f)["images"]``)."""
+    return _inputs_response(session, settings, phase_id, user, "array")

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.deps import DbId, NowDep, OptionalUser, SessionDep
+from app.deps import DbId, NowDep, OptionalUser, SessionDep, SettingsDep
 from app.errors import InvalidInput
 from app.models import Phase, PhaseFile, Split
 from app.routes.pages.forms import login_redirect, require_csrf, safe_next, see_other
@@ -16,7 +16,9 @@ from app.routes.pages.leaderboards import may_see
 from app.routes.pages.paging import ListingDep
 from app.routes.pages.render import flash, render, show_viewer
 from app.services import competitions, kits, teams
+from app.services import inputs as test_inputs
 from app.services.competitions import Quota
+from app.services.inputs import InputsState
 
 router = APIRouter()
 TABS = (
@@ -39,6 +41,8 @@ class PhaseView:
     private_visible: bool
     kits: tuple[PhaseFile, ...] = ()
     """The starting kit and sample submission, when uploaded."""
+    inputs: InputsState | None = None
+    """The test inputs' downloads, for a viewer who may download them from this page."""
 
     @property
     def is_synthetic(self) -> bool:
@@ -68,6 +72,7 @@ def competition_page(
     competition_id: DbId,
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     user: OptionalUser,
     now: NowDep,
     tab: str = "overview",
@@ -98,6 +103,11 @@ def competition_page(
                 private_visible=phase.public_fraction is not None
                 and may_see(phase, Split.PRIVATE, organizer=organizer, now=now),
                 kits=tuple(kits.list_kits(session, phase.id)),
+                inputs=(
+                    test_inputs.state_of(settings, phase.testset)
+                    if phase.testset and phase.inputs_public and (joined or organizer)
+                    else None
+                ),
             )
         )
     team = teams.team_of(session, competition.id, user.id) if user and joined else None

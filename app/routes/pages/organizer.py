@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic_core import PydanticUndefined
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from app.deps import ORGANIZER_ONLY, DbId, NowDep, SessionDep, SettingsDep
 from app.errors import AppError
-from app.models import EntrySelection, Phase, TiePolicy, User
+from app.models import EntrySelection, Phase, TestSetVersion, TiePolicy, User
 from app.phase_settings import BLANK_MEANS_NONE, CHECKBOXES, PhaseSettings
 from app.presenters import organizer_phase_out
 from app.routes.pages.confirmations import REVEAL
@@ -23,7 +23,16 @@ from app.routes.pages.forms import PostedForm, Viewer, chosen_file, form_fields
 from app.routes.pages.paging import Listing, ListingDep, Pages
 from app.routes.pages.render import render
 from app.schemas import TestSetOut
-from app.services import competitions, kits, moderation, phases, rescore, teams, testsets
+from app.services import (
+    competitions,
+    inputs,
+    kits,
+    moderation,
+    phases,
+    rescore,
+    teams,
+    testsets,
+)
 from scoring.groups import SCORE_NAMES
 from scoring.inference import PROVIDERS
 
@@ -267,11 +276,15 @@ def testsets_page(request: Request, session: SessionDep, user: Viewer) -> Respon
 
 @router.post("/testsets", dependencies=ORGANIZER_ONLY, response_class=HTMLResponse)
 def upload_testset(
-    post: PostedForm, settings: SettingsDep, file: Annotated[UploadFile | None, File()] = None
+    post: PostedForm,
+    settings: SettingsDep,
+    after_commit: BackgroundTasks,
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Validate and import a test set zip; its report, or the precise problem, is shown."""
-    return post.run(
-        lambda: testsets.upload_testset(
+
+    def upload() -> TestSetVersion:
+        testset = testsets.upload_testset(
             post.session,
             settings,
             post.user,
@@ -280,7 +293,13 @@ def upload_testset(
             image_height=post.text("image_height", "224"),
             image_width=post.text("image_width", "224"),
             now=post.now,
-        ),
+        )
+        # Its test-inputs downloads are built once the import is committed, off the request.
+        after_commit.add_task(inputs.build_logged, inputs.Source.of(settings, testset))
+        return testset
+
+    return post.run(
+        upload,
         back="/organize/testsets",
         done=lambda t: f"Test set “{t.name}” imported: {t.n_items} items.",
         then=lambda t: f"/organize/testsets/{t.id}",

@@ -13,6 +13,7 @@ import pytest
 
 from app.client import commands
 from app.client.session import NOT_LOGGED_IN, credentials_path
+from app.services import inputs, testsets
 from tests.app.client.conftest import Cli
 from tests.app.conftest import PASSWORD, prediction_csv
 
@@ -112,8 +113,17 @@ def test_join_in_both_modes(live: Cli) -> None:
     assert body["competition_id"] == live.world.competition_id
 
 
+def built_inputs(live: Cli) -> inputs.InputsState:
+    """The world's test inputs, built here or by the server's start-up (waited for)."""
+    with live.world.db.sessionmaker() as session:
+        testset = testsets.get_testset(session, live.world.testset_id)
+        inputs.build(inputs.Source.of(live.world.settings, testset), wait=True)
+        return inputs.state_of(live.world.settings, testset)
+
+
 def test_inputs_are_unpacked_into_a_folder(live: Cli, tmp_path: Path) -> None:
     live.world.update_phase(inputs_public=True)
+    built_inputs(live)
     token = participant(live)
     out = tmp_path / "inputs"
     body = as_json(live("inputs", str(live.world.phase_id), "-o", str(out), "--json", token=token))
@@ -121,6 +131,41 @@ def test_inputs_are_unpacked_into_a_folder(live: Cli, tmp_path: Path) -> None:
     assert body["files"] == len([p for p in out.rglob("*") if p.is_file()])
     again = live("inputs", str(live.world.phase_id), "-o", str(tmp_path / "again"), token=token)
     assert "unpacked into" in again.stdout
+
+
+def test_a_broken_inputs_download_resumes_from_where_it_stopped(live: Cli, tmp_path: Path) -> None:
+    state = built_inputs(live)
+    assert state.archive is not None and state.array is not None
+    out = tmp_path / "inputs"
+    out.mkdir()
+    # What a broken run leaves: the first bytes and the ETag they came with.
+    half = state.archive.bytes // 2
+    (out / f"phase{live.world.phase_id}-test-inputs.zip.part").write_bytes(
+        state.archive.path.read_bytes()[:half]
+    )
+    (out / f"phase{live.world.phase_id}-test-inputs.zip.part.etag").write_text(state.archive.etag)
+    args = ("inputs", str(live.world.phase_id), "-o", str(out), "--array", "--json")
+    body = as_json(live(*args, token=participant(live)))
+    assert body["bytes"] == state.archive.bytes + state.array.bytes
+    assert body["received"] == state.archive.bytes - half + state.array.bytes
+    assert (out / "ids.csv").is_file()
+    assert sorted(p.name for p in out.iterdir() if p.suffix in (".part", ".etag", ".zip")) == []
+    assert (out / "test-images.npz").read_bytes() == state.array.path.read_bytes()
+
+
+def test_a_stale_partial_download_is_replaced_by_the_whole_file(live: Cli, tmp_path: Path) -> None:
+    state = built_inputs(live)
+    assert state.archive is not None
+    out = tmp_path / "inputs"
+    out.mkdir()
+    part = out / f"phase{live.world.phase_id}-test-inputs.zip.part"
+    part.write_bytes(b"x" * 100)
+    (out / f"{part.name}.etag").write_text('"an-older-build"')
+    body = as_json(
+        live("inputs", str(live.world.phase_id), "-o", str(out), "--json", token=participant(live))
+    )
+    assert body["received"] == body["bytes"] == state.archive.bytes
+    assert (out / "ids.csv").is_file()
 
 
 def test_hidden_inputs_exit_4(live: Cli, tmp_path: Path) -> None:

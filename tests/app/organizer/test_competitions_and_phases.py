@@ -157,6 +157,7 @@ def test_a_competition_answers_every_phase_with_its_test_set_facts_and_quota(
         "testset_is_synthetic",
         "input_size",
         "quota",
+        "inputs",
         "public_policy",
         "ladder_threshold",
         "public_decimals",
