@@ -8,18 +8,24 @@ evaluation.
 
 from __future__ import annotations
 
+import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
 from app.errors import InvalidSubmissionFile
+from app.jobs import state
 from app.jobs.deliveries import notify_settled
 from app.jobs.dispatch import JobDispatcher
-from app.jobs.execute import run_submission
-from app.models import Submission, SubmissionStatus
+from app.jobs.execute import record, run_submission, settled
+from app.models import Submission, SubmissionStatus, TestSetVersion
+from app.services import intervals
+from app.services.evaluation import Upfront
 from app.services.submit import Accepted, accept
 
 INLINE_WORKER = "web (scored within the upload)"
@@ -41,8 +47,10 @@ class Intake:
         A refused model or a file rejected inline raises ``InvalidSubmissionFile`` after its
         failed record has been committed.
         """
-        self.session.commit()
         submission_id = accepted.submission_id
+        if accepted.upfront is not None:
+            return self._record_upfront(submission_id, accepted.upfront)
+        self.session.commit()
         if accepted.problem is not None:
             notify_settled(self.db, submission_id)
             raise InvalidSubmissionFile(accepted.problem, submission_id=submission_id)
@@ -58,6 +66,40 @@ class Intake:
         else:
             self.jobs.dispatch(submission_id, accepted.kind)
         self.session.expire_all()
+        return submission_id
+
+    def _record_upfront(self, submission_id: int, upfront: Upfront) -> int:
+        """Claim and record a file scored before its insert, in the request's transaction:
+        one commit, and no other process ever sees it queued."""
+        started = time.perf_counter()
+        submission = self.session.get(Submission, submission_id)
+        assert submission is not None and submission.testset_id is not None
+        testset = self.session.get(TestSetVersion, submission.testset_id)
+        assert testset is not None
+        token = secrets.token_hex(16)
+        worker = INLINE_WORKER
+        lease = self.settings.job_lease_seconds
+        claimed = state.claim(
+            self.session, submission_id, token=token, worker=worker, lease_seconds=lease
+        )
+        assert claimed, "a submission inserted by this transaction is queued"
+        if upfront.predictions is not None:
+            intervals.keep_predictions(self.settings, submission_id, upfront.predictions)
+        status = record(
+            self.session, self.settings, submission, testset, token, upfront.outcome, worker
+        )
+        assert status is not None
+        self.session.commit()
+        settled(
+            self.db, self.settings, submission_id, submission.kind, status, upfront.outcome, started
+        )
+        # Read again for the response: the one row the conditional UPDATEs changed.
+        self.session.expire(submission)
+        if status is SubmissionStatus.FAILED:
+            error = self.session.scalar(
+                select(Submission.error).where(Submission.id == submission_id)
+            )
+            raise InvalidSubmissionFile(error or FILE_REJECTED, submission_id=submission_id)
         return submission_id
 
     def submit(self, **fields: Any) -> int:
