@@ -9,9 +9,10 @@ evaluation.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ from app.services.submit import Accepted, accept
 
 INLINE_WORKER = "web (scored within the upload)"
 FILE_REJECTED = "the file was rejected"
+WRITER_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,14 @@ class Intake:
         A refused model or a file rejected inline raises ``InvalidSubmissionFile`` after its
         failed record has been committed.
         """
+        return self._start(accepted, WriterTurn(None))
+
+    def _start(self, accepted: Accepted, turn: WriterTurn) -> int:
         submission_id = accepted.submission_id
         if accepted.upfront is not None:
-            return self._record_upfront(submission_id, accepted.upfront)
+            return self._record_upfront(submission_id, accepted.upfront, turn)
         self.session.commit()
+        turn.release()
         if accepted.problem is not None:
             notify_settled(self.db, submission_id)
             raise InvalidSubmissionFile(accepted.problem, submission_id=submission_id)
@@ -68,7 +74,7 @@ class Intake:
         self.session.expire_all()
         return submission_id
 
-    def _record_upfront(self, submission_id: int, upfront: Upfront) -> int:
+    def _record_upfront(self, submission_id: int, upfront: Upfront, turn: WriterTurn) -> int:
         """Claim and record a file scored before its insert, in the request's transaction:
         one commit, and no other process ever sees it queued."""
         started = time.perf_counter()
@@ -90,6 +96,7 @@ class Intake:
         )
         assert status is not None
         self.session.commit()
+        turn.release()
         settled(
             self.db, self.settings, submission_id, submission.kind, status, upfront.outcome, started
         )
@@ -105,4 +112,44 @@ class Intake:
     def submit(self, **fields: Any) -> int:
         """Accept a participant's submission (``fields``: the keywords of
         ``app.services.submit.accept``), commit it, then score it inline or dispatch it."""
-        return self.start(accept(self.session, self.settings, **fields))
+        turn = WriterTurn(self.db, self.session)
+        try:
+            accepted = accept(self.session, self.settings, before_write=turn.take, **fields)
+            return self._start(accepted, turn)
+        finally:
+            if turn.held:
+                # Refused after its first write (e.g. over quota): give the database back first.
+                self.session.rollback()
+                turn.release()
+
+
+class WriterTurn:
+    """On SQLite, one request of this process at a time between its first write and commit.
+
+    SQLite lets one writer in and makes the others retry after sleeps that grow to 100 ms;
+    queued on a lock here, the next upload starts the moment the last one commits. Waiting
+    is bounded (``WRITER_WAIT_SECONDS``), then the request goes on under SQLite's own
+    locking, so a session that wrote earlier than expected can never deadlock on it.
+    """
+
+    _locks: ClassVar[dict[str, threading.Lock]] = {}
+
+    def __init__(self, db: Database | None, session: Session | None = None) -> None:
+        sqlite = db is not None and session is not None and db.is_sqlite
+        key = db.url if db is not None else ""
+        self._lock = self._locks.setdefault(key, threading.Lock()) if sqlite else None
+        self._session = session
+        self.held = False
+
+    def take(self) -> None:
+        if self._lock is None or self.held or self._session is None:
+            return
+        # A session that has written already (an API token's last use) holds SQLite's lock:
+        # waiting here for a request that waits for SQLite would only stall both.
+        if not self._session.connection().connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            self.held = self._lock.acquire(timeout=WRITER_WAIT_SECONDS)
+
+    def release(self) -> None:
+        if self._lock is not None and self.held:
+            self.held = False
+            self._lock.release()

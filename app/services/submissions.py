@@ -144,11 +144,13 @@ def create_submission(
     as_baseline: bool = False,
     metadata: dict[str, str] | None = None,
     inspect: Callable[[StoredFile, SubmissionKind, str], None] | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> Submission:
     """Accept an upload as a queued submission, within the phase's rules and quotas.
 
     The file is streamed to disk (and shown to ``inspect``) before the participant's lock is
-    taken, so the lock covers only the quota count and the insert. An organizer's baseline
+    taken (``before_write`` is called just before), so the lock covers only the quota count
+    and the insert. An organizer's baseline
     entry (``as_baseline``) is outside the rules for participants: no joining, no quota, any
     time.
     """
@@ -175,6 +177,8 @@ def create_submission(
     try:
         if inspect is not None:
             inspect(staged, kind, filename)
+        if before_write is not None:
+            before_write()
         if participation is not None:
             _enforce_quota(session, phase, participation, team, user, now)
         submission = Submission(

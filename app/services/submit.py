@@ -6,6 +6,7 @@ complete, so whatever the request writes beside the submission (an audit row) co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,6 +48,7 @@ def accept(
     output_scale: float = 1.0,
     as_baseline: bool = False,
     metadata: dict[str, str] | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> Accepted:
     """Store a submission (queued, or failed when its model is refused); evaluate nothing.
 
@@ -76,6 +78,7 @@ def accept(
         as_baseline=as_baseline,
         metadata=metadata,
         inspect=score_inline,
+        before_write=before_write,
     )
     problem = None
     if submission.kind is SubmissionKind.MODEL:
