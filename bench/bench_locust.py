@@ -34,22 +34,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
-from app.db import Database, utcnow  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
-from app.models import Role, Submission, SubmissionStatus, User  # noqa: E402
-from app.services import accounts, competitions  # noqa: E402
-from bench.bench_throughput import N_ITEMS, PASSWORD, prediction_files  # noqa: E402
+from app.db import Database  # noqa: E402
+from app.models import Submission, SubmissionStatus  # noqa: E402
+from bench.bench_throughput import (  # noqa: E402
+    N_ITEMS,
+    environment,
+    prediction_files,
+    seed,
+    start_stores,
+)
 from scoring.synthetic import make_testset  # noqa: E402
 from scoring.testset import read_labels  # noqa: E402
-from tests.scaleout.cluster import Cluster, free_port, start_process, start_redis, wait_for  # noqa: E402
-from tests.support.postgres import start_postgres  # noqa: E402
-from tests.support.seeding import open_phase, seed_competition  # noqa: E402
+from tests.scaleout.cluster import Cluster, free_port, start_process, wait_for  # noqa: E402
 
 TARGET_FILES_PER_SECOND, STRETCH_FILES_PER_SECOND = 300.0, 500.0
 PERCENTILES = ("50%", "95%", "99%")
@@ -60,64 +62,6 @@ class Server:
     settings: Settings
     base_url: str
     inline: bool
-
-
-def seed(settings: Settings, source: Path, participants: int) -> tuple[int, list[str]]:
-    """A phase without quota limits, ``participants`` participants with API tokens."""
-    db = Database(settings.database_url)
-    upgrade(db.engine)
-    with db.transaction() as session:
-        seeded = seed_competition(
-            session,
-            settings,
-            source,
-            password=PASSWORD,
-            title="Load",
-            testset_name="bench",
-            image_size=(32, 32),
-            phases=[open_phase(name="Live", daily_limit=None)],
-        )
-        competition, (phase,) = seeded.competition, seeded.phases
-        first = accounts.register(
-            session, username="p0000", password=PASSWORD, email="p0@example.org"
-        )
-        users = [first]
-        for p in range(1, participants):
-            # One password hash for all: hashing 500 passwords would take the bench's minute.
-            users.append(
-                User(
-                    username=f"p{p:04d}",
-                    email=f"p{p}@example.org",
-                    password_hash=first.password_hash,
-                    role=Role.PARTICIPANT,
-                    is_active=True,
-                    created_at=utcnow(),
-                )
-            )
-            session.add(users[-1])
-        session.flush()
-        tokens = []
-        for user in users:
-            competitions.join(session, competition, user)
-            tokens.append(accounts.create_token(session, user)[1])
-        phase_id = phase.id
-    db.dispose()
-    return phase_id, tokens
-
-
-def _environment(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "LANG": "C.UTF-8",
-        "FAIRBOARD_DATABASE_URL": settings.database_url,
-        "FAIRBOARD_DATA_DIR": str(settings.data_dir),
-        "FAIRBOARD_SECRET_KEY": "bench",
-        "FAIRBOARD_LOGIN_MAX_FAILURES": "1000000",
-    }
-    if settings.broker_url:
-        env["FAIRBOARD_BROKER_URL"] = settings.broker_url
-    return env | extra
 
 
 def _pinned(cores: str | None, command: list[str]) -> list[str]:
@@ -136,25 +80,15 @@ def start_server(
         )
         extra = {}
     else:
-        postgres = start_postgres()
-        redis = start_redis(root / "logs")
-        admin = create_engine(postgres.admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text("CREATE DATABASE bench"))
-        admin.dispose()
-        settings = Settings(
-            database_url=postgres.url("bench"),
-            broker_url=redis.url,
-            data_dir=root / "data",
-            secret_key="b",
-        )
+        postgres, redis, settings = start_stores(root / "logs", root / "data")
         extra = (
             {"FAIRBOARD_INLINE_SCORING_MAX_BYTES": "0"}
             if args.deployment == "scaleout-workers"
             else {}
         )
-    phase_id, tokens = seed(settings, source, participants)
-    env = _environment(settings, **extra)
+    workload = seed(settings, source, participants)
+    phase_id, tokens = workload.phase_id, workload.tokens
+    env = environment(settings, **extra)
     cluster = Cluster(env=env, logs=root / "logs")
     port = free_port()
     api_cores = "0" if args.pin else None
@@ -289,8 +223,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, help="simulated users (throughput 16, rush 500)")
     parser.add_argument("--duration", type=int, help="seconds (throughput 30, rush 120)")
     parser.add_argument("--spawn-rate", type=float, default=50.0, help="users started per s")
-    parser.add_argument("--think", type=float, nargs=2, default=(5.0, 15.0), help="rush pause")
+    parser.add_argument("--think", type=float, nargs=2, default=(15.0, 45.0), help="rush pause")
     parser.add_argument("--files", type=int, default=20, help="distinct prediction files")
+    parser.add_argument("--keep-logs", type=Path, help="copy the server and locust logs here")
     args = parser.parse_args()
     rush = args.scenario == "rush"
     args.users = args.users or (500 if rush else 16)
@@ -320,6 +255,8 @@ def main() -> None:
             )
             rows = run_locust(root, server, plan, args)
             counts = scored_counts(server, timeout=600)
+        if args.keep_logs:
+            shutil.copytree(root / "logs", args.keep_logs, dirs_exist_ok=True)
     report(rows, counts, args)
 
 

@@ -46,19 +46,6 @@ def _snapshot(db: Database, submission_id: int) -> tuple[Submission, Phase, Test
     return submission, phase, testset
 
 
-def _record(
-    db: Database,
-    settings: Settings,
-    submission: Submission,
-    testset: TestSetVersion,
-    token: str,
-    outcome: Scored | Rejected,
-    worker: str,
-) -> SubmissionStatus | None:
-    with db.transaction() as session:
-        return record(session, settings, submission, testset, token, outcome, worker)
-
-
 def record(
     session: Session,
     settings: Settings,
@@ -153,7 +140,8 @@ def run_claimed(
             testset,
             progress=heartbeat.report,
         )
-    status = _record(db, settings, submission, testset, token, outcome, worker)
+    with db.transaction() as session:
+        status = record(session, settings, submission, testset, token, outcome, worker)
     if status is None:
         log.warning("submission %s: result discarded, the job was taken over", submission_id)
         return None
