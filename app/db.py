@@ -58,11 +58,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+SQLITE_POOL_SIZE, SQLITE_POOL_OVERFLOW = 20, -1
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a generous busy timeout."""
     if url.startswith("sqlite"):
+        # No cap on connections (20 kept open): a request holds its session's connection from
+        # its authentication to its end, waiting for a thread in between, so under a burst a
+        # capped pool made requests fail after 30 s instead of waiting their turn.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_pre_ping=True,
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_OVERFLOW,
         )
 
         @event.listens_for(engine, "connect")

@@ -5,13 +5,18 @@
 2. The leaderboard (HTML page and JSON) of a phase with 1,000 participants and 10,000
    submissions, against a trivial GET (/healthz) on the same server.
 
-Run: .venv/bin/python bench/bench_service.py [--rounds 30]
+The submission is also timed up to its 201 alone (``POST alone``): the rest is the
+leaderboard read that shows it. ``--profile out.svg`` (or ``.txt``: collapsed stacks) records
+the server under py-spy while it takes the submissions (``pip install -e .[bench]``).
+
+Run: .venv/bin/python bench/bench_service.py [--rounds 30] [--profile profile.svg]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -48,6 +53,7 @@ from scoring.synthetic import make_testset  # noqa: E402
 from tests.support.seeding import open_phase, seed_competition  # noqa: E402
 
 PASSWORD = "benchmark-password"
+TARGET_RATIO, STRETCH_RATIO = 3.0, 1.5
 
 
 def free_port() -> int:
@@ -170,6 +176,19 @@ def _fill_big_phase(
         )
 
 
+def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server while it takes the submissions (``pip install py-spy``)."""
+    py_spy = Path(sys.executable).parent / "py-spy"
+    command = [str(py_spy), "record", "--pid", str(pid), "--rate", "500", "-o", str(out)]
+    profiler = subprocess.Popen([*command, "--format", _format(out)])
+    time.sleep(1)
+    return profiler
+
+
+def _format(out: Path) -> str:
+    return {".json": "speedscope", ".txt": "raw"}.get(out.suffix, "flamegraph")
+
+
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
@@ -179,6 +198,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument(
+        "--profile", type=Path, help="record a py-spy flame graph of the server to this SVG"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fairboard-bench-") as tmp:
         root = Path(tmp)
@@ -198,6 +220,7 @@ def main() -> None:
         server = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "_bench_server.py"), str(port)], env=env
         )
+        profiler = None
         try:
             base = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base, timeout=60) as client:
@@ -222,7 +245,9 @@ def main() -> None:
                         ).encode()
                     )
                 print(f"prediction file: {len(files[0]):,} bytes, {len(ids):,} rows", flush=True)
-                submit_times, noop_times = [], []
+                submit_times, noop_times, post_times = [], [], []
+                if args.profile:
+                    profiler = _start_profiler(server.pid, args.profile)
                 for round_, content in enumerate(files):
                     start = time.perf_counter()
                     client.post(
@@ -237,6 +262,7 @@ def main() -> None:
                         headers=headers,
                     )
                     response.raise_for_status()
+                    post_times.append(time.perf_counter() - start)
                     submission_id = response.json()["id"]
                     while True:
                         rows = client.get(f"/api/v1/phases/{live_id}/leaderboard").json()
@@ -244,6 +270,10 @@ def main() -> None:
                             break
                     submit_times.append(time.perf_counter() - start)
                     assert len(rows) == 1 and rows[0]["entries"] == round_ + 1
+                if profiler is not None:
+                    profiler.send_signal(signal.SIGINT)
+                    profiler.wait(timeout=60)
+                    profiler = None
 
                 page_times, tradeoff_times, json_times, health_times = [], [], [], []
                 for _ in range(max(5, args.rounds // 3)):
@@ -269,15 +299,23 @@ def main() -> None:
                     json_times.append(time.perf_counter() - start)
                 assert len(board.json()) == 1000
         finally:
+            if profiler is not None:
+                profiler.kill()
             server.terminate()
             server.wait(timeout=30)
 
     print()
     print("1) 1,978-row prediction file: upload -> scored -> leaderboard shows it")
     print(f"   no-op POST of the same file   median {median_ms(noop_times):8.2f} ms")
+    print(f"   submission POST alone         median {median_ms(post_times):8.2f} ms")
     print(f"   submission to leaderboard     median {median_ms(submit_times):8.2f} ms")
     ratio = statistics.median(submit_times) / statistics.median(noop_times)
-    print(f"   ratio submission / no-op      {ratio:8.2f}x")
+    post_ratio = statistics.median(post_times) / statistics.median(noop_times)
+    print(f"   ratio POST alone / no-op      {post_ratio:8.2f}x")
+    print(
+        f"   ratio submission / no-op      {ratio:8.2f}x"
+        f"  (issue 15 goal 1: <= {TARGET_RATIO:.0f}x, stretch {STRETCH_RATIO}x)"
+    )
     print("2) leaderboard of 1,000 participants, 10,000 submissions")
     print(f"   GET /healthz                  median {median_ms(health_times):8.2f} ms")
     print(

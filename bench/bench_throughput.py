@@ -41,9 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
-from app.db import Database  # noqa: E402
+from app.db import Database, utcnow  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
-from app.models import Submission, SubmissionStatus  # noqa: E402
+from app.models import Role, Submission, SubmissionStatus, User  # noqa: E402
 from app.services import accounts, competitions  # noqa: E402
 from scoring.synthetic import make_testset  # noqa: E402
 from scoring.testset import read_labels  # noqa: E402
@@ -78,8 +78,8 @@ class Result:
         return float(np.percentile(self.latencies, 95)) * 1000
 
 
-def seed(settings: Settings, source: Path) -> Workload:
-    """A phase without limits on the synthetic set, 20 participants with API tokens."""
+def seed(settings: Settings, source: Path, participants: int = PARTICIPANTS) -> Workload:
+    """A phase without limits on the synthetic set, ``participants`` with API tokens."""
     db = Database(settings.database_url)
     upgrade(db.engine)
     with db.transaction() as session:
@@ -94,11 +94,25 @@ def seed(settings: Settings, source: Path) -> Workload:
             phases=[open_phase(name="Live", daily_limit=None)],
         )
         competition, (phase,) = seeded.competition, seeded.phases
-        tokens = []
-        for p in range(PARTICIPANTS):
-            user = accounts.register(
-                session, username=f"p{p:02d}", password=PASSWORD, email=f"p{p}@example.org"
+        first = accounts.register(
+            session, username="p0000", password=PASSWORD, email="p0@example.org"
+        )
+        # One password hash for all: hashing hundreds of passwords would take a minute.
+        others = [
+            User(
+                username=f"p{p:04d}",
+                email=f"p{p}@example.org",
+                password_hash=first.password_hash,
+                role=Role.PARTICIPANT,
+                is_active=True,
+                created_at=utcnow(),
             )
+            for p in range(1, participants)
+        ]
+        session.add_all(others)
+        session.flush()
+        tokens = []
+        for user in [first, *others]:
             competitions.join(session, competition, user)
             tokens.append(accounts.create_token(session, user)[1])
         phase_id = phase.id
@@ -196,22 +210,25 @@ def run_embedded(root: Path, source: Path, files: list[bytes], args: Any) -> Res
         db.dispose()
 
 
-def run_scaleout(
-    root: Path, source: Path, files: list[bytes], args: Any, *, workers_score: bool
-) -> Result:
-    tag = "workers" if workers_score else "inline"
+def start_stores(logs: Path, data_dir: Path) -> tuple[Any, Any, Settings]:
+    """A throwaway PostgreSQL (with a ``bench`` database) and Redis, and settings for both."""
     postgres = start_postgres()
-    redis = start_redis(root / f"logs-{tag}")
+    redis = start_redis(logs)
     admin = create_engine(postgres.admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text("CREATE DATABASE bench"))
     admin.dispose()
     settings = Settings(
-        database_url=postgres.url("bench"),
-        broker_url=redis.url,
-        data_dir=root / f"scaleout-{tag}",
-        secret_key="b",
+        database_url=postgres.url("bench"), broker_url=redis.url, data_dir=data_dir, secret_key="b"
     )
+    return postgres, redis, settings
+
+
+def run_scaleout(
+    root: Path, source: Path, files: list[bytes], args: Any, *, workers_score: bool
+) -> Result:
+    tag = "workers" if workers_score else "inline"
+    postgres, redis, settings = start_stores(root / f"logs-{tag}", root / f"scaleout-{tag}")
     workload = seed(settings, source)
     extra = {"FAIRBOARD_INLINE_SCORING_MAX_BYTES": "0"} if workers_score else {}
     cluster = Cluster(env=environment(settings, **extra), logs=root / f"logs-{tag}")

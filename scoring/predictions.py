@@ -43,6 +43,7 @@ import csv
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -319,7 +320,7 @@ def _parse_keyed(
         )
         raise PredictionFileError(source, [problem])
     id_column, value_column = id_matches[0], value_matches[0]
-    position_of = dict(zip(ids, range(len(ids)), strict=True))
+    position_of = _positions(ids)
     values = None if quoted else _align_clean_rows(lines[start + 1 : end], id_column, position_of)
     if values is not None:
         return values
@@ -357,6 +358,19 @@ def _parse_keyed(
     if problems:
         raise PredictionFileError(source, problems)
     return values
+
+
+def _positions(ids: Sequence[str]) -> dict[str, int]:
+    """Each id's position; a test set's ids (a tuple) are indexed once per process."""
+    if isinstance(ids, tuple):
+        return _cached_positions(ids)
+    return dict(zip(ids, range(len(ids)), strict=True))
+
+
+@lru_cache(maxsize=8)
+def _cached_positions(ids: tuple[str, ...]) -> dict[str, int]:
+    # Read only by the callers: a shared dict must never be changed.
+    return dict(zip(ids, range(len(ids)), strict=True))
 
 
 def _align_clean_rows(

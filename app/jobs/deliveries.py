@@ -57,6 +57,10 @@ def submission_settled(db: Database, submission_id: int) -> int:
             SubmissionStatus.FAILED,
         ):
             return 0
+        if not webhooks.may_receive_submission_events(
+            session, submission.user_id, submission.phase_id
+        ):
+            return 0
         phase = competitions.get_phase(session, submission.phase_id)
         owner = session.get(User, submission.user_id)
         owner_organizes = competitions.is_organizer(session, phase.competition_id, owner)

@@ -46,8 +46,8 @@ def _snapshot(db: Database, submission_id: int) -> tuple[Submission, Phase, Test
     return submission, phase, testset
 
 
-def _record(
-    db: Database,
+def record(
+    session: Session,
     settings: Settings,
     submission: Submission,
     testset: TestSetVersion,
@@ -55,54 +55,54 @@ def _record(
     outcome: Scored | Rejected,
     worker: str,
 ) -> SubmissionStatus | None:
-    with db.transaction() as session:
-        if isinstance(outcome, Rejected):
-            path = stored_file(settings, submission)
-            if not state.fail(
-                session,
-                submission.id,
-                token,
-                outcome.message,
-                worker=worker,
-                drop_file=outcome.drop_file,
-            ):
-                return None
-            if outcome.drop_file and path is not None:
-                # A rejected file is not kept: only the failed record (with its message) remains.
-                path.unlink(missing_ok=True)
-            return SubmissionStatus.FAILED
-        scores = [report.scores() for report in outcome.reports.values()]
-        status = state.finish(
+    """Record the holder's outcome (scores or failure) in ``session``; None when not its job."""
+    if isinstance(outcome, Rejected):
+        path = stored_file(settings, submission)
+        if not state.fail(
             session,
             submission.id,
             token,
-            scores=scores,
+            outcome.message,
             worker=worker,
-            values={
-                "scorer_version": SCORER_VERSION,
-                "testset_id": testset.id,
-                "testset_fingerprint": testset.fingerprint,
-                "execution_provider": outcome.execution_provider,
-                "inference_seconds": outcome.inference_seconds,
-                "progress_done": outcome.items,
-                "progress_total": outcome.items,
-            },
-        )
-        if status is SubmissionStatus.FINISHED:
-            session.query(SubmissionScore).filter(
-                SubmissionScore.submission_id == submission.id
-            ).delete()
-            for split, report in outcome.reports.items():
-                session.add(
-                    SubmissionScore(
-                        submission_id=submission.id,
-                        split=split,
-                        **_columns(report.scores()),
-                        report=report.to_dict(),
-                    )
+            drop_file=outcome.drop_file,
+        ):
+            return None
+        if outcome.drop_file and path is not None:
+            # A rejected file is not kept: only the failed record (with its message) remains.
+            path.unlink(missing_ok=True)
+        return SubmissionStatus.FAILED
+    scores = [report.scores() for report in outcome.reports.values()]
+    status = state.finish(
+        session,
+        submission.id,
+        token,
+        scores=scores,
+        worker=worker,
+        values={
+            "scorer_version": SCORER_VERSION,
+            "testset_id": testset.id,
+            "testset_fingerprint": testset.fingerprint,
+            "execution_provider": outcome.execution_provider,
+            "inference_seconds": outcome.inference_seconds,
+            "progress_done": outcome.items,
+            "progress_total": outcome.items,
+        },
+    )
+    if status is SubmissionStatus.FINISHED:
+        session.query(SubmissionScore).filter(
+            SubmissionScore.submission_id == submission.id
+        ).delete()
+        for split, report in outcome.reports.items():
+            session.add(
+                SubmissionScore(
+                    submission_id=submission.id,
+                    split=split,
+                    **_columns(report.scores()),
+                    report=report.to_dict(),
                 )
-            phase_jobs.request(session, submission.phase_id, _added(session, submission))
-        return status
+            )
+        phase_jobs.request(session, submission.phase_id, _added(session, submission))
+    return status
 
 
 def _added(session: Session, submission: Submission) -> str:
@@ -140,16 +140,31 @@ def run_claimed(
             testset,
             progress=heartbeat.report,
         )
-    status = _record(db, settings, submission, testset, token, outcome, worker)
+    with db.transaction() as session:
+        status = record(session, settings, submission, testset, token, outcome, worker)
     if status is None:
         log.warning("submission %s: result discarded, the job was taken over", submission_id)
         return None
+    settled(db, settings, submission_id, submission.kind, status, outcome, started)
+    return status
+
+
+def settled(
+    db: Database,
+    settings: Settings,
+    submission_id: int,
+    kind: SubmissionKind,
+    status: SubmissionStatus,
+    outcome: Scored | Rejected,
+    started: float,
+) -> None:
+    """What follows a recorded outcome's commit: webhooks, mail, metrics, the log."""
     notify_settled(db, submission_id)
     # After the transition's commit, so a mail server that is down cannot undo a result.
     notifications.submission_result(db, settings, submission_id)
     scored = outcome if isinstance(outcome, Scored) else None
     telemetry.observe_evaluation(
-        submission.kind,
+        kind,
         status,
         time.perf_counter() - started,
         provider=scored.execution_provider if scored else None,
@@ -158,7 +173,6 @@ def run_claimed(
     log.info(
         "submission %s %s in %.3f s", submission_id, status.value, time.perf_counter() - started
     )
-    return status
 
 
 def run_submission(

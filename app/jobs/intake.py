@@ -8,22 +8,30 @@ evaluation.
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
 from app.errors import InvalidSubmissionFile
+from app.jobs import state
 from app.jobs.deliveries import notify_settled
 from app.jobs.dispatch import JobDispatcher
-from app.jobs.execute import run_submission
-from app.models import Submission, SubmissionStatus
+from app.jobs.execute import record, run_submission, settled
+from app.models import Submission, SubmissionStatus, TestSetVersion
+from app.services import intervals
+from app.services.evaluation import Upfront
 from app.services.submit import Accepted, accept
 
 INLINE_WORKER = "web (scored within the upload)"
 FILE_REJECTED = "the file was rejected"
+WRITER_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -41,8 +49,14 @@ class Intake:
         A refused model or a file rejected inline raises ``InvalidSubmissionFile`` after its
         failed record has been committed.
         """
-        self.session.commit()
+        return self._start(accepted, WriterTurn(None))
+
+    def _start(self, accepted: Accepted, turn: WriterTurn) -> int:
         submission_id = accepted.submission_id
+        if accepted.upfront is not None:
+            return self._record_upfront(submission_id, accepted.upfront, turn)
+        self.session.commit()
+        turn.release()
         if accepted.problem is not None:
             notify_settled(self.db, submission_id)
             raise InvalidSubmissionFile(accepted.problem, submission_id=submission_id)
@@ -60,7 +74,82 @@ class Intake:
         self.session.expire_all()
         return submission_id
 
+    def _record_upfront(self, submission_id: int, upfront: Upfront, turn: WriterTurn) -> int:
+        """Claim and record a file scored before its insert, in the request's transaction:
+        one commit, and no other process ever sees it queued."""
+        started = time.perf_counter()
+        submission = self.session.get(Submission, submission_id)
+        assert submission is not None and submission.testset_id is not None
+        testset = self.session.get(TestSetVersion, submission.testset_id)
+        assert testset is not None
+        token = secrets.token_hex(16)
+        worker = INLINE_WORKER
+        lease = self.settings.job_lease_seconds
+        claimed = state.claim(
+            self.session, submission_id, token=token, worker=worker, lease_seconds=lease
+        )
+        assert claimed, "a submission inserted by this transaction is queued"
+        if upfront.predictions is not None:
+            intervals.keep_predictions(self.settings, submission_id, upfront.predictions)
+        status = record(
+            self.session, self.settings, submission, testset, token, upfront.outcome, worker
+        )
+        assert status is not None
+        self.session.commit()
+        turn.release()
+        settled(
+            self.db, self.settings, submission_id, submission.kind, status, upfront.outcome, started
+        )
+        # Read again for the response: the one row the conditional UPDATEs changed.
+        self.session.expire(submission)
+        if status is SubmissionStatus.FAILED:
+            error = self.session.scalar(
+                select(Submission.error).where(Submission.id == submission_id)
+            )
+            raise InvalidSubmissionFile(error or FILE_REJECTED, submission_id=submission_id)
+        return submission_id
+
     def submit(self, **fields: Any) -> int:
         """Accept a participant's submission (``fields``: the keywords of
         ``app.services.submit.accept``), commit it, then score it inline or dispatch it."""
-        return self.start(accept(self.session, self.settings, **fields))
+        turn = WriterTurn(self.db, self.session)
+        try:
+            accepted = accept(self.session, self.settings, before_write=turn.take, **fields)
+            return self._start(accepted, turn)
+        finally:
+            if turn.held:
+                # Refused after its first write (e.g. over quota): give the database back first.
+                self.session.rollback()
+                turn.release()
+
+
+class WriterTurn:
+    """On SQLite, one request of this process at a time between its first write and commit.
+
+    SQLite lets one writer in and makes the others retry after sleeps that grow to 100 ms;
+    queued on a lock here, the next upload starts the moment the last one commits. Waiting
+    is bounded (``WRITER_WAIT_SECONDS``), then the request goes on under SQLite's own
+    locking, so a session that wrote earlier than expected can never deadlock on it.
+    """
+
+    _locks: ClassVar[dict[str, threading.Lock]] = {}
+
+    def __init__(self, db: Database | None, session: Session | None = None) -> None:
+        sqlite = db is not None and session is not None and db.is_sqlite
+        key = db.url if db is not None else ""
+        self._lock = self._locks.setdefault(key, threading.Lock()) if sqlite else None
+        self._session = session
+        self.held = False
+
+    def take(self) -> None:
+        if self._lock is None or self.held or self._session is None:
+            return
+        # A session that has written already (an API token's last use) holds SQLite's lock:
+        # waiting here for a request that waits for SQLite would only stall both.
+        if not self._session.connection().connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            self.held = self._lock.acquire(timeout=WRITER_WAIT_SECONDS)
+
+    def release(self) -> None:
+        if self._lock is not None and self.held:
+            self.held = False
+            self._lock.release()

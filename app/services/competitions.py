@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, inspect, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, NotJoined
@@ -95,6 +96,10 @@ def get_competition(session: Session, competition_id: int) -> Competition:
 
 def get_phase(session: Session, phase_id: int) -> Phase:
     """One phase with its competition and test set."""
+    known = session.identity_map.get(identity_key(Phase, phase_id))
+    if known is not None and not inspect(known).unloaded:
+        # Already loaded whole in this session (the select would return this very object).
+        return known
     phase = session.scalar(
         select(Phase)
         .where(Phase.id == phase_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -81,6 +82,43 @@ def _score_splits(
     return reports
 
 
+def _parse_file(
+    settings: Settings, path: Path, truth: TestSet, filename: str
+) -> npt.NDArray[np.float64]:
+    return parse_predictions(
+        path.read_bytes(),
+        truth.ids,
+        filename=filename,
+        limits=PredictionLimits(max_file_bytes=settings.max_prediction_file_bytes),
+    )
+
+
+@dataclass(frozen=True)
+class Upfront:
+    """A new prediction file scored before its record exists (the inline path)."""
+
+    outcome: Scored | Rejected
+    predictions: npt.NDArray[np.float64] | None
+    """Kept for the intervals once the record has its id."""
+
+
+def evaluate_upload(
+    settings: Settings, phase: Phase, testset: TestSetVersion, path: Path, filename: str
+) -> Upfront:
+    """Score a just-uploaded prediction file (no record yet): ``evaluate``'s outcome for it."""
+    try:
+        truth = testsets.load_truth(settings, testset)
+        predictions = _parse_file(settings, path, truth, filename)
+        reports = _score_splits(settings, phase, testset, truth, predictions)
+    except ScoringError as exc:
+        log.info("upload %s rejected: %s", filename, exc)
+        return Upfront(Rejected(str(exc), drop_file=True), None)
+    except Exception:
+        log.exception("upload %s: evaluation crashed", filename)
+        return Upfront(Rejected(INTERNAL_ERROR, drop_file=False), None)
+    return Upfront(Scored(reports, len(truth)), predictions)
+
+
 def evaluate(
     settings: Settings,
     submission: Submission,
@@ -98,12 +136,7 @@ def evaluate(
         provider: str | None = None
         seconds: float | None = None
         if submission.kind is SubmissionKind.PREDICTIONS:
-            predictions = parse_predictions(
-                path.read_bytes(),
-                truth.ids,
-                filename=submission.filename,
-                limits=PredictionLimits(max_file_bytes=settings.max_prediction_file_bytes),
-            )
+            predictions = _parse_file(settings, path, truth, submission.filename)
         else:
             result = run_model_submission(
                 settings, submission, phase, testset, path, progress=progress

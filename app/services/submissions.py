@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -143,12 +144,16 @@ def create_submission(
     now: datetime,
     as_baseline: bool = False,
     metadata: dict[str, str] | None = None,
+    inspect: Callable[[StoredFile, SubmissionKind, str], None] | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> Submission:
     """Accept an upload as a queued submission, within the phase's rules and quotas.
 
-    The file is streamed to disk before the participant's lock is taken, so the lock covers
-    only the quota count and the insert. An organizer's baseline entry (``as_baseline``) is
-    outside the rules for participants: no joining, no quota, any time.
+    The file is streamed to disk (and shown to ``inspect``) before the participant's lock is
+    taken (``before_write`` is called just before), so the lock covers only the quota count
+    and the insert. An organizer's baseline
+    entry (``as_baseline``) is outside the rules for participants: no joining, no quota, any
+    time.
     """
     filename = safe_filename(upload.filename, default="predictions.csv")
     kind = kind_of_upload(filename)
@@ -171,6 +176,10 @@ def create_submission(
 
     staged = stage_upload(settings, upload, kind)
     try:
+        if inspect is not None:
+            inspect(staged, kind, filename)
+        if before_write is not None:
+            before_write()
         if participation is not None:
             _enforce_quota(session, phase, participation, team, user, now)
         submission = Submission(

@@ -6,6 +6,7 @@ complete, so whatever the request writes beside the submission (an audit row) co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +15,9 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.models import SubmissionKind, User
 from app.services import competitions, submissions
+from app.services.evaluation import Upfront, evaluate_upload
 from app.services.model_runs import check_uploaded_model
+from app.storage import StoredFile
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,9 @@ class Accepted:
     """A small prediction file: scored within the request rather than by a job."""
     problem: str | None = None
     """Why the model was refused at upload; its failed record is kept."""
+    upfront: Upfront | None = None
+    """An inline file's outcome, scored before the lock: recorded in the request's
+    transaction."""
 
 
 def accept(
@@ -42,6 +48,7 @@ def accept(
     output_scale: float = 1.0,
     as_baseline: bool = False,
     metadata: dict[str, str] | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> Accepted:
     """Store a submission (queued, or failed when its model is refused); evaluate nothing.
 
@@ -50,6 +57,14 @@ def accept(
     no quota).
     """
     phase = competitions.get_phase(session, phase_id)
+    upfront: list[Upfront] = []
+
+    def score_inline(staged: StoredFile, kind: SubmissionKind, filename: str) -> None:
+        # Scored before the participant's lock is taken (and without a record yet), so the
+        # lock covers only statements, never the parsing.
+        if inline_kind(settings, kind, staged.size_bytes) and phase.testset is not None:
+            upfront.append(evaluate_upload(settings, phase, phase.testset, staged.path, filename))
+
     submission = submissions.create_submission(
         session,
         settings,
@@ -62,14 +77,20 @@ def accept(
         now=now,
         as_baseline=as_baseline,
         metadata=metadata,
+        inspect=score_inline,
+        before_write=before_write,
     )
     problem = None
     if submission.kind is SubmissionKind.MODEL:
         problem = check_uploaded_model(settings, submission, phase)
         if problem is not None:
             submissions.mark_rejected(session, settings, submission, problem, now=now)
-    inline = (
-        submission.kind is SubmissionKind.PREDICTIONS
-        and submission.size_bytes <= settings.inline_scoring_max_bytes
+    inline = inline_kind(settings, submission.kind, submission.size_bytes)
+    return Accepted(
+        submission.id, submission.kind, inline, problem, upfront[0] if upfront else None
     )
-    return Accepted(submission.id, submission.kind, inline, problem)
+
+
+def inline_kind(settings: Settings, kind: SubmissionKind, size_bytes: int) -> bool:
+    """A prediction file small enough to be scored within its upload request."""
+    return kind is SubmissionKind.PREDICTIONS and size_bytes <= settings.inline_scoring_max_bytes

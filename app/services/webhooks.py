@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -205,6 +205,20 @@ def queue_test_event(
     webhook = get_webhook(session, user, webhook_id)
     body = event_body(TEST_EVENT, {"webhook_id": webhook.id, "username": user.username}, now=now)
     return _queue(session, [webhook], TEST_EVENT, body)[0]
+
+
+def may_receive_submission_events(session: Session, user_id: int, phase_id: int) -> bool:
+    """Whether the owner, an organizer of the phase's competition or an admin has a webhook:
+    when none has, a settled submission has no event to queue."""
+    competition = select(Phase.competition_id).where(Phase.id == phase_id).scalar_subquery()
+    organizers = select(CompetitionOrganizer.user_id).where(
+        CompetitionOrganizer.competition_id == competition
+    )
+    admins = select(User.id).where(User.role == Role.ADMIN)
+    receivers = or_(
+        Webhook.user_id == user_id, Webhook.user_id.in_(organizers), Webhook.user_id.in_(admins)
+    )
+    return session.scalar(select(Webhook.id).where(receivers).limit(1)) is not None
 
 
 def queue_submission_events(
