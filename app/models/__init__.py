@@ -12,6 +12,7 @@ from app.models.competition import (
     TeamMode,
     TiePolicy,
 )
+from app.models.leaderboard_snapshot import LeaderboardSnapshot, LeaderboardVersion
 from app.models.rescore import Rescore
 from app.models.standing import PhaseJob, PhaseRanking, RankChange
 from app.models.submission import (
@@ -35,6 +36,8 @@ __all__ = [
     "EmailPurpose",
     "EmailToken",
     "EntrySelection",
+    "LeaderboardSnapshot",
+    "LeaderboardVersion",
     "Participation",
     "Phase",
     "PhaseFile",

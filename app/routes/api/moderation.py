@@ -25,9 +25,9 @@ from app.routes.api.paging import PAGE_HEADERS, PageDep
 from app.schema_examples.files import LEADERBOARD_FILES, SUBMISSIONS_CSV
 from app.schemas import ModerationSubmissionOut, ParticipantOut, ReasonIn, SubmissionOut
 from app.services import (
+    board_snapshots,
     competitions,
     exports,
-    leaderboard,
     moderation,
     phases,
     rescore,
@@ -246,8 +246,9 @@ def export_leaderboard(
     leaderboard itself, so the private one only for organizers until the reveal."""
     chosen = Split(split)
     phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
-    board = leaderboard.build_leaderboard(session, phase, split=chosen)
-    content = exports.leaderboard_export(board, phase, fmt)
+    served = board_snapshots.materialised(session, phase, split=chosen)
+    board = served.board
+    content = served.memo(f"export:{fmt}", lambda: exports.leaderboard_export(board, phase, fmt))
     return attachment(
         content, EXPORT_MEDIA_TYPES[fmt], f"leaderboard-phase{phase.id}-{board.split.value}.{fmt}"
     )

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
-from app.deps import DbId, NowDep, OptionalUser, SessionDep
+from app.deps import DbId, NowDep, OptionalUser, SessionDep, csrf_token
 from app.errors import Forbidden, InvalidInput
-from app.models import Phase, Split
+from app.models import Competition, Phase, Split
+from app.routes.conditional import PRIVATE, etag_of, matches, not_modified, validators
 from app.routes.pages.charts import (
     ATTRIBUTE_OF_SCORE,
     BIAS_COLUMNS,
@@ -22,13 +24,15 @@ from app.routes.pages.charts import (
     pareto_fronts,
     tradeoff_charts,
 )
-from app.routes.pages.render import render, show_viewer
-from app.services import competitions, leaderboard, phases, standings
+from app.routes.pages.paging import ListingDep
+from app.routes.pages.render import FLASH_KEY, render, show_viewer
+from app.services import board_snapshots, competitions, leaderboard, phases, standings
 from app.services.leaderboard import GroupBreakdown, Leaderboard, LeaderboardRow
 from scoring.groups import ATTRIBUTES
 from scoring.ranking import DEFAULT_TOLERANCE
 
 router = APIRouter()
+T = TypeVar("T")
 
 
 GROUP_TABS: tuple[tuple[str, str], ...] = tuple((a.name, a.name.capitalize()) for a in ATTRIBUTES)
@@ -113,9 +117,13 @@ def may_see(phase: Phase, split: Split, *, organizer: bool, now: datetime) -> bo
 
 
 def board_rows(
-    board: Leaderboard, viewer_id: int | None, fronts: Mapping[str, frozenset[int]]
+    board: Leaderboard,
+    viewer_id: int | None,
+    fronts: Mapping[str, frozenset[int]],
+    rows: Sequence[LeaderboardRow] | None = None,
 ) -> list[BoardRow]:
-    """The ranking table's rows: each score with its rank, and the Pareto fronts it is on."""
+    """The ranking table's rows (all, or those given): each score with its rank, and the
+    Pareto fronts it is on; best values are the whole board's."""
     return [
         BoardRow(
             row=row,
@@ -135,12 +143,18 @@ def board_rows(
                 if row.submission_id in fronts.get(score, ())
             ),
         )
-        for row in board.rows
+        for row in (board.rows if rows is None else rows)
     ]
 
 
-def group_table(board: Leaderboard, breakdown: GroupBreakdown, viewer_id: int | None) -> GroupTable:
-    """The per-group table: the board's rows in order, the best of each column marked."""
+def group_table(
+    board: Leaderboard,
+    breakdown: GroupBreakdown,
+    viewer_id: int | None,
+    indexes: Sequence[int] | None = None,
+) -> GroupTable:
+    """The per-group table: the board's rows in order (all, or those at ``indexes``), the
+    best of each column (over the whole board) marked."""
     best = [
         min((m for r in breakdown.rows if (m := r.groups[index].mae) is not None), default=None)
         for index in range(len(breakdown.groups))
@@ -171,7 +185,7 @@ def group_table(board: Leaderboard, breakdown: GroupBreakdown, viewer_id: int | 
             is_viewer=is_viewer(row, viewer_id),
             note=row.note or entry.note,
         )
-        for row, entry in zip(board.rows, breakdown.rows, strict=True)
+        for row, entry in _pick(zip(board.rows, breakdown.rows, strict=True), indexes)
     )
     return GroupTable(
         attribute=breakdown.attribute,
@@ -181,14 +195,25 @@ def group_table(board: Leaderboard, breakdown: GroupBreakdown, viewer_id: int | 
     )
 
 
+def _pick(pairs: Iterable[T], indexes: Sequence[int] | None) -> list[T]:
+    items = list(pairs)
+    return items if indexes is None else [items[index] for index in indexes]
+
+
 def leaderboard_url(
-    phase_id: int, *, view: str = DEFAULT_VIEW, split: str = "public", groups: str | None = None
+    phase_id: int,
+    *,
+    view: str = DEFAULT_VIEW,
+    split: str = "public",
+    groups: str | None = None,
+    page: int = 1,
 ) -> str:
     """A view of a phase's leaderboard, with only the parameters that differ from the defaults."""
     query = {
         "view": view if view != DEFAULT_VIEW else None,
         "split": split if split != "public" else None,
         "groups": groups,
+        "page": page if page != 1 else None,
     }
     given = {name: value for name, value in query.items() if value is not None}
     return f"/phases/{phase_id}/leaderboard" + (f"?{urlencode(given)}" if given else "")
@@ -209,33 +234,53 @@ def leaderboard_page(
     session: SessionDep,
     user: OptionalUser,
     now: NowDep,
+    listing: ListingDep,
     split: Annotated[Literal["public", "private"], Query()] = "public",
     view: Annotated[str, Query()] = DEFAULT_VIEW,
     groups: Annotated[str, Query()] = GROUP_TABS[0][0],
-) -> HTMLResponse:
-    """One view of the ranked entries: the table, their accuracy/fairness trade-off, or one
-    attribute's group MAEs; each view computes only what it shows."""
+) -> Response:
+    """One view of the ranked entries: the table or one attribute's group MAEs (50 rows a
+    page, searchable by name), or their accuracy/fairness trade-off; served from the
+    materialised board, with a 304 when the viewer's copy is current."""
     show_viewer(request, user)
     chosen = Split(split)
     phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
     shown = leaderboard_view(view)
     attribute = leaderboard.group_attribute(groups) if shown == "groups" else None
-    board = leaderboard.build_leaderboard(session, phase, split=chosen)
+    served = board_snapshots.materialised(session, phase, split=chosen)
+    board = served.board
+    private_visible = phase.public_fraction is not None and may_see(
+        phase, Split.PRIVATE, organizer=organizer, now=now
+    )
+    etag = page_etag(request, served, phase, organizer=organizer, private_visible=private_visible)
+    if etag is not None and matches(request, etag):
+        return not_modified(etag, PRIVATE)
     viewer_id = user.id if user else None
+    found = search(served.memo("names", lambda: searchable_names(board)), listing.search)
+    pages = listing.pages(len(found))
+    on_page = found[pages.offset : pages.last_row]
+    own_index = served.memo(
+        f"own:{viewer_id}",
+        lambda: next((i for i, row in enumerate(board.rows) if is_viewer(row, viewer_id)), None),
+    )
     rows: list[BoardRow] = []
     charts: list[TradeoffChart] = []
     table: GroupTable | None = None
     if shown == "table":
-        rows = board_rows(board, viewer_id, pareto_fronts(board))
+        fronts = served.memo("pareto", lambda: pareto_fronts(board))
+        rows = board_rows(board, viewer_id, fronts, [board.rows[i] for i in on_page])
     elif shown == "tradeoff":
         charts = tradeoff_charts(board, viewer_id=viewer_id)
     else:
         assert attribute is not None
-        breakdown = leaderboard.group_breakdown(session, board, attribute=attribute)
-        table = group_table(board, breakdown, viewer_id)
+        breakdown = served.memo(
+            f"groups:{attribute}",
+            lambda: leaderboard.group_breakdown(session, board, attribute=attribute),
+        )
+        table = group_table(board, breakdown, viewer_id, on_page)
     split_value = board.split.value
-    return render(
+    response = render(
         request,
         "pages/leaderboard.html",
         phase=phase,
@@ -256,18 +301,83 @@ def leaderboard_page(
         columns=[(name, leaderboard.COLUMN_LABELS[name]) for name in leaderboard.COLUMN_ORDER],
         column_labels=leaderboard.COLUMN_LABELS,
         charts=charts,
-        has_own_entry=any(is_viewer(row, viewer_id) for row in board.rows),
+        has_own_entry=own_index is not None,
+        own_row_url=None
+        if own_index is None
+        else leaderboard_url(
+            phase.id,
+            view=shown,
+            split=split_value,
+            groups=attribute,
+            page=listing.page_of(own_index),
+        )
+        + "#my-row",
+        listing=listing,
+        pages=pages,
+        search_keep={
+            name: value
+            for name, value in (("view", view), ("split", split), ("groups", attribute))
+            if value is not None
+        },
         group_table=table,
         group_tabs=[
             (name, label, leaderboard_url(phase.id, view="groups", split=split_value, groups=name))
             for name, label in GROUP_TABS
         ],
         has_private=phase.public_fraction is not None,
-        private_visible=phase.public_fraction is not None
-        and may_see(phase, Split.PRIVATE, organizer=organizer, now=now),
+        private_visible=private_visible,
         organizer=organizer,
         own_move=standings.latest_move(session, phase.id, board.split, user.id) if user else None,
     )
+    if etag is not None:
+        response.headers.update(validators(etag, PRIVATE))
+    return response
+
+
+BOOT = secrets.token_hex(8)
+"""Changes at every start, so a new release never answers 304 to a page an old one rendered."""
+
+
+def page_etag(
+    request: Request,
+    served: board_snapshots.Served,
+    phase: Phase,
+    *,
+    organizer: bool,
+    private_visible: bool,
+) -> str | None:
+    """The page's tag, from everything it shows (the board's version, the phase and its
+    competition, the viewer, the query); None when it cannot be known before rendering: a
+    board with no version yet, or a notice waiting to be shown once."""
+    if served.stamp is None or request.session.get(FLASH_KEY):
+        return None
+    competition = phase.competition
+    return etag_of(
+        served.stamp.encode(),
+        BOOT,
+        str(request.url.query),
+        request.state.user,
+        organizer,
+        private_visible,
+        csrf_token(request),
+        [getattr(phase, column.key) for column in Phase.__table__.columns],
+        [getattr(competition, column.key) for column in Competition.__table__.columns],
+        phase.testset is not None and phase.testset.is_synthetic,
+    )
+
+
+def searchable_names(board: Leaderboard) -> list[str]:
+    """Each row's participant (or team) and member names, case-folded, one string a row."""
+    return ["\n".join([row.participant, *(row.members or ())]).casefold() for row in board.rows]
+
+
+def search(names: Sequence[str], text: str) -> list[int]:
+    """Indexes of the rows whose names (:func:`searchable_names`) contain ``text``,
+    case-insensitively; every row when ``text`` is empty."""
+    if not text:
+        return list(range(len(names)))
+    wanted = text.casefold()
+    return [index for index, row_names in enumerate(names) if wanted in row_names]
 
 
 @router.get("/help/ranking", response_class=HTMLResponse)
