@@ -66,7 +66,11 @@ def materialised(session: Session, phase: Phase, *, split: Split) -> Served:
         split = Split.PUBLIC
     stamp = board_versions.current(session, phase.id)
     if stamp is None:
-        # Never changed since the versions began: nothing to key a cache by, and little to build.
+        # No change since the versions began (a new phase, rows written in bulk): a version of
+        # its own from now on, which the next change raises like any other.
+        board_versions.bump(session, phase.id)
+        stamp = board_versions.current(session, phase.id)
+    if stamp is None:  # the phase is being deleted: build it, keep nothing
         return Served(build_leaderboard(session, phase, split=split), None)
     key = (phase.id, split, stamp)
     with _lock:

@@ -304,6 +304,8 @@ def leaderboard_page(
         has_own_entry=own_index is not None,
         own_row_url=None
         if own_index is None
+        else "#my-row"
+        if own_index in on_page
         else leaderboard_url(
             phase.id,
             view=shown,
