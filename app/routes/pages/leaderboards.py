@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,11 +10,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
-from app.deps import DbId, NowDep, OptionalUser, SessionDep, csrf_token
+from app.deps import DbId, NowDep, OptionalUser, SessionDep
 from app.errors import Forbidden, InvalidInput
-from app.models import Competition, Phase, Split
-from app.routes.conditional import PRIVATE, etag_of, matches, not_modified, validators
+from app.models import Phase, Split
+from app.routes.conditional import PRIVATE, matches, not_modified, validators
+from app.routes.pages.board_page import kept_table, page_etag, search, searchable_names
 from app.routes.pages.charts import (
     ATTRIBUTE_OF_SCORE,
     BIAS_COLUMNS,
@@ -25,13 +26,15 @@ from app.routes.pages.charts import (
     tradeoff_charts,
 )
 from app.routes.pages.paging import ListingDep
-from app.routes.pages.render import FLASH_KEY, render, show_viewer
+from app.routes.pages.render import render, show_viewer
 from app.services import board_snapshots, competitions, leaderboard, phases, standings
 from app.services.leaderboard import GroupBreakdown, Leaderboard, LeaderboardRow
 from scoring.groups import ATTRIBUTES
 from scoring.ranking import DEFAULT_TOLERANCE
 
 router = APIRouter()
+COLUMNS = [(name, leaderboard.COLUMN_LABELS[name]) for name in leaderboard.COLUMN_ORDER]
+"""The score columns of the ranking table, in SPEC §6 order, with their headers."""
 T = TypeVar("T")
 
 
@@ -264,12 +267,28 @@ def leaderboard_page(
         f"own:{viewer_id}",
         lambda: next((i for i, row in enumerate(board.rows) if is_viewer(row, viewer_id)), None),
     )
-    rows: list[BoardRow] = []
+    ranking_table = Markup()
+    has_pareto = False
     charts: list[TradeoffChart] = []
     table: GroupTable | None = None
     if shown == "table":
         fronts = served.memo("pareto", lambda: pareto_fronts(board))
-        rows = board_rows(board, viewer_id, fronts, [board.rows[i] for i in on_page])
+        page_rows = [board.rows[index] for index in on_page]
+        has_pareto = any(
+            row.submission_id in front for row in page_rows for front in fronts.values()
+        )
+        own_here = own_index if own_index in on_page else None
+        ranking_table = kept_table(
+            None
+            if served.stamp is None
+            else (served.stamp, board.split, listing.search, pages.number, phase.name, own_here),
+            lambda: {
+                "rows": board_rows(board, viewer_id, fronts, page_rows),
+                "board": board,
+                "phase": phase,
+                "columns": COLUMNS,
+            },
+        )
     elif shown == "tradeoff":
         charts = tradeoff_charts(board, viewer_id=viewer_id)
     else:
@@ -297,8 +316,8 @@ def leaderboard_page(
             (value, leaderboard_url(phase.id, view=shown, split=value, groups=attribute))
             for value in ("public", "private")
         ],
-        rows=rows,
-        columns=[(name, leaderboard.COLUMN_LABELS[name]) for name in leaderboard.COLUMN_ORDER],
+        ranking_table=ranking_table,
+        has_pareto=has_pareto,
         column_labels=leaderboard.COLUMN_LABELS,
         charts=charts,
         has_own_entry=own_index is not None,
@@ -334,52 +353,6 @@ def leaderboard_page(
     if etag is not None:
         response.headers.update(validators(etag, PRIVATE))
     return response
-
-
-BOOT = secrets.token_hex(8)
-"""Changes at every start, so a new release never answers 304 to a page an old one rendered."""
-
-
-def page_etag(
-    request: Request,
-    served: board_snapshots.Served,
-    phase: Phase,
-    *,
-    organizer: bool,
-    private_visible: bool,
-) -> str | None:
-    """The page's tag, from everything it shows (the board's version, the phase and its
-    competition, the viewer, the query); None when it cannot be known before rendering: a
-    board with no version yet, or a notice waiting to be shown once."""
-    if served.stamp is None or request.session.get(FLASH_KEY):
-        return None
-    competition = phase.competition
-    return etag_of(
-        served.stamp.encode(),
-        BOOT,
-        str(request.url.query),
-        request.state.user,
-        organizer,
-        private_visible,
-        csrf_token(request),
-        [getattr(phase, column.key) for column in Phase.__table__.columns],
-        [getattr(competition, column.key) for column in Competition.__table__.columns],
-        phase.testset is not None and phase.testset.is_synthetic,
-    )
-
-
-def searchable_names(board: Leaderboard) -> list[str]:
-    """Each row's participant (or team) and member names, case-folded, one string a row."""
-    return ["\n".join([row.participant, *(row.members or ())]).casefold() for row in board.rows]
-
-
-def search(names: Sequence[str], text: str) -> list[int]:
-    """Indexes of the rows whose names (:func:`searchable_names`) contain ``text``,
-    case-insensitively; every row when ``text`` is empty."""
-    if not text:
-        return list(range(len(names)))
-    wanted = text.casefold()
-    return [index for index, row_names in enumerate(names) if wanted in row_names]
 
 
 @router.get("/help/ranking", response_class=HTMLResponse)
