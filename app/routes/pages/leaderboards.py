@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from app.deps import DbId, NowDep, OptionalUser, SessionDep
@@ -21,6 +22,7 @@ from app.routes.pages.charts import (
     ATTRIBUTE_OF_SCORE,
     BIAS_COLUMNS,
     TradeoffChart,
+    chart_data,
     is_viewer,
     pareto_fronts,
     tradeoff_charts,
@@ -267,7 +269,7 @@ def leaderboard_page(
         f"own:{viewer_id}",
         lambda: next((i for i, row in enumerate(board.rows) if is_viewer(row, viewer_id)), None),
     )
-    ranking_table = Markup()
+    ranking_table = chart_json = Markup()
     has_pareto = False
     charts: list[TradeoffChart] = []
     table: GroupTable | None = None
@@ -290,7 +292,10 @@ def leaderboard_page(
             },
         )
     elif shown == "tradeoff":
-        charts = tradeoff_charts(board, viewer_id=viewer_id)
+        charts = served.memo("charts", lambda: tradeoff_charts(board))
+        chart_json = served.memo(
+            "chart-data", lambda: Markup(htmlsafe_json_dumps(chart_data(board, charts)))
+        )
     else:
         assert attribute is not None
         breakdown = served.memo(
@@ -312,6 +317,7 @@ def leaderboard_page(
             for name, label in VIEW_LABELS.items()
         ],
         tradeoff_url=leaderboard_url(phase.id, view="tradeoff", split=split_value),
+        table_url=leaderboard_url(phase.id, split=split_value),
         split_links=[
             (value, leaderboard_url(phase.id, view=shown, split=value, groups=attribute))
             for value in ("public", "private")
@@ -320,6 +326,8 @@ def leaderboard_page(
         has_pareto=has_pareto,
         column_labels=leaderboard.COLUMN_LABELS,
         charts=charts,
+        chart_json=chart_json,
+        own_submission=None if own_index is None else board.rows[own_index].submission_id,
         has_own_entry=own_index is not None,
         own_row_url=None
         if own_index is None
