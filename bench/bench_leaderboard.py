@@ -7,7 +7,8 @@ the board once (which builds and stores its snapshot), then saves the first, mid
 HTML page and the whole JSON board as static files. Each round then GETs every dynamic view
 and its static twin in turn, plus a conditional GET (``If-None-Match``) of the page, answered
 304, against the static file's own 304. Medians of the rounds, and each ratio next to its
-target (any view at most 1.5x its static twin).
+target (any view at most 1.5x its static twin). A last line times the floor: a route that only
+has the page's dependencies (database session, optional viewer) and answers page 1's bytes.
 
 Run: .venv/bin/python bench/bench_leaderboard.py [--rounds 60] [--entries 10000]
 """
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
 from app.db import Database  # noqa: E402
+from app.deps import OptionalUser, SessionDep  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.security import hash_password  # noqa: E402
 from app.services import testsets  # noqa: E402
@@ -43,17 +45,29 @@ from tests.support.seeding import open_phase, seed_competition  # noqa: E402
 TARGET = 1.5
 PASSWORD = "benchmark-password"
 STATIC_PATH = "/bench-static"
+FLOOR_PATH = "/bench/floor"
 
 
 def serve(port: int, static_dir: str) -> None:
-    """The server process: the real app, plus the static twins under ``STATIC_PATH``."""
+    """The server process: the real app, plus the static twins under ``STATIC_PATH`` and the
+    floor: a route with the page's dependencies (a database session, the optional viewer)
+    that answers page 1's bytes from memory without reading anything."""
     import uvicorn
+    from fastapi.responses import Response
     from fastapi.staticfiles import StaticFiles
 
     from app.config import get_settings
     from app.main import create_app
 
     app = create_app(get_settings())
+
+    @app.get(FLOOR_PATH)
+    def floor(session: SessionDep, user: OptionalUser) -> Response:
+        if not kept:
+            kept.append((Path(static_dir) / "view0.html").read_bytes())
+        return Response(kept[0], media_type="text/html")
+
+    kept: list[bytes] = []
     app.mount(STATIC_PATH, StaticFiles(directory=static_dir), name="bench-static")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -171,6 +185,7 @@ def measure(base: str, phase_id: int, static: Path, args: argparse.Namespace) ->
         static_tag = client.get(twins["HTML page 1"][1]).headers["etag"]
         results: list[Result] = [(label, [], [], size) for label, (_, _, size) in twins.items()]
         not_modified: Result = ("304 of page 1", [], [], 0)
+        floor: Result = ("floor (deps only)", [], [], twins["HTML page 1"][2])
         for _ in range(args.rounds):
             for label, dynamic, plain, _size in results:
                 url, twin, _ = twins[label]
@@ -192,7 +207,9 @@ def measure(base: str, phase_id: int, static: Path, args: argparse.Namespace) ->
                     304,
                 )
             )
-    return [*results, not_modified]
+            floor[1].append(timed(lambda: client.get(FLOOR_PATH), 200))
+            floor[2].append(timed(lambda: client.get(twins["HTML page 1"][1]), 200))
+    return [*results, not_modified, floor]
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:

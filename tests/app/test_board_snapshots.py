@@ -141,7 +141,8 @@ def test_the_served_board_equals_a_fresh_one_after_every_kind_of_change(
     wait_finished(client, world, bobs["id"])
     assert_served_is_fresh(client, world, "a re-run finished")
 
-    rescore = client.post(f"{phase_url}/rescore", json={"testset_id": world.testset_id}, headers=org)
+    same_testset = {"testset_id": world.testset_id}
+    rescore = client.post(f"{phase_url}/rescore", json=same_testset, headers=org)
     assert rescore.status_code == 202, rescore.text
     for submission_id in (first["id"], bobs["id"]):
         wait_finished(client, world, submission_id)

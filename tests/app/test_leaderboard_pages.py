@@ -22,19 +22,24 @@ VIEWER = "p0109"
 """At position 110: on page 3 of 4."""
 
 
-@pytest.fixture
-def crowd(world: World) -> list[int]:
+def seed_crowd(world: World, count: int = CROWD) -> list[int]:
+    """``count`` participants p0000... at positions 1, 2, ... (``add_crowd``), who log in
+    with the tests' password."""
     truth = world.truth()
-    report = score(truth, truth.age + 1.0).to_dict()
     with world.db.transaction() as session:
         return add_crowd(
             session,
             competition_id=world.competition_id,
             phase_id=world.phase_id,
-            count=CROWD,
+            count=count,
             password_hash=hash_password(PASSWORD),
-            report=report,
+            report=score(truth, truth.age + 1.0).to_dict(),
         )
+
+
+@pytest.fixture
+def crowd(world: World) -> list[int]:
+    return seed_crowd(world)
 
 
 def board_page(site: TestClient, world: World, **params: Any) -> Any:
@@ -225,3 +230,17 @@ def test_a_hidden_leaderboard_is_private_to_its_organizers(
 
     assert organizer.headers["cache-control"] == PRIVATE
     assert anonymous.status_code == 403
+
+
+def test_an_export_answers_304_to_its_etag_until_a_new_score(
+    client: TestClient, world: World, crowd: list[int]
+) -> None:
+    url = f"/api/v1/phases/{world.phase_id}/exports/leaderboard.md"
+    first = client.get(url)
+    unchanged = client.get(url, headers={"if-none-match": first.headers["etag"]})
+    api_submit(client, world, world.user("newcomer"), world.truth().age)
+    changed = client.get(url, headers={"if-none-match": first.headers["etag"]})
+
+    assert first.headers["cache-control"] == SHARED
+    assert unchanged.status_code == 304
+    assert changed.status_code == 200 and "newcomer" in changed.text

@@ -17,11 +17,10 @@ from app.routes.pages import leaderboards
 from app.routes.pages.paging import PER_PAGE
 from app.services import competitions, leaderboard
 from scoring.groups import ATTRIBUTES
-from scoring.metrics import score as score_of
 from scoring.tradeoff import dominates
 from tests.app.conftest import World
+from tests.app.test_leaderboard_pages import seed_crowd
 from tests.app.test_pages import Element, api_submit, leaderboard_rows, log_in, page
-from tests.support.crowd import add_crowd
 from tests.support.pages import csrf_of
 
 BIASES = ("gender_bias", "expression_bias", "ethnicity_bias", "age_bias")
@@ -491,16 +490,7 @@ def test_the_charts_load_the_vendored_uplot_and_their_data_without_inline_code(
 
 
 def test_the_charts_plot_the_whole_board_not_one_page_of_it(site: TestClient, world: World) -> None:
-    truth = world.truth()
-    with world.db.transaction() as session:
-        add_crowd(
-            session,
-            competition_id=world.competition_id,
-            phase_id=world.phase_id,
-            count=PER_PAGE + 10,
-            password_hash="unused",
-            report=score_of(truth, truth.age + 1.0).to_dict(),
-        )
+    seed_crowd(world, PER_PAGE + 10)
     table = site.get(f"/phases/{world.phase_id}/leaderboard")
     data = chart_data(site.get(f"/phases/{world.phase_id}/leaderboard?view=tradeoff"))
 

@@ -7,12 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from app.security import hash_password
-from scoring.metrics import score
 from tests.app.browser.conftest import Chromium, LiveServer, log_in
 from tests.app.browser.test_pages_browser import ARTIFACTS, AXE, THEMES, WIDTHS, check
-from tests.app.conftest import PASSWORD
-from tests.support.crowd import add_crowd
+from tests.app.test_leaderboard_pages import seed_crowd
 
 pytestmark = pytest.mark.browser
 
@@ -25,16 +22,7 @@ def test_a_paginated_leaderboard_fits_the_screen_and_has_no_accessibility_violat
     live_server: LiveServer, chromium: Chromium
 ) -> None:
     world, page, url = live_server.world, chromium.page, live_server.url
-    truth = world.truth()
-    with world.db.transaction() as session:
-        add_crowd(
-            session,
-            competition_id=world.competition_id,
-            phase_id=world.phase_id,
-            count=CROWD,
-            password_hash=hash_password(PASSWORD),
-            report=score(truth, truth.age + 1.0).to_dict(),
-        )
+    seed_crowd(world, CROWD)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     axe = AXE.read_text()
     board = f"{url}/phases/{world.phase_id}/leaderboard"
