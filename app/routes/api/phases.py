@@ -113,8 +113,11 @@ def get_leaderboard(
         body = served.memo(key, lambda: _rows_json(rows)) if key else _rows_json(rows)
         media_type = "application/json"
     cache = SHARED if leaderboard.is_public(phase, board.split, now=now) else PRIVATE
-    tag = lambda: etag_of(body, described)  # noqa: E731
-    etag = served.memo(f"etag:{key}", tag) if key else tag()
+    etag = (
+        served.memo(f"etag:{key}", lambda: etag_of(body, described))
+        if key
+        else etag_of(body, described)
+    )
     if matches(request, etag):
         return not_modified(etag, cache)
     return Response(body, media_type=media_type, headers=described | validators(etag, cache))
