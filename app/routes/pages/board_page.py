@@ -85,10 +85,10 @@ def searchable_names(board: Leaderboard) -> list[str]:
     return ["\n".join([row.participant, *(row.members or ())]).casefold() for row in board.rows]
 
 
-def search(names: Sequence[str], text: str) -> list[int]:
+def search(names: Sequence[str], text: str) -> Sequence[int]:
     """Indexes of the rows whose names (:func:`searchable_names`) contain ``text``,
-    case-insensitively; every row when ``text`` is empty."""
+    case-insensitively; every row (a range, nothing to build) when ``text`` is empty."""
     if not text:
-        return list(range(len(names)))
+        return range(len(names))
     wanted = text.casefold()
     return [index for index, row_names in enumerate(names) if wanted in row_names]
