@@ -4,7 +4,8 @@ Every change of a board's inputs raises the phase's version in its own transacti
 (``app.jobs.board_versions.bump``). A view asks :func:`materialised` for a board: it is
 served from this process's cache when built at the current version, else from the database
 snapshot (shared by the API replicas) when that was built at the current version, else built
-by ``leaderboard.build_leaderboard`` and stored. What the views derive from a board (JSON
+by ``leaderboard.build_leaderboard`` and stored, in a transaction of its own committed at once
+(the one write a service commits: it is a cache, and a view must not hold the write lock). What the views derive from a board (JSON
 bytes, Pareto fronts, a search index) is kept with it (:meth:`Served.memo`), so a view of an
 unchanged board does no work twice. Who may see a board is checked before, by the routes,
 exactly as for a board built on the spot: the board itself does not depend on the viewer.
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -68,9 +69,8 @@ def materialised(session: Session, phase: Phase, *, split: Split) -> Served:
     if stamp is None:
         # No change since the versions began (a new phase, rows written in bulk): a version of
         # its own from now on, which the next change raises like any other.
-        board_versions.bump(session, phase.id)
-        stamp = board_versions.current(session, phase.id)
-    if stamp is None:  # the phase is being deleted: build it, keep nothing
+        stamp = _aside(session, lambda side: _first_version(side, phase.id))
+    if stamp is None:  # the phase is being deleted, or the write failed: build, keep nothing
         return Served(build_leaderboard(session, phase, split=split), None)
     key = (phase.id, split, stamp)
     with _lock:
@@ -114,16 +114,31 @@ def _store(session: Session, phase_id: int, split: Split, stamp: str, board: Lea
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     values = {"stamp": stamp, "built_at": utcnow(), "board": board_to_dict(board)}
     statement = insert(LeaderboardSnapshot).values(phase_id=phase_id, split=split, **values)
+    upsert = statement.on_conflict_do_update(
+        index_elements=[LeaderboardSnapshot.phase_id, LeaderboardSnapshot.split], set_=values
+    )
+    _aside(session, lambda side: side.execute(upsert))
+
+
+def _first_version(session: Session, phase_id: int) -> str | None:
+    board_versions.bump(session, phase_id)
+    return board_versions.current(session, phase_id)
+
+
+def _aside(session: Session, write: Callable[[Session], T]) -> T | None:
+    """``write`` in a transaction of its own, committed at once: a view must not hold the
+    database's write lock (SQLite's is the whole file) until its response is sent, for what
+    is only a cache. None when the write failed (logged; the view goes on without it)."""
+    bind = session.get_bind()
     try:
-        with session.begin_nested():
-            session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[LeaderboardSnapshot.phase_id, LeaderboardSnapshot.split],
-                    set_=values,
-                )
-            )
+        if isinstance(bind, Engine):
+            with Session(bind) as side, side.begin():
+                return write(side)
+        with session.begin_nested():  # a session on a connection: its savepoint, then
+            return write(session)
     except SQLAlchemyError:
-        log.warning("phase %s: could not store its leaderboard snapshot", phase_id, exc_info=True)
+        log.warning("could not keep a leaderboard snapshot or version", exc_info=True)
+        return None
 
 
 def board_to_dict(board: Leaderboard) -> dict[str, Any]:
