@@ -1,14 +1,15 @@
 """Materialised leaderboards (issue 15): a board is built once per version, then served.
 
-Every change of a board's inputs raises the phase's version in its own transaction
+Every change of a board's inputs raises the phase's version in the transaction making it
 (``app.jobs.board_versions.bump``). A view asks :func:`materialised` for a board: it is
 served from this process's cache when built at the current version, else from the database
 snapshot (shared by the API replicas) when that was built at the current version, else built
 by ``leaderboard.build_leaderboard`` and stored, in a transaction of its own committed at once
-(the one write a service commits: it is a cache, and a view must not hold the write lock). What the views derive from a board (JSON
-bytes, Pareto fronts, a search index) is kept with it (:meth:`Served.memo`), so a view of an
-unchanged board does no work twice. Who may see a board is checked before, by the routes,
-exactly as for a board built on the spot: the board itself does not depend on the viewer.
+(the one write a service commits: it is a cache, and a view must not hold the write lock).
+What the views derive from a board (JSON bytes, Pareto fronts, a search index) is kept with it
+(:meth:`Served.memo`), so a view of an unchanged board does no work twice. Who may see a
+board is checked before, by the routes, exactly as for a board built on the spot: the board
+itself does not depend on the viewer.
 """
 
 from __future__ import annotations
