@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.jobs import board_versions
 from app.models import Phase, PhaseJob
 
 LEASE_SECONDS = 600.0
@@ -41,6 +42,7 @@ def request(session: Session, phase_id: int, reason: str, *, now: datetime | Non
             set_={"requested": PhaseJob.requested + 1, "reason": reason, "requested_at": now},
         )
     )
+    board_versions.bump(session, phase_id)
 
 
 def request_competition(

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.jobs import board_versions
 from app.models import Submission, SubmissionEvent, SubmissionKind, SubmissionStatus
 
 QUEUED, RUNNING, FINISHED, FAILED = (
@@ -79,6 +80,10 @@ TRANSITIONS: Mapping[Transition, Rule] = {
 }
 """Every allowed change of status; anything else is refused."""
 
+UNSEEN_BY_BOARDS = frozenset({Transition.CLAIM, Transition.LEASE_LOST})
+"""Transitions between queued and running, which no leaderboard shows; every other one raises
+the phase's board version (``board_versions``)."""
+
 
 def allowed(source: SubmissionStatus, target: SubmissionStatus) -> bool:
     """Whether some transition moves a submission from ``source`` to ``target``."""
@@ -120,6 +125,10 @@ def _apply(
             reason=reason,
         )
     )
+    if transition not in UNSEEN_BY_BOARDS:
+        board_versions.bump(
+            session, select(Submission.phase_id).where(Submission.id == submission_id)
+        )
     return True
 
 
@@ -135,6 +144,7 @@ def record_creation(session: Session, submission: Submission, *, actor: str) -> 
             reason=SUBMITTED,
         )
     )
+    board_versions.bump(session, submission.phase_id)  # its Entries and Date of last entry
 
 
 def _held(token: str) -> tuple[ColumnElement[bool], ...]:

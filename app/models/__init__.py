@@ -12,6 +12,7 @@ from app.models.competition import (
     TeamMode,
     TiePolicy,
 )
+from app.models.leaderboard_snapshot import LeaderboardSnapshot, LeaderboardVersion
 from app.models.notice import PhaseEvent, PhaseNotice
 from app.models.rescore import Rescore
 from app.models.standing import PhaseJob, PhaseRanking, RankChange
@@ -36,6 +37,8 @@ __all__ = [
     "EmailPurpose",
     "EmailToken",
     "EntrySelection",
+    "LeaderboardSnapshot",
+    "LeaderboardVersion",
     "Participation",
     "Phase",
     "PhaseEvent",

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, inspect, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.util import identity_key
 
 from app.db import utcnow
@@ -103,7 +103,7 @@ def get_phase(session: Session, phase_id: int) -> Phase:
     phase = session.scalar(
         select(Phase)
         .where(Phase.id == phase_id)
-        .options(selectinload(Phase.competition), selectinload(Phase.testset))
+        .options(joinedload(Phase.competition), joinedload(Phase.testset))
     )
     if phase is None:
         raise NotFound(PHASE_NOT_FOUND.format(id=phase_id))

@@ -113,6 +113,15 @@ def check_visible(phase: Phase, split: Split, *, organizer: bool, now: datetime)
         raise Forbidden(PRIVATE_NOT_REVEALED.format(phase=phase.name))
 
 
+def is_public(phase: Phase, split: Split, *, now: datetime) -> bool:
+    """Whether anyone, logged in or not, may see this board (then it is the same for all)."""
+    try:
+        check_visible(phase, split, organizer=False, now=now)
+    except Forbidden:
+        return False
+    return True
+
+
 COMPETITOR = case((Submission.team_id.is_not(None), -Submission.team_id), else_=Submission.user_id)
 """Who competes with a submission: its team (negative ids) or, without one, its submitter."""
 

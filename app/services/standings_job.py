@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.jobs import board_versions
 from app.models import (
     Phase,
     PhaseRanking,
@@ -64,6 +65,7 @@ def recompute(
     for split, board, entries, last in boards:
         _store(session, phase.id, split, entries, now)
         _record_moves(session, phase.id, split, board, last, cause, now)
+    board_versions.bump(session, phase.id)
     session.flush()
 
 

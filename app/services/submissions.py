@@ -24,7 +24,7 @@ from app.errors import (
     SubmissionKindNotAllowed,
     SubmissionLimitReached,
 )
-from app.jobs import state
+from app.jobs import board_versions, state
 from app.models import (
     Participation,
     Phase,
@@ -324,6 +324,7 @@ def choose_entry(session: Session, submission: Submission, user: User) -> None:
         .where(Submission.phase_id == submission.phase_id, competitor)
         .values(is_chosen=Submission.id == submission.id)
     )
+    board_versions.bump(session, submission.phase_id)
 
 
 def queue_position(session: Session, submission: Submission) -> int | None:

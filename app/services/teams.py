@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, NotJoined, TeamRequired
+from app.jobs import board_versions
 from app.models import Competition, Phase, Submission, Team, TeamMember, TeamMode, User
 from app.schemas import TeamOut
 from app.services import audit, competitions
@@ -279,6 +280,9 @@ def _drop_member(
         successor = remaining[0] if remaining else None
         team.captain_id = competitions.user_named(session, successor).id if successor else None
     _record(session, actor, action, team, now, member=user.username)
+    board_versions.bump(
+        session, select(Phase.id).where(Phase.competition_id == team.competition_id)
+    )
     if not remaining and first_submission_phase(session, team) is None:
         session.delete(team)
     session.flush()

@@ -129,24 +129,7 @@
     });
   });
 
-  // ---- Finding a participant in a long table -----------------------------------------------
-  function filterTables() {
-    document.querySelectorAll("input[data-filter-table]").forEach(function (input) {
-      const table = document.getElementById(input.dataset.filterTable);
-      if (!table || !table.tBodies[0]) return;
-      input.closest(".table-filter").hidden = false;
-      input.addEventListener("input", function () {
-        const wanted = input.value.trim().toLocaleLowerCase();
-        Array.from(table.tBodies[0].rows).forEach(function (row) {
-          const name = (row.dataset.participant || "").toLocaleLowerCase();
-          row.hidden = wanted !== "" && name.indexOf(wanted) === -1;
-        });
-      });
-    });
-  }
-
   function start() {
-    filterTables();
     markScrollBoxes();
     guardUploads();
     window.addEventListener("resize", markScrollBoxes);

@@ -1,9 +1,13 @@
-// Redraws each server-rendered trade-off chart (app/templates/pages/leaderboard.html) with the
-// vendored uPlot: a log-scale toggle for outliers, names only on focus or hover, and one button
-// per entry so every point is reachable by keyboard. Without scripts the inline SVG stays.
+// Draws the leaderboard's trade-off charts (app/templates/pages/leaderboard.html) with the
+// vendored uPlot, from the page's JSON island (app/routes/pages/charts.py, chart_data): every
+// entry of the whole board, a log-scale toggle for outliers, names only on focus or hover, and
+// one button per entry so points are reachable by keyboard (on a big board: the front, your
+// entry and the baselines). Without scripts each chart stays a table of its Pareto front.
 "use strict";
 
 (function () {
+  const LISTED_ALL_UP_TO = 500;
+
   function draw(figure, points, log) {
     const holder = figure.querySelector(".uplot-holder");
     holder.textContent = "";
@@ -31,11 +35,33 @@
     );
   }
 
-  function enhance(figure) {
-    const island = figure.querySelector("script.chart-data");
-    const svg = figure.querySelector("svg.tradeoff-chart");
-    if (!island || !svg || typeof uPlot === "undefined") return;
-    const points = JSON.parse(island.textContent);
+  function pointsOf(data, score, you) {
+    const chart = data.charts[score];
+    const onFront = new Set(chart.front);
+    const points = [];
+    data.entries.forEach((entry, index) => {
+      const bias = chart.bias[index];
+      if (bias === null) return;
+      const front = onFront.has(index);
+      const mine = entry.submission === you;
+      points.push({
+        name: entry.name + (mine ? " (you)" : ""),
+        mae: entry.mae,
+        bias: bias,
+        front: front,
+        listed: front || mine || entry.baseline,
+        title:
+          entry.name + " · #" + entry.position + " · MAE " + entry.mae.toFixed(6) + " · " +
+          chart.attribute + " bias " + bias.toFixed(6) + (front ? " · Pareto-optimal" : ""),
+      });
+    });
+    return points;
+  }
+
+  function enhance(figure, data, you) {
+    const score = figure.dataset.score;
+    if (!data.charts[score] || typeof uPlot === "undefined") return;
+    const points = pointsOf(data, score, you);
     if (points.length === 0) return;
     const positive = points.every((p) => p.mae > 0 && p.bias > 0);
     const holder = document.createElement("div");
@@ -51,7 +77,8 @@
     const list = document.createElement("ul");
     list.className = "point-list small";
     list.setAttribute("aria-label", "Entries in this chart");
-    points.forEach((p) => {
+    const listed = points.length <= LISTED_ALL_UP_TO ? points : points.filter((p) => p.listed);
+    listed.forEach((p) => {
       const item = document.createElement("li");
       const button = document.createElement("button");
       button.type = "button";
@@ -67,8 +94,9 @@
       item.appendChild(button);
       list.appendChild(item);
     });
-    svg.style.display = "none";
-    svg.after(toggle, holder, output, list);
+    const fallback = figure.querySelector(".front-table");
+    if (fallback) fallback.style.display = "none";
+    figure.querySelector("figcaption").after(toggle, holder, output, list);
     let log = false;
     let plot = draw(figure, points, log);
     toggle.addEventListener("click", () => {
@@ -80,5 +108,10 @@
     figure.dataset.scale = "linear";
   }
 
-  document.querySelectorAll("figure.chart").forEach(enhance);
+  const island = document.getElementById("tradeoff-data");
+  const section = document.getElementById("tradeoff");
+  if (!island || !section) return;
+  const data = JSON.parse(island.textContent);
+  const you = section.dataset.you ? Number(section.dataset.you) : null;
+  document.querySelectorAll("figure.chart").forEach((figure) => enhance(figure, data, you));
 })();

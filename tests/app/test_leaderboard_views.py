@@ -13,11 +13,13 @@ from sqlalchemy import event, update
 
 from app.db import utcnow
 from app.models import Split, Submission, SubmissionScore, User
-from app.routes.pages import charts, leaderboards
+from app.routes.pages import leaderboards
+from app.routes.pages.paging import PER_PAGE
 from app.services import competitions, leaderboard
 from scoring.groups import ATTRIBUTES
 from scoring.tradeoff import dominates
 from tests.app.conftest import World
+from tests.app.test_leaderboard_pages import seed_crowd
 from tests.app.test_pages import Element, api_submit, leaderboard_rows, log_in, page
 from tests.support.pages import csrf_of
 
@@ -75,8 +77,23 @@ def charts_of(response: Any) -> dict[str, Element]:
     }
 
 
-def points_of(chart: Element) -> list[Element]:
-    return [g for g in chart.find_all("g") if "point" in g.classes]
+def chart_data(response: Any) -> dict[str, Any]:
+    """The JSON island tradeoff.js plots: every entry once, each chart's biases and front."""
+    island = page(response).find("script", id="tradeoff-data")
+    assert island.attrs["type"] == "application/json"
+    data: dict[str, Any] = json.loads(island.text)
+    return data
+
+
+def plotted(data: dict[str, Any], score: str) -> dict[str, float]:
+    """Participant → bias of each entry a chart plots (its bias defined)."""
+    biases = data["charts"][score]["bias"]
+    return {e["name"]: b for e, b in zip(data["entries"], biases, strict=True) if b is not None}
+
+
+def front_table(chart: Element) -> list[Element]:
+    """The rows of a chart's no-script table: its Pareto front."""
+    return chart.find("table").find("tbody").find_all("tr")
 
 
 def group_table_rows(response: Any) -> list[Element]:
@@ -105,7 +122,7 @@ def test_pareto_badge_marks_accurate_and_fair_entries_but_not_the_dominated_one(
         assert len(badges) == (1 if expected else 0), name
 
 
-def test_charts_plot_one_point_per_row_and_emphasise_the_front(
+def test_charts_plot_every_row_and_list_the_front_without_scripts(
     site: TestClient, world: World
 ) -> None:
     ids = submit_three(site, world)
@@ -116,24 +133,33 @@ def test_charts_plot_one_point_per_row_and_emphasise_the_front(
     assert list(figures) == list(BIASES)
     rows = board_json(site, world)
     fronts = expected_fronts(rows)
-    names = {str(r["submission_id"]): r["participant"] for r in rows}
+    data = chart_data(response)
+    assert [(e["name"], e["position"], e["mae"]) for e in data["entries"]] == [
+        (r["participant"], r["position"], r["mae"]) for r in rows
+    ]
+    assert page(response).find("section", id="tradeoff").attrs["data-you"] == str(ids["fair"])
     for score, chart in figures.items():
-        points = points_of(chart)
-        assert sorted(int(p.attrs["data-submission"]) for p in points) == sorted(ids.values())
-        by_name = {names[p.attrs["data-submission"]]: p for p in points}
-        for row in rows:
-            title = by_name[row["participant"]].find("title").clean_text()
-            assert title.startswith(row["participant"])
-            assert f"MAE {row['mae']:.6f}" in title
-            assert f"{ATTRIBUTE_OF[score]} bias {row[score]:.6f}" in title
-        assert {n for n, p in by_name.items() if "front" in p.classes} == fronts[score], score
-        assert {
-            n for n, p in by_name.items() if p.find("title").clean_text().endswith("Pareto-optimal")
-        } == fronts[score]
-        assert [n for n, p in by_name.items() if "mine" in p.classes] == ["fair"]
-        svg = chart.find("svg")
-        assert svg.find_all("polyline"), "the front is drawn as a step line"
-        assert len([t for t in svg.find_all("text") if "tick" in t.classes]) >= 4
+        assert plotted(data, score) == {r["participant"]: r[score] for r in rows}
+        front = [data["entries"][index] for index in data["charts"][score]["front"]]
+        assert {e["name"] for e in front} == fronts[score], score
+        assert [e["mae"] for e in front] == sorted(e["mae"] for e in front)
+        listed = front_table(chart)
+        assert [int(tr.attrs["data-submission"]) for tr in listed] == [
+            e["submission"] for e in front
+        ]
+        for tr, entry in zip(listed, front, strict=True):
+            name, position, mae, bias = (cell.clean_text() for cell in tr.children)
+            row = next(r for r in rows if r["participant"] == entry["name"])
+            assert name.startswith(row["participant"])
+            assert (position, mae, bias) == (
+                str(row["position"]),
+                f"{row['mae']:.6f}",
+                f"{row[score]:.6f}",
+            )
+        mine = [tr for tr in listed if "mine" in tr.classes]
+        assert [tr.find("th").clean_text() for tr in mine] == (
+            ["fair you"] if "fair" in fronts[score] else []
+        )
     note = page(response).find("p", **{"class": "tradeoff-note"}).clean_text()
     assert note.startswith("A lower bias bought with a much worse MAE is not fairness:")
 
@@ -146,22 +172,21 @@ def test_an_undefined_bias_is_left_out_of_its_chart_only(site: TestClient, world
             .where(SubmissionScore.submission_id == ids["dominated"])
             .values(ethnicity_bias=None)
         )
-    names = {str(number): name for name, number in ids.items()}
-    figures = charts_of(site.get(f"/phases/{world.phase_id}/leaderboard?view=tradeoff"))
-    for score, chart in figures.items():
-        plotted = {names[p.attrs["data-submission"]] for p in points_of(chart)}
+    response = site.get(f"/phases/{world.phase_id}/leaderboard?view=tradeoff")
+    data = chart_data(response)
+    for score, chart in charts_of(response).items():
         if score == "ethnicity_bias":
-            assert plotted == {"accurate", "fair"}
+            assert set(plotted(data, score)) == {"accurate", "fair"}
             assert (
                 chart.find("p", **{"class": "small muted left-out"})
                 .clean_text()
                 .endswith("dominated")
             )
         else:
-            assert plotted == {"accurate", "fair", "dominated"}
+            assert set(plotted(data, score)) == {"accurate", "fair", "dominated"}
 
 
-def test_baseline_point_is_drawn_as_a_diamond(site: TestClient, world: World) -> None:
+def test_a_baseline_is_plotted_and_marked_as_such(site: TestClient, world: World) -> None:
     submit_three(site, world)
     with world.db.transaction() as session:
         organizer = session.get(User, world.organizer.id)
@@ -176,13 +201,13 @@ def test_baseline_point_is_drawn_as_a_diamond(site: TestClient, world: World) ->
             .where(Submission.id == baseline_id)
             .values(is_baseline=True, description="predict 30")
         )
-    for chart in charts_of(
-        site.get(f"/phases/{world.phase_id}/leaderboard?view=tradeoff")
-    ).values():
-        [baseline] = [p for p in points_of(chart) if "baseline" in p.classes]
-        assert baseline.attrs["data-submission"] == str(baseline_id)
-        assert baseline.find("title").clean_text().startswith("Baseline: predict 30 ·")
-        assert baseline.find_all("rect") and not baseline.find_all("circle")
+    data = chart_data(site.get(f"/phases/{world.phase_id}/leaderboard?view=tradeoff"))
+    baselines = [e for e in data["entries"] if e["baseline"]]
+    assert [(e["submission"], e["name"]) for e in baselines] == [
+        (baseline_id, "Baseline: predict 30")
+    ]
+    for score in BIASES:
+        assert "Baseline: predict 30" in plotted(data, score)
 
 
 @pytest.mark.parametrize("view", VIEWS)
@@ -449,71 +474,25 @@ def test_private_group_table_is_refused_to_participants_before_the_reveal(
     assert site.get(f"{path}?split=private&view=tradeoff").status_code == 200
 
 
-# ---- Chart geometry ----------------------------------------------------------------------------
+# ---- What the script plots ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("low", "high", "expected"),
-    [
-        (0.0, 1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]),
-        (3.2, 14.7, [4.0, 6.0, 8.0, 10.0, 12.0, 14.0]),
-        (0.013, 0.052, [0.02, 0.03, 0.04, 0.05]),
-    ],
-)
-def test_ticks_are_round_values_inside_the_range(
-    low: float, high: float, expected: list[float]
-) -> None:
-    axis = charts.ticks_for(low, high, pixels_from=200.0, pixels_to=10.0)
-    assert [round(t.value, 9) for t in axis.ticks] == expected
-    assert all(200.0 >= t.at >= 10.0 for t in axis.ticks)
-    assert [t.at for t in axis.ticks] == sorted((t.at for t in axis.ticks), reverse=True)
-    assert len({f"{t.value:.{axis.decimals}f}" for t in axis.ticks}) == len(axis.ticks)
-
-
-def test_domain_has_room_around_the_values_and_never_goes_below_zero() -> None:
-    assert charts.domain([0.1, 2.0])[0] == 0.0
-    low, high = charts.domain([5.0, 7.0])
-    assert 4.8 < low < 5.0 and 7.0 < high < 7.2
-    assert charts.domain([3.0]) == (2.7, 3.3)
-    assert charts.domain([0.0]) == (0.0, 1.0)
-
-
-def test_step_line_runs_right_and_down_through_the_front_within_the_plot(
-    site: TestClient, world: World
-) -> None:
-    submit_three(site, world)
-    with world.db.sessionmaker() as session:
-        board = leaderboard.build_leaderboard(
-            session, competitions.get_phase(session, world.phase_id), split=Split.PUBLIC
-        )
-    for chart in charts.tradeoff_charts(board, viewer_id=None):
-        xs = [x for x, _ in chart.steps]
-        ys = [y for _, y in chart.steps]
-        assert xs == sorted(xs) and ys == sorted(ys), chart.score
-        assert {(p.x, p.y) for p in chart.front} <= set(chart.steps)
-        for point in chart.points:
-            assert chart.left <= point.x <= chart.right and chart.top <= point.y <= chart.bottom
-        assert len(chart.labels) == len(chart.front)
-
-
-def test_values_apart_by_float_noise_get_a_readable_range() -> None:
-    assert charts.domain([8.9e-16, 1.2e-15]) == (0.0, 1.0 + 1.2e-15)
-    axis = charts.ticks_for(*charts.domain([8.9e-16]), pixels_from=0.0, pixels_to=100.0)
-    assert axis.decimals == 1
-
-
-def test_each_chart_carries_its_points_as_json_for_the_script_and_svg_without_it(
+def test_the_charts_load_the_vendored_uplot_and_their_data_without_inline_code(
     site: TestClient, world: World
 ) -> None:
     submit_three(site, world)
     response = site.get(f"/phases/{world.phase_id}/leaderboard?view=tradeoff")
-    scripts = [s.attrs.get("src") for s in page(response).find_all("script") if "src" in s.attrs]
-    assert "/static/vendor/uplot-1.6.32/uPlot.iife.min.js" in scripts
-    assert "/static/tradeoff.js" in scripts
-    for chart in charts_of(response).values():
-        island = chart.find("script", type="application/json")
-        data = json.loads(island.clean_text())
-        svg_points = points_of(chart)
-        assert len(data) == len(svg_points) == 3
-        assert [p["front"] for p in data] == ["front" in g.classes for g in svg_points]
-        assert all(" · MAE " in p["title"] for p in data)
+    scripts = page(response).find_all("script")
+    sources = [s.attrs["src"] for s in scripts if "src" in s.attrs]
+    assert {"/static/vendor/uplot-1.6.32/uPlot.iife.min.js", "/static/tradeoff.js"} <= set(sources)
+    assert [s.attrs.get("type") for s in scripts if "src" not in s.attrs] == ["application/json"]
+    assert len(chart_data(response)["entries"]) == 3
+
+
+def test_the_charts_plot_the_whole_board_not_one_page_of_it(site: TestClient, world: World) -> None:
+    seed_crowd(world, PER_PAGE + 10)
+    table = site.get(f"/phases/{world.phase_id}/leaderboard")
+    data = chart_data(site.get(f"/phases/{world.phase_id}/leaderboard?view=tradeoff"))
+
+    assert len(leaderboard_rows(table)) == PER_PAGE
+    assert [e["position"] for e in data["entries"]] == list(range(1, PER_PAGE + 11))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
 from app.deps import (
@@ -22,9 +22,11 @@ from app.models import Split
 from app.presenters import submission_dict
 from app.routes.api.files import EXPORT_MEDIA_TYPES, attachment, documented
 from app.routes.api.paging import PAGE_HEADERS, PageDep
+from app.routes.conditional import PRIVATE, SHARED, etag_of, matches, not_modified, validators
 from app.schema_examples.files import LEADERBOARD_FILES, SUBMISSIONS_CSV
 from app.schemas import ModerationSubmissionOut, ParticipantOut, ReasonIn, SubmissionOut
 from app.services import (
+    board_snapshots,
     competitions,
     exports,
     leaderboard,
@@ -236,6 +238,7 @@ def add_baseline(
 )
 def export_leaderboard(
     phase_id: DbId,
+    request: Request,
     fmt: Literal["csv", "md", "tex"],
     session: SessionDep,
     user: OptionalUser,
@@ -246,11 +249,18 @@ def export_leaderboard(
     leaderboard itself, so the private one only for organizers until the reveal."""
     chosen = Split(split)
     phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
-    board = leaderboard.build_leaderboard(session, phase, split=chosen)
-    content = exports.leaderboard_export(board, phase, fmt)
-    return attachment(
+    served = board_snapshots.materialised(session, phase, split=chosen)
+    board = served.board
+    content = served.memo(f"export:{fmt}", lambda: exports.leaderboard_export(board, phase, fmt))
+    etag = served.memo(f"export-etag:{fmt}", lambda: etag_of(content.encode(), phase.name))
+    cache = SHARED if leaderboard.is_public(phase, board.split, now=now) else PRIVATE
+    if matches(request, etag):
+        return not_modified(etag, cache)
+    response = attachment(
         content, EXPORT_MEDIA_TYPES[fmt], f"leaderboard-phase{phase.id}-{board.split.value}.{fmt}"
     )
+    response.headers.update(validators(etag, cache))
+    return response
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import TypeAdapter
 
@@ -14,13 +14,28 @@ from app.errors import NotAuthenticated
 from app.models import Phase, Split, User
 from app.presenters import inputs_out, phase_out
 from app.routes.api.paging import PAGE_HEADERS, PageDep
+from app.routes.conditional import PRIVATE, SHARED, etag_of, matches, not_modified, validators
 from app.schema_examples.files import LEADERBOARD_CSV
 from app.schemas import ErrorOut, LeaderboardRowOut, PhaseOut
-from app.services import competitions, exports, inputs, leaderboard, phases, teams
+from app.services import (
+    board_snapshots,
+    competitions,
+    exports,
+    inputs,
+    leaderboard,
+    phases,
+    teams,
+)
 from app.services.inputs import InputsKind
 
 router = APIRouter(prefix="/phases", tags=["phases"])
 LEADERBOARD_ROWS = TypeAdapter(list[LeaderboardRowOut])
+CONDITIONAL_HEADERS = {
+    "ETag": {"description": "The board's version; send it as `If-None-Match` to get a 304"},
+    "Cache-Control": {
+        "description": "`public, no-cache` when anyone may see the board, else `private, no-cache`"
+    },
+}
 
 INPUTS_RESPONSES: dict[int | str, dict[str, Any]] = DOWNLOAD_RESPONSES | {
     503: {
@@ -65,12 +80,14 @@ def get_phase(
     responses={
         200: {
             "content": {"text/csv": {"schema": {"type": "string"}, "example": LEADERBOARD_CSV}},
-            "headers": PAGE_HEADERS,
-        }
+            "headers": PAGE_HEADERS | CONDITIONAL_HEADERS,
+        },
+        304: {"description": "Not modified: the `If-None-Match` tag is the board's current one"},
     },
 )
 def get_leaderboard(
     phase_id: DbId,
+    request: Request,
     session: SessionDep,
     user: OptionalUser,
     now: NowDep,
@@ -84,10 +101,12 @@ def get_leaderboard(
     ``X-Fairboard-Split``, ``X-Fairboard-Tie-Policy`` and ``X-Fairboard-Entry-Selection``.
     The private split is for organizers until the reveal. ``limit`` and ``offset`` page the
     JSON rows (``X-Total-Count``, ``Link: rel="next"``); the CSV is always the whole board.
+    An ``ETag`` names the board's version: ``If-None-Match`` with it answers 304.
     """
     chosen = Split(split)
     phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
-    board = leaderboard.build_leaderboard(session, phase, split=chosen)
+    served = board_snapshots.materialised(session, phase, split=chosen)
+    board = served.board
     described = {
         "X-Fairboard-Split": board.split.value,
         "X-Fairboard-Tie-Policy": board.tie_policy,
@@ -95,17 +114,30 @@ def get_leaderboard(
     }
     if format == "csv":
         filename = f"leaderboard-phase{phase.id}-{split}.csv"
-        return Response(
-            exports.leaderboard_csv(board),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'} | described,
-        )
-    rows, paged = page.window(board.rows)
-    return Response(
-        LEADERBOARD_ROWS.dump_json(LEADERBOARD_ROWS.validate_python([r.to_dict() for r in rows])),
-        media_type="application/json",
-        headers=described | paged,
+        described["Content-Disposition"] = f'attachment; filename="{filename}"'
+        key: str | None = "csv"
+        body = served.memo("csv", lambda: exports.leaderboard_csv(board).encode())
+        media_type = "text/csv"
+    else:
+        rows, paged = page.window(board.rows)
+        described |= paged
+        # Only the whole list is kept with the board: pages of it are small and numberless.
+        key = "json" if page.limit is None and page.offset == 0 else None
+        body = served.memo(key, lambda: _rows_json(rows)) if key else _rows_json(rows)
+        media_type = "application/json"
+    cache = SHARED if leaderboard.is_public(phase, board.split, now=now) else PRIVATE
+    etag = (
+        served.memo(f"etag:{key}", lambda: etag_of(body, described))
+        if key
+        else etag_of(body, described)
     )
+    if matches(request, etag):
+        return not_modified(etag, cache)
+    return Response(body, media_type=media_type, headers=described | validators(etag, cache))
+
+
+def _rows_json(rows: list[leaderboard.LeaderboardRow]) -> bytes:
+    return LEADERBOARD_ROWS.dump_json(LEADERBOARD_ROWS.validate_python([r.to_dict() for r in rows]))
 
 
 def _downloadable(session: SessionDep, phase_id: int, user: User | None) -> Phase:

@@ -2,33 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from app.deps import DbId, NowDep, OptionalUser, SessionDep
 from app.errors import Forbidden, InvalidInput
 from app.models import Phase, Split
+from app.routes.conditional import PRIVATE, matches, not_modified, validators
+from app.routes.pages.board_page import kept_table, page_etag, search, searchable_names
 from app.routes.pages.charts import (
     ATTRIBUTE_OF_SCORE,
     BIAS_COLUMNS,
     TradeoffChart,
+    chart_data,
     is_viewer,
     pareto_fronts,
     tradeoff_charts,
 )
+from app.routes.pages.paging import ListingDep
 from app.routes.pages.render import render, show_viewer
-from app.services import competitions, leaderboard, phases, standings
+from app.services import board_snapshots, competitions, leaderboard, phases, standings
 from app.services.leaderboard import GroupBreakdown, Leaderboard, LeaderboardRow
 from scoring.groups import ATTRIBUTES
 from scoring.ranking import DEFAULT_TOLERANCE
 
 router = APIRouter()
+COLUMNS = [(name, leaderboard.COLUMN_LABELS[name]) for name in leaderboard.COLUMN_ORDER]
+"""The score columns of the ranking table, in SPEC §6 order, with their headers."""
+T = TypeVar("T")
 
 
 GROUP_TABS: tuple[tuple[str, str], ...] = tuple((a.name, a.name.capitalize()) for a in ATTRIBUTES)
@@ -113,9 +122,13 @@ def may_see(phase: Phase, split: Split, *, organizer: bool, now: datetime) -> bo
 
 
 def board_rows(
-    board: Leaderboard, viewer_id: int | None, fronts: Mapping[str, frozenset[int]]
+    board: Leaderboard,
+    viewer_id: int | None,
+    fronts: Mapping[str, frozenset[int]],
+    rows: Sequence[LeaderboardRow] | None = None,
 ) -> list[BoardRow]:
-    """The ranking table's rows: each score with its rank, and the Pareto fronts it is on."""
+    """The ranking table's rows (all, or those given): each score with its rank, and the
+    Pareto fronts it is on; best values are the whole board's."""
     return [
         BoardRow(
             row=row,
@@ -135,12 +148,18 @@ def board_rows(
                 if row.submission_id in fronts.get(score, ())
             ),
         )
-        for row in board.rows
+        for row in (board.rows if rows is None else rows)
     ]
 
 
-def group_table(board: Leaderboard, breakdown: GroupBreakdown, viewer_id: int | None) -> GroupTable:
-    """The per-group table: the board's rows in order, the best of each column marked."""
+def group_table(
+    board: Leaderboard,
+    breakdown: GroupBreakdown,
+    viewer_id: int | None,
+    indexes: Sequence[int] | None = None,
+) -> GroupTable:
+    """The per-group table: the board's rows in order (all, or those at ``indexes``), the
+    best of each column (over the whole board) marked."""
     best = [
         min((m for r in breakdown.rows if (m := r.groups[index].mae) is not None), default=None)
         for index in range(len(breakdown.groups))
@@ -171,7 +190,7 @@ def group_table(board: Leaderboard, breakdown: GroupBreakdown, viewer_id: int | 
             is_viewer=is_viewer(row, viewer_id),
             note=row.note or entry.note,
         )
-        for row, entry in zip(board.rows, breakdown.rows, strict=True)
+        for row, entry in _pick(zip(board.rows, breakdown.rows, strict=True), indexes)
     )
     return GroupTable(
         attribute=breakdown.attribute,
@@ -181,14 +200,25 @@ def group_table(board: Leaderboard, breakdown: GroupBreakdown, viewer_id: int | 
     )
 
 
+def _pick(pairs: Iterable[T], indexes: Sequence[int] | None) -> list[T]:
+    items = list(pairs)
+    return items if indexes is None else [items[index] for index in indexes]
+
+
 def leaderboard_url(
-    phase_id: int, *, view: str = DEFAULT_VIEW, split: str = "public", groups: str | None = None
+    phase_id: int,
+    *,
+    view: str = DEFAULT_VIEW,
+    split: str = "public",
+    groups: str | None = None,
+    page: int = 1,
 ) -> str:
     """A view of a phase's leaderboard, with only the parameters that differ from the defaults."""
     query = {
         "view": view if view != DEFAULT_VIEW else None,
         "split": split if split != "public" else None,
         "groups": groups,
+        "page": page if page != 1 else None,
     }
     given = {name: value for name, value in query.items() if value is not None}
     return f"/phases/{phase_id}/leaderboard" + (f"?{urlencode(given)}" if given else "")
@@ -209,33 +239,72 @@ def leaderboard_page(
     session: SessionDep,
     user: OptionalUser,
     now: NowDep,
+    listing: ListingDep,
     split: Annotated[Literal["public", "private"], Query()] = "public",
     view: Annotated[str, Query()] = DEFAULT_VIEW,
     groups: Annotated[str, Query()] = GROUP_TABS[0][0],
-) -> HTMLResponse:
-    """One view of the ranked entries: the table, their accuracy/fairness trade-off, or one
-    attribute's group MAEs; each view computes only what it shows."""
+) -> Response:
+    """One view of the ranked entries: the table or one attribute's group MAEs (50 rows a
+    page, searchable by name), or their accuracy/fairness trade-off; served from the
+    materialised board, with a 304 when the viewer's copy is current."""
     show_viewer(request, user)
     chosen = Split(split)
     phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
     shown = leaderboard_view(view)
     attribute = leaderboard.group_attribute(groups) if shown == "groups" else None
-    board = leaderboard.build_leaderboard(session, phase, split=chosen)
+    served = board_snapshots.materialised(session, phase, split=chosen)
+    board = served.board
+    private_visible = phase.public_fraction is not None and may_see(
+        phase, Split.PRIVATE, organizer=organizer, now=now
+    )
+    etag = page_etag(request, served, phase, organizer=organizer, private_visible=private_visible)
+    if etag is not None and matches(request, etag):
+        return not_modified(etag, PRIVATE)
     viewer_id = user.id if user else None
-    rows: list[BoardRow] = []
+    found = search(served.memo("names", lambda: searchable_names(board)), listing.search)
+    pages = listing.pages(len(found))
+    on_page = found[pages.offset : pages.last_row]
+    own_index = served.memo(
+        f"own:{viewer_id}",
+        lambda: next((i for i, row in enumerate(board.rows) if is_viewer(row, viewer_id)), None),
+    )
+    ranking_table = chart_json = Markup()
+    has_pareto = False
     charts: list[TradeoffChart] = []
     table: GroupTable | None = None
     if shown == "table":
-        rows = board_rows(board, viewer_id, pareto_fronts(board))
+        fronts = served.memo("pareto", lambda: pareto_fronts(board))
+        page_rows = [board.rows[index] for index in on_page]
+        has_pareto = any(
+            row.submission_id in front for row in page_rows for front in fronts.values()
+        )
+        own_here = own_index if own_index in on_page else None
+        ranking_table = kept_table(
+            None
+            if served.stamp is None
+            else (served.stamp, board.split, listing.search, pages.number, phase.name, own_here),
+            lambda: {
+                "rows": board_rows(board, viewer_id, fronts, page_rows),
+                "board": board,
+                "phase": phase,
+                "columns": COLUMNS,
+            },
+        )
     elif shown == "tradeoff":
-        charts = tradeoff_charts(board, viewer_id=viewer_id)
+        charts = served.memo("charts", lambda: tradeoff_charts(board))
+        chart_json = served.memo(
+            "chart-data", lambda: Markup(htmlsafe_json_dumps(chart_data(board, charts)))
+        )
     else:
         assert attribute is not None
-        breakdown = leaderboard.group_breakdown(session, board, attribute=attribute)
-        table = group_table(board, breakdown, viewer_id)
+        breakdown = served.memo(
+            f"groups:{attribute}",
+            lambda: leaderboard.group_breakdown(session, board, attribute=attribute),
+        )
+        table = group_table(board, breakdown, viewer_id, on_page)
     split_value = board.split.value
-    return render(
+    response = render(
         request,
         "pages/leaderboard.html",
         phase=phase,
@@ -248,26 +317,50 @@ def leaderboard_page(
             for name, label in VIEW_LABELS.items()
         ],
         tradeoff_url=leaderboard_url(phase.id, view="tradeoff", split=split_value),
+        table_url=leaderboard_url(phase.id, split=split_value),
         split_links=[
             (value, leaderboard_url(phase.id, view=shown, split=value, groups=attribute))
             for value in ("public", "private")
         ],
-        rows=rows,
-        columns=[(name, leaderboard.COLUMN_LABELS[name]) for name in leaderboard.COLUMN_ORDER],
+        ranking_table=ranking_table,
+        has_pareto=has_pareto,
         column_labels=leaderboard.COLUMN_LABELS,
         charts=charts,
-        has_own_entry=any(is_viewer(row, viewer_id) for row in board.rows),
+        chart_json=chart_json,
+        own_submission=None if own_index is None else board.rows[own_index].submission_id,
+        has_own_entry=own_index is not None,
+        own_row_url=None
+        if own_index is None
+        else "#my-row"
+        if own_index in on_page
+        else leaderboard_url(
+            phase.id,
+            view=shown,
+            split=split_value,
+            groups=attribute,
+            page=listing.page_of(own_index),
+        )
+        + "#my-row",
+        listing=listing,
+        pages=pages,
+        search_keep={
+            name: value
+            for name, value in (("view", view), ("split", split), ("groups", attribute))
+            if value is not None
+        },
         group_table=table,
         group_tabs=[
             (name, label, leaderboard_url(phase.id, view="groups", split=split_value, groups=name))
             for name, label in GROUP_TABS
         ],
         has_private=phase.public_fraction is not None,
-        private_visible=phase.public_fraction is not None
-        and may_see(phase, Split.PRIVATE, organizer=organizer, now=now),
+        private_visible=private_visible,
         organizer=organizer,
         own_move=standings.latest_move(session, phase.id, board.split, user.id) if user else None,
     )
+    if etag is not None:
+        response.headers.update(validators(etag, PRIVATE))
+    return response
 
 
 @router.get("/help/ranking", response_class=HTMLResponse)

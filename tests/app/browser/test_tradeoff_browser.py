@@ -105,9 +105,9 @@ def test_trade_off_charts_and_group_table_render_and_are_saved_as_a_screenshot(
     expect(charts).to_have_count(4)
     for index in range(4):
         chart = charts.nth(index)
-        # uPlot (vendored) replaces the inline SVG, kept in the HTML for readers without scripts.
-        expect(chart.locator("svg.tradeoff-chart")).to_be_hidden()
-        expect(chart.locator("svg.tradeoff-chart g.point")).to_have_count(len(PARTICIPANTS) + 1)
+        # uPlot (vendored) draws the chart; the table of its front, for readers without
+        # scripts, makes way for it.
+        expect(chart.locator("table.tradeoff-table")).to_be_hidden()
         expect(chart.locator(".uplot-holder canvas")).to_be_visible()
         expect(chart.locator("button.point-button")).to_have_count(len(PARTICIPANTS) + 1)
         expect(chart.locator("button.point-button.front")).not_to_have_count(0)
@@ -154,3 +154,21 @@ def test_trade_off_charts_and_group_table_render_and_are_saved_as_a_screenshot(
     expect(page.locator("#leaderboard tbody tr")).to_have_count(len(PARTICIPANTS) + 1)
     assert errors == []
     assert chromium.offsite_requests == []
+
+
+def test_without_scripts_each_chart_is_the_table_of_its_front(
+    live_server: LiveServer, chromium: Chromium
+) -> None:
+    seed_board(live_server)
+    context = chromium.browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/phases/{live_server.world.phase_id}/leaderboard?view=tradeoff")
+
+    charts = page.locator("figure.chart")
+    expect(charts).to_have_count(4)
+    for index in range(4):
+        chart = charts.nth(index)
+        expect(chart.locator("table.tradeoff-table")).to_be_visible()
+        expect(chart.locator("table.tradeoff-table tbody tr")).not_to_have_count(0)
+        expect(chart.locator("canvas")).to_have_count(0)
+    context.close()

@@ -1,0 +1,46 @@
+"""Leaderboard versions: one counter per phase, raised by :func:`bump` in the transaction of
+every change of a board's inputs (a submission made, scored, failed or re-run, moderation,
+settings, reveal, entry choice, team membership, rank intervals).
+
+``app.services.board_snapshots`` serves a board from the snapshot built at the current
+version, so a change that does not call :func:`bump` would be served stale: the oracle test
+(tests/app/test_board_snapshots.py) drives every kind of change through the routes. Models and
+the database only, so ``app.jobs.state`` can call it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.models import LeaderboardVersion, Phase
+
+
+def bump(session: Session, phase_ids: int | Any) -> None:
+    """Raise the board version of a phase (an id) or of phases (a select of ids)."""
+    wanted = [phase_ids] if isinstance(phase_ids, int) else phase_ids
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stamp = secrets.token_hex(16)
+    statement = insert(LeaderboardVersion).from_select(
+        ["phase_id", "version", "stamp"],
+        select(Phase.id, literal(1), literal(stamp)).where(Phase.id.in_(wanted)),
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[LeaderboardVersion.phase_id],
+            set_={"version": LeaderboardVersion.version + 1, "stamp": stamp},
+        )
+    )
+
+
+def current(session: Session, phase_id: int) -> str | None:
+    """The stamp of the phase's current board version; None before its first change."""
+    return session.scalar(
+        select(LeaderboardVersion.stamp).where(LeaderboardVersion.phase_id == phase_id)
+    )
