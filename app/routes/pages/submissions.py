@@ -206,8 +206,8 @@ def my_submissions(
     request: Request,
     session: SessionDep,
     user: OptionalUser,
-    now: NowDep,
     listing: ListingDep,
+    now: NowDep,
 ) -> Response:
     """The viewer's submissions in a phase, newest first, a page at a time."""
     if user is None:
