@@ -59,6 +59,8 @@ def utcnow() -> datetime:
 
 
 SQLITE_POOL_SIZE, SQLITE_POOL_OVERFLOW = 20, -1
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite connection waits for another's write lock before giving up."""
 
 
 def make_engine(url: str) -> Engine:
@@ -81,7 +83,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.close()
 
         return engine

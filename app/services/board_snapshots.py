@@ -27,12 +27,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import SQLITE_BUSY_TIMEOUT_MS, utcnow
 from app.jobs import board_versions
 from app.models import LeaderboardSnapshot, Phase, Split
 from app.services.leaderboard import Leaderboard, LeaderboardRow, build_leaderboard
 
 log = logging.getLogger(__name__)
+CACHE_WAIT_MS = 100
+"""How long storing a snapshot waits for SQLite's write lock: it is only a cache."""
 
 FORMAT = 1
 """Bumped when the stored shape changes: a snapshot of another format is rebuilt."""
@@ -134,7 +136,17 @@ def _aside(session: Session, write: Callable[[Session], T]) -> T | None:
     try:
         if isinstance(bind, Engine):
             with Session(bind) as side, side.begin():
-                return write(side)
+                if bind.dialect.name != "sqlite":
+                    return write(side)
+                # The viewer's own session may hold SQLite's one write lock (an API token's
+                # last-use time): waiting for it would stall the view until the busy timeout.
+                side.connection().exec_driver_sql(f"PRAGMA busy_timeout={CACHE_WAIT_MS}")
+                try:
+                    return write(side)
+                finally:
+                    side.connection().exec_driver_sql(
+                        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
+                    )
         with session.begin_nested():  # a session on a connection: its savepoint, then
             return write(session)
     except SQLAlchemyError:
