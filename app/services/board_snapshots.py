@@ -140,13 +140,16 @@ def _aside(session: Session, write: Callable[[Session], T]) -> T | None:
                     return write(side)
                 # The viewer's own session may hold SQLite's one write lock (an API token's
                 # last-use time): waiting for it would stall the view until the busy timeout.
-                side.connection().exec_driver_sql(f"PRAGMA busy_timeout={CACHE_WAIT_MS}")
+                # Set and restored on the driver's connection itself, so a failed write (after
+                # which the session refuses statements) cannot leave the short wait on a pooled
+                # connection for the requests that reuse it.
+                raw = side.connection().connection.dbapi_connection
+                assert raw is not None
+                raw.execute(f"PRAGMA busy_timeout={CACHE_WAIT_MS}")
                 try:
                     return write(side)
                 finally:
-                    side.connection().exec_driver_sql(
-                        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
-                    )
+                    raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         with session.begin_nested():  # a session on a connection: its savepoint, then
             return write(session)
     except SQLAlchemyError:

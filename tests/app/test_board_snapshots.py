@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from app.db import SQLITE_BUSY_TIMEOUT_MS
 from app.models import LeaderboardSnapshot, Split
 from app.routes.api.phases import LEADERBOARD_ROWS
 from app.services import board_snapshots, competitions
@@ -182,3 +184,24 @@ def test_a_snapshot_round_trips_to_an_equal_board(
         board = build_leaderboard(session, phase, split=Split(split))
     stored = board_snapshots.board_to_dict(board)
     assert board_snapshots.board_from_dict(world.phase_id, stored) == board
+
+
+def test_a_view_whose_own_request_holds_the_sqlite_write_lock_does_not_wait_to_keep_its_board(
+    world: World,
+) -> None:
+    if world.db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single write lock only")
+    with world.db.sessionmaker() as session:
+        phase = competitions.get_phase(session, world.phase_id)
+        session.execute(text("UPDATE phases SET name = name WHERE id = :id"), {"id": phase.id})
+        started = time.monotonic()
+
+        served = board_snapshots.materialised(session, phase, split=Split.PUBLIC)
+
+        assert time.monotonic() - started < 5.0  # not the 30 s busy timeout
+        assert served.board.rows == []
+        session.rollback()
+    # The short wait stays with that one store: pooled connections wait as configured again.
+    with world.db.engine.connect() as connection:
+        waits = {connection.exec_driver_sql("PRAGMA busy_timeout").scalar() for _ in range(3)}
+    assert waits == {SQLITE_BUSY_TIMEOUT_MS}
