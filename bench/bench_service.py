@@ -47,7 +47,7 @@ from app.models import (  # noqa: E402
     SubmissionStatus,
     User,
 )
-from app.services import accounts, competitions, testsets  # noqa: E402
+from app.services import accounts, competitions, inputs, testsets  # noqa: E402
 from scoring.metrics import score  # noqa: E402
 from scoring.synthetic import make_testset  # noqa: E402
 from tests.support.seeding import open_phase, seed_competition  # noqa: E402
@@ -86,12 +86,16 @@ def seed(settings: Settings, source: Path) -> tuple[int, int, tuple[str, ...]]:
         )
         competitions.join(session, competition, bencher)
         ids = testsets.load_truth(settings, testset).ids
+        inputs_source = inputs.Source.of(settings, testset)
         live_id, big_id, competition_id = live.id, big.id, competition.id
         password_hash = bencher.password_hash
         truth = testsets.load_truth(settings, testset)
         report = score(truth, truth.age + np.random.default_rng(2).normal(0, 5, len(truth)))
     _fill_big_phase(db, big_id, competition_id, password_hash, report.to_dict())
     db.dispose()
+    # The steady state: the test inputs are built. Left to the server's start-up thread, the
+    # build would compete with the measured requests for the cores and the GIL.
+    inputs.build(inputs_source, wait=True)
     return live_id, big_id, ids
 
 
@@ -179,7 +183,7 @@ def _fill_big_phase(
 def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
     """py-spy sampling the server while it takes the submissions (``pip install py-spy``)."""
     py_spy = Path(sys.executable).parent / "py-spy"
-    command = [str(py_spy), "record", "--pid", str(pid), "--rate", "500", "-o", str(out)]
+    command = [str(py_spy), "record", "--pid", str(pid), "--rate", "250", "-o", str(out)]
     profiler = subprocess.Popen([*command, "--format", _format(out)])
     time.sleep(1)
     return profiler
@@ -205,7 +209,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fairboard-bench-") as tmp:
         root = Path(tmp)
         print("generating the 1,978-item synthetic test set ...", flush=True)
-        source = make_testset(root / "source", n=1978, seed=0)
+        source = make_testset(root / "source", n=1978, seed=0, image_size=(32, 32))
         settings = Settings(
             database_url=f"sqlite:///{root}/bench.db", data_dir=root / "data", secret_key="bench"
         )
