@@ -11,6 +11,8 @@ the database only, so ``app.jobs.state`` can call it.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import literal, select
@@ -20,9 +22,30 @@ from sqlalchemy.orm import Session
 
 from app.models import LeaderboardVersion, Phase
 
+BATCH_KEY = "board_versions.batched"
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """Within: each phase (given by id) is bumped once, at its first change.
+
+    For a write path that makes several changes to one board in one transaction and reads no
+    board in between (an upload recorded with its scores): readers only see the commit, so one
+    bump announces all of it.
+    """
+    session.info[BATCH_KEY] = set()
+    try:
+        yield
+    finally:
+        session.info.pop(BATCH_KEY, None)
+
 
 def bump(session: Session, phase_ids: int | Any) -> None:
     """Raise the board version of a phase (an id) or of phases (a select of ids)."""
+    if isinstance(phase_ids, int) and (done := session.info.get(BATCH_KEY)) is not None:
+        if phase_ids in done:
+            return
+        done.add(phase_ids)
     wanted = [phase_ids] if isinstance(phase_ids, int) else phase_ids
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert

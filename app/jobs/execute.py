@@ -11,7 +11,6 @@ import secrets
 import time
 from collections.abc import Callable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import notifications, telemetry
@@ -54,8 +53,13 @@ def record(
     token: str,
     outcome: Scored | Rejected,
     worker: str,
+    *,
+    first_run: bool = False,
 ) -> SubmissionStatus | None:
-    """Record the holder's outcome (scores or failure) in ``session``; None when not its job."""
+    """Record the holder's outcome (scores or failure) in ``session``; None when not its job.
+
+    ``first_run``: the submission was inserted in this transaction, so it has no scores yet.
+    """
     if isinstance(outcome, Rejected):
         path = stored_file(settings, submission)
         if not state.fail(
@@ -89,9 +93,10 @@ def record(
         },
     )
     if status is SubmissionStatus.FINISHED:
-        session.query(SubmissionScore).filter(
-            SubmissionScore.submission_id == submission.id
-        ).delete()
+        if not first_run:
+            session.query(SubmissionScore).filter(
+                SubmissionScore.submission_id == submission.id
+            ).delete()
         for split, report in outcome.reports.items():
             session.add(
                 SubmissionScore(
@@ -110,7 +115,9 @@ def _added(session: Session, submission: Submission) -> str:
     if submission.is_baseline:
         label = f"Baseline: {submission.description}".strip().rstrip(":")
     else:
-        label = session.scalar(select(User.username).where(User.id == submission.user_id)) or "?"
+        # By primary key: a request's caller is already in the session, so no query.
+        owner = session.get(User, submission.user_id)
+        label = owner.username if owner is not None else "?"
     return ENTRY_ADDED.format(label=label)
 
 

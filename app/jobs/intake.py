@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.errors import InvalidSubmissionFile
-from app.jobs import state
+from app.jobs import board_versions, state
 from app.jobs.deliveries import notify_settled
 from app.jobs.dispatch import JobDispatcher
 from app.jobs.execute import record, run_submission, settled
-from app.models import Submission, SubmissionStatus, TestSetVersion
+from app.models import Submission, SubmissionStatus
 from app.services import intervals
 from app.services.evaluation import Upfront
 from app.services.submit import Accepted, accept
@@ -49,12 +49,13 @@ class Intake:
         A refused model or a file rejected inline raises ``InvalidSubmissionFile`` after its
         failed record has been committed.
         """
-        return self._start(accepted, WriterTurn(None))
+        return self._start(accepted, WriterTurn(None)).submission_id
 
-    def _start(self, accepted: Accepted, turn: WriterTurn) -> int:
+    def _start(self, accepted: Accepted, turn: WriterTurn) -> Accepted:
         submission_id = accepted.submission_id
         if accepted.upfront is not None:
-            return self._record_upfront(submission_id, accepted.upfront, turn)
+            self._record_upfront(accepted, accepted.upfront, turn)
+            return accepted
         self.session.commit()
         turn.release()
         if accepted.problem is not None:
@@ -72,16 +73,15 @@ class Intake:
         else:
             self.jobs.dispatch(submission_id, accepted.kind)
         self.session.expire_all()
-        return submission_id
+        return accepted
 
-    def _record_upfront(self, submission_id: int, upfront: Upfront, turn: WriterTurn) -> int:
+    def _record_upfront(self, accepted: Accepted, upfront: Upfront, turn: WriterTurn) -> None:
         """Claim and record a file scored before its insert, in the request's transaction:
         one commit, and no other process ever sees it queued."""
         started = time.perf_counter()
-        submission = self.session.get(Submission, submission_id)
-        assert submission is not None and submission.testset_id is not None
-        testset = self.session.get(TestSetVersion, submission.testset_id)
-        assert testset is not None
+        submission, testset = accepted.submission, accepted.phase.testset
+        assert testset is not None and testset.id == submission.testset_id
+        submission_id = submission.id
         token = secrets.token_hex(16)
         worker = INLINE_WORKER
         lease = self.settings.job_lease_seconds
@@ -92,7 +92,14 @@ class Intake:
         if upfront.predictions is not None:
             intervals.keep_predictions(self.settings, submission_id, upfront.predictions)
         status = record(
-            self.session, self.settings, submission, testset, token, upfront.outcome, worker
+            self.session,
+            self.settings,
+            submission,
+            testset,
+            token,
+            upfront.outcome,
+            worker,
+            first_run=True,
         )
         assert status is not None
         self.session.commit()
@@ -107,15 +114,16 @@ class Intake:
                 select(Submission.error).where(Submission.id == submission_id)
             )
             raise InvalidSubmissionFile(error or FILE_REJECTED, submission_id=submission_id)
-        return submission_id
 
-    def submit(self, **fields: Any) -> int:
+    def submit(self, **fields: Any) -> Accepted:
         """Accept a participant's submission (``fields``: the keywords of
         ``app.services.submit.accept``), commit it, then score it inline or dispatch it."""
         turn = WriterTurn(self.db, self.session)
         try:
-            accepted = accept(self.session, self.settings, before_write=turn.take, **fields)
-            return self._start(accepted, turn)
+            # Nothing reads a board between the insert and the commit: one version bump.
+            with board_versions.batched(self.session):
+                accepted = accept(self.session, self.settings, before_write=turn.take, **fields)
+                return self._start(accepted, turn)
         finally:
             if turn.held:
                 # Refused after its first write (e.g. over quota): give the database back first.

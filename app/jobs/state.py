@@ -104,16 +104,22 @@ def _apply(
     """One conditional UPDATE; on success, one timeline event. False when the row was not as
     expected (another process got there first)."""
     rule = TRANSITIONS[transition]
-    before = session.scalar(select(Submission.status).where(Submission.id == submission_id))
-    if before is None or before not in rule.sources:
-        return False
-    result = session.execute(
+    if len(rule.sources) == 1:
+        # One possible source: the conditional UPDATE alone says whether the row was in it.
+        (before,) = rule.sources
+    else:
+        found = session.scalar(select(Submission.status).where(Submission.id == submission_id))
+        if found is None or found not in rule.sources:
+            return False
+        before = found
+    changed = session.execute(
         update(Submission)
         .where(Submission.id == submission_id, Submission.status == before, *expect)
         .values(status=rule.target, **(values or {}))
+        .returning(Submission.phase_id)
         .execution_options(synchronize_session="fetch")
-    )
-    if int(result.rowcount) != 1:  # type: ignore[attr-defined]
+    ).all()
+    if len(changed) != 1:
         return False
     session.execute(
         insert(SubmissionEvent).values(
@@ -126,9 +132,7 @@ def _apply(
         )
     )
     if transition not in UNSEEN_BY_BOARDS:
-        board_versions.bump(
-            session, select(Submission.phase_id).where(Submission.id == submission_id)
-        )
+        board_versions.bump(session, changed[0].phase_id)
     return True
 
 

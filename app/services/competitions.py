@@ -7,7 +7,7 @@ competition; every change is recorded in the audit log.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -420,6 +420,10 @@ class Quota:
     @property
     def exhausted_total(self) -> bool:
         return self.remaining_total == 0
+
+    def plus_one(self) -> Quota:
+        """The quota once one more submission made now counts."""
+        return replace(self, used_today=self.used_today + 1, used_total=self.used_total + 1)
 
 
 def quota(

@@ -52,20 +52,22 @@ class Rejected:
 
 def _splits(
     settings: Settings, phase: Phase, testset: TestSetVersion, truth: TestSet
-) -> dict[Split, npt.NDArray[np.intp] | None]:
-    """Each split's items (None: the whole test set)."""
+) -> dict[Split, tuple[TestSet, npt.NDArray[np.intp] | None]]:
+    """Each split's labels and items (None: the whole test set)."""
     if phase.public_fraction is None:
-        return {Split.PUBLIC: None}
-    mask = testsets.split_mask(settings, testset, phase.public_fraction, phase.split_seed)
-    return {Split.PUBLIC: np.flatnonzero(mask), Split.PRIVATE: np.flatnonzero(~mask)}
+        return {Split.PUBLIC: (truth, None)}
+    parts = testsets.split_items(settings, testset, phase.public_fraction, phase.split_seed)
+    return {
+        Split.PUBLIC: (parts.public, parts.public_index),
+        Split.PRIVATE: (parts.private, parts.private_index),
+    }
 
 
 def split_truth(
     settings: Settings, phase: Phase, testset: TestSetVersion, truth: TestSet, split: Split
 ) -> tuple[TestSet, npt.NDArray[np.intp] | None]:
     """The labels of one split of a phase and its items (None: the whole test set)."""
-    index = _splits(settings, phase, testset, truth).get(split)
-    return (truth if index is None else truth.subset(index)), index
+    return _splits(settings, phase, testset, truth).get(split, (truth, None))
 
 
 def _score_splits(
@@ -75,11 +77,10 @@ def _score_splits(
     truth: TestSet,
     predictions: npt.NDArray[np.float64],
 ) -> dict[Split, ScoreReport]:
-    reports: dict[Split, ScoreReport] = {}
-    for split, index in _splits(settings, phase, testset, truth).items():
-        items = truth if index is None else truth.subset(index)
-        reports[split] = score(items, predictions if index is None else predictions[index])
-    return reports
+    return {
+        split: score(items, predictions if index is None else predictions[index])
+        for split, (items, index) in _splits(settings, phase, testset, truth).items()
+    }
 
 
 def _parse_file(

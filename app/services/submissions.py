@@ -146,6 +146,7 @@ def create_submission(
     metadata: dict[str, str] | None = None,
     inspect: Callable[[StoredFile, SubmissionKind, str], None] | None = None,
     before_write: Callable[[], None] | None = None,
+    counted: Callable[[competitions.Quota], None] | None = None,
 ) -> Submission:
     """Accept an upload as a queued submission, within the phase's rules and quotas.
 
@@ -153,7 +154,7 @@ def create_submission(
     taken (``before_write`` is called just before), so the lock covers only the quota count
     and the insert. An organizer's baseline
     entry (``as_baseline``) is outside the rules for participants: no joining, no quota, any
-    time.
+    time. ``counted`` is shown the competitor's quota with this submission counted.
     """
     filename = safe_filename(upload.filename, default="predictions.csv")
     kind = kind_of_upload(filename)
@@ -181,7 +182,9 @@ def create_submission(
         if before_write is not None:
             before_write()
         if participation is not None:
-            _enforce_quota(session, phase, participation, team, user, now)
+            quota = _enforce_quota(session, phase, participation, team, user, now)
+            if counted is not None:
+                counted(quota.plus_one())
         submission = Submission(
             phase_id=phase.id,
             user_id=user.id,
@@ -220,8 +223,9 @@ def _enforce_quota(
     team: Team | None,
     user: User,
     now: datetime,
-) -> None:
-    """Refuse a submission over the phase's limits, counted under the competitor's lock."""
+) -> competitions.Quota:
+    """Refuse a submission over the phase's limits, counted under the competitor's lock; the
+    quota before it."""
     _lock_competitor(session, participation, team)
     quota = competitions.quota(
         session, phase, user.id, now, team_id=team.id if team is not None else None
@@ -240,6 +244,7 @@ def _enforce_quota(
             ),
             resets_at=quota.resets_at,
         )
+    return quota
 
 
 def get_visible_submission(

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import SubmissionKind, User
+from app.models import Phase, Submission, SubmissionKind, User
 from app.services import competitions, submissions
 from app.services.evaluation import Upfront, evaluate_upload
 from app.services.model_runs import check_uploaded_model
@@ -24,7 +24,9 @@ from app.storage import StoredFile
 class Accepted:
     """A stored submission and what happens to it after the commit."""
 
-    submission_id: int
+    submission: Submission
+    phase: Phase
+    """Held here, so the session's (weak) identity map keeps it for the response."""
     kind: SubmissionKind
     inline: bool
     """A small prediction file: scored within the request rather than by a job."""
@@ -33,6 +35,12 @@ class Accepted:
     upfront: Upfront | None = None
     """An inline file's outcome, scored before the lock: recorded in the request's
     transaction."""
+    quota: competitions.Quota | None = None
+    """The competitor's quota with this submission counted (None for a baseline)."""
+
+    @property
+    def submission_id(self) -> int:
+        return self.submission.id
 
 
 def accept(
@@ -58,6 +66,7 @@ def accept(
     """
     phase = competitions.get_phase(session, phase_id)
     upfront: list[Upfront] = []
+    quota: list[competitions.Quota] = []
 
     def score_inline(staged: StoredFile, kind: SubmissionKind, filename: str) -> None:
         # Scored before the participant's lock is taken (and without a record yet), so the
@@ -79,6 +88,7 @@ def accept(
         metadata=metadata,
         inspect=score_inline,
         before_write=before_write,
+        counted=quota.append,
     )
     problem = None
     if submission.kind is SubmissionKind.MODEL:
@@ -87,7 +97,13 @@ def accept(
             submissions.mark_rejected(session, settings, submission, problem, now=now)
     inline = inline_kind(settings, submission.kind, submission.size_bytes)
     return Accepted(
-        submission.id, submission.kind, inline, problem, upfront[0] if upfront else None
+        submission,
+        phase,
+        submission.kind,
+        inline,
+        problem,
+        upfront[0] if upfront else None,
+        quota[0] if quota else None,
     )
 
 

@@ -54,7 +54,7 @@ def create_submission(
 ) -> JSONResponse:
     """Submit a prediction file (scored at once when small) or an ONNX model (queued)."""
     pairs = submission_metadata.parse_field(metadata)
-    submission_id = intake.submit(
+    accepted = intake.submit(
         phase_id=phase_id,
         user=user,
         now=now,
@@ -64,11 +64,14 @@ def create_submission(
         output_scale=output_scale,
         metadata=pairs,
     )
-    body = _submission_body(session, submission_id, user, now)
+    body = _submission_body(session, accepted.submission_id, user, now)
     response = JSONResponse(
         SubmissionOut.model_validate(body).model_dump(mode="json"), status_code=201
     )
-    _quota(session, phase_id, user, now, response)
+    if accepted.quota is not None:
+        quota_headers(accepted.quota, response)  # counted under the competitor's lock
+    else:
+        _quota(session, phase_id, user, now, response)
     return response
 
 

@@ -173,7 +173,7 @@ def submit(
     try:
         if file is None or not file.filename:
             raise InvalidInput(NO_FILE_CHOSEN, field="file")
-        submission_id = intake.submit(
+        accepted = intake.submit(
             phase_id=phase_id,
             user=user,
             now=now,
@@ -197,7 +197,7 @@ def submit(
             error=error,
             form=form,
         )
-    return see_other(f"/submissions/{submission_id}")
+    return see_other(f"/submissions/{accepted.submission_id}")
 
 
 @router.get("/phases/{phase_id}/submissions", response_class=HTMLResponse)
