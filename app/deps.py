@@ -95,10 +95,20 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
+TOKEN_CHECKED = "fairboard_token_user_id"
+"""Request state: the owner of the request's API token, already checked by the upload guard."""
+
+
 def get_optional_user(request: Request, session: SessionDep) -> User | None:
     """The caller: by API token, else by session cookie (with CSRF checked on writes)."""
     token = _bearer(request)
     if token is not None:
+        checked = request.scope.get("state", {}).get(TOKEN_CHECKED)
+        if isinstance(checked, int):
+            # This request's token was checked moments ago (app.uploads): only the owner's row.
+            user = session.get(User, checked)
+            if user is not None and user.is_active:
+                return user
         return accounts.user_for_token(session, token)
     user_id = request.session.get("user_id")
     if not isinstance(user_id, int):

@@ -49,11 +49,17 @@ def install(factory: sessionmaker[Session], settings: Settings) -> None:
     event.listen(factory, "after_rollback", after_rollback)
 
 
-def submission_result(db: Database, settings: Settings, submission_id: int) -> None:
-    """Tell an opted-in owner that their submission finished or failed; never raises."""
+def submission_result(
+    db: Database, settings: Settings, submission_id: int, *, session: Session | None = None
+) -> None:
+    """Tell an opted-in owner that their submission finished or failed; never raises.
+    ``session``: a request's own, already committed, read instead of a new one."""
     try:
-        with db.sessionmaker() as session:
+        if session is not None:
             mail = _result_mail(session, submission_id)
+        else:
+            with db.sessionmaker() as own:
+                mail = _result_mail(own, submission_id)
         if mail is not None:
             mailer.send(settings, [mail])
     except Exception:

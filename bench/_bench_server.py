@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import File, UploadFile
 
 from app.config import get_settings
-from app.main import create_app
+from app.main import create_app, freeze_heap
 
 
 def main() -> None:
@@ -24,7 +24,9 @@ def main() -> None:
     def noop(file: Annotated[UploadFile, File()]) -> dict[str, int]:
         return {"bytes": len(file.file.read())}
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        freeze_heap(app), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 from standardwebhooks import Webhook as Signer
 
 from app.config import Settings
@@ -42,47 +43,56 @@ PRUNE_BATCH = 500
 PRUNE_EVERY_SECONDS = 600.0
 
 
-def submission_settled(db: Database, submission_id: int) -> int:
+def submission_settled(db: Database, submission_id: int, *, session: Session | None = None) -> int:
     """Queue the events of a submission that just finished or failed; how many were queued.
 
     Called by the job path after the transition's transaction committed, so a receiver never
     hears of a result that was rolled back. The data is the submission exactly as
-    ``GET /api/v1/submissions/{id}`` returns it to its owner.
+    ``GET /api/v1/submissions/{id}`` returns it to its owner. ``session``: a request's own,
+    already committed, used (and committed) instead of a new one.
     """
+    if session is not None:
+        queued = _queue_settled(session, submission_id)
+        session.commit()
+        return queued
+    with db.transaction() as own:
+        return _queue_settled(own, submission_id)
+
+
+def _queue_settled(session: Session, submission_id: int) -> int:
     now = utcnow()
-    with db.transaction() as session:
-        submission = session.get(Submission, submission_id)
-        if submission is None or submission.status not in (
-            SubmissionStatus.FINISHED,
-            SubmissionStatus.FAILED,
-        ):
-            return 0
-        if not webhooks.may_receive_submission_events(
-            session, submission.user_id, submission.phase_id
-        ):
-            return 0
-        phase = competitions.get_phase(session, submission.phase_id)
-        owner = session.get(User, submission.user_id)
-        owner_organizes = competitions.is_organizer(session, phase.competition_id, owner)
-        body = submission_dict(
-            session, submission, phase, organizer=owner_organizes, now=now, with_timeline=True
-        )
-        data = SubmissionOut.model_validate(body).model_dump(mode="json")
-        return webhooks.queue_submission_events(
-            session,
-            submission,
-            data,
-            finished=submission.status is SubmissionStatus.FINISHED,
-            now=now,
-        )
+    submission = session.get(Submission, submission_id)
+    if submission is None or submission.status not in (
+        SubmissionStatus.FINISHED,
+        SubmissionStatus.FAILED,
+    ):
+        return 0
+    if not webhooks.may_receive_submission_events(session, submission.user_id, submission.phase_id):
+        return 0
+    phase = competitions.get_phase(session, submission.phase_id)
+    owner = session.get(User, submission.user_id)
+    owner_organizes = competitions.is_organizer(session, phase.competition_id, owner)
+    body = submission_dict(
+        session, submission, phase, organizer=owner_organizes, now=now, with_timeline=True
+    )
+    data = SubmissionOut.model_validate(body).model_dump(mode="json")
+    return webhooks.queue_submission_events(
+        session,
+        submission,
+        data,
+        finished=submission.status is SubmissionStatus.FINISHED,
+        now=now,
+    )
 
 
-def notify_settled(db: Database, submission_id: int) -> None:
+def notify_settled(db: Database, submission_id: int, *, session: Session | None = None) -> None:
     """``submission_settled`` for the job path: a failure to queue never fails the job."""
     try:
-        submission_settled(db, submission_id)
+        submission_settled(db, submission_id, session=session)
     except Exception:
         log.exception("submission %s: its webhook events could not be queued", submission_id)
+        if session is not None:
+            session.rollback()
 
 
 def _claim_due(db: Database, settings: Settings, now: datetime) -> list[int]:

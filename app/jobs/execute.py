@@ -164,11 +164,16 @@ def settled(
     status: SubmissionStatus,
     outcome: Scored | Rejected,
     started: float,
+    *,
+    session: Session | None = None,
 ) -> None:
-    """What follows a recorded outcome's commit: webhooks, mail, metrics, the log."""
-    notify_settled(db, submission_id)
+    """What follows a recorded outcome's commit: webhooks, mail, metrics, the log.
+
+    ``session``: the request's own (committed), which the inline path reuses.
+    """
+    notify_settled(db, submission_id, session=session)
     # After the transition's commit, so a mail server that is down cannot undo a result.
-    notifications.submission_result(db, settings, submission_id)
+    notifications.submission_result(db, settings, submission_id, session=session)
     scored = outcome if isinstance(outcome, Scored) else None
     telemetry.observe_evaluation(
         kind,

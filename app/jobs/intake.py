@@ -104,11 +104,19 @@ class Intake:
         assert status is not None
         self.session.commit()
         turn.release()
-        settled(
-            self.db, self.settings, submission_id, submission.kind, status, upfront.outcome, started
-        )
-        # Read again for the response: the one row the conditional UPDATEs changed.
+        # Read again (by the webhook payload and the response): the row the conditional
+        # UPDATEs changed, which they do not all carry into the loaded object.
         self.session.expire(submission)
+        settled(
+            self.db,
+            self.settings,
+            submission_id,
+            submission.kind,
+            status,
+            upfront.outcome,
+            started,
+            session=self.session,
+        )
         if status is SubmissionStatus.FAILED:
             error = self.session.scalar(
                 select(Submission.error).where(Submission.id == submission_id)
