@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 14 * 24 * 3600
     inline_scoring_max_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     """Prediction files up to this size are scored within the upload request."""
+    max_concurrent_submissions: int = Field(default=32, ge=1, le=10_000)
+    """Submission uploads one server process takes at once; more are answered 503 with
+    ``Retry-After`` (code ``server_busy``) before their body is read, instead of queueing
+    until clients time out (a deadline rush)."""
     max_prediction_file_bytes: int = 20 * 1024 * 1024
     max_model_file_bytes: int = 512 * 1024 * 1024
     max_testset_upload_bytes: int = 8 * 1024 * 1024 * 1024

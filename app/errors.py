@@ -117,6 +117,21 @@ class SubmissionLimitReached(AppError):
         }
 
 
+class ServerBusy(AppError):
+    """Too many submissions in progress: refused before the body is read, to be sent again
+    after ``Retry-After`` seconds (nothing was stored)."""
+
+    status_code = 503
+    code = "server_busy"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class InvalidTestSet(AppError):
     status_code = 422
     code = "invalid_testset"

@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app import notifications
+from app.admission import Admission
 from app.config import Settings, get_settings
 from app.db import Database
 from app.downloads import DEFAULT_TYPE as DEFAULT_DOWNLOAD_TYPE
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     notifications.install(app.state.db.sessionmaker, settings)
     app.state.jobs = make_dispatcher(app.state.db, settings)
     app.state.login_throttle = LoginThrottle(settings)
+    app.state.admission = Admission(settings.max_concurrent_submissions)
 
     # Inside the session middleware, so an upload's cookie login is known before its body is read.
     app.add_middleware(UploadGuard)

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.admission import Admission
 from app.config import Settings
 from app.deps import (
     TOKEN_CHECKED,
@@ -27,7 +28,7 @@ from app.deps import (
     get_optional_user,
     require_organizer_of_path,
 )
-from app.errors import AppError, FileTooLarge
+from app.errors import AppError, FileTooLarge, ServerBusy
 from app.storage import FILE_TOO_LARGE, human_bytes
 
 FORM_ALLOWANCE = 64 * 1024
@@ -62,6 +63,11 @@ class UploadRoute:
 
     def limit(self, settings: Settings) -> int:
         return self.file_limit(settings) + FORM_ALLOWANCE
+
+    @property
+    def admitted(self) -> bool:
+        """A submission: counted by the admission control (``app.admission``)."""
+        return self.what == SUB
 
     def too_large(self, settings: Settings) -> FileTooLarge:
         limit = human_bytes(self.file_limit(settings))
@@ -115,6 +121,27 @@ class UploadGuard:
             return
         route, path_params = found
         settings: Settings = scope["app"].state.settings
+        admission: Admission | None = scope["app"].state.admission if route.admitted else None
+        try:
+            started = admission.enter() if admission is not None else 0.0
+        except ServerBusy as busy:
+            await _render(scope, Request(scope), busy)(scope, receive, send)
+            return
+        try:
+            await self._guarded(scope, receive, send, route, path_params, settings)
+        finally:
+            if admission is not None:
+                admission.leave(started)
+
+    async def _guarded(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: UploadRoute,
+        path_params: dict[str, str],
+        settings: Settings,
+    ) -> None:
         limit = route.limit(settings)
         request = Request({**scope, "path_params": path_params})
         try:

@@ -3,7 +3,9 @@
 ``FAIRBOARD_LOCUST_PLAN`` names a JSON file: the phase, one API token per participant, the
 prediction files to send and the scenario. Each simulated user is one participant (its own
 token). A submission counts as a failure unless it answers 201 with the submission scored
-(``finished``) or, when the workers score, queued for them.
+(``finished``) or, when the workers score, queued for them. A 503 ``server_busy`` (admission
+control: nothing stored) is reported apart, as ``submit: busy``, and the file is sent again
+after the answer's Retry-After, as ``fairboard submit`` does.
 
 - ``throughput``: every user posts prediction files back to back (no think time);
 - ``rush``: a deadline rush, each participant submitting a file, then reading the
@@ -18,11 +20,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, between, constant, task
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["FAIRBOARD_LOCUST_PLAN"]).read_text())
 BOUNDARY = "fairboard-locust-boundary"
 ACCEPTED = {"finished"} if PLAN["inline"] else {"queued", "running", "finished"}
+BUSY_RETRIES = 5
 _participants = itertools.count()
 
 
@@ -52,20 +56,33 @@ class Participant(FastHttpUser):
 
     def submit(self) -> None:
         self.sent += 1
+        for _ in range(BUSY_RETRIES + 1):
+            wait = self._send(BODIES[self.sent % len(BODIES)])
+            if wait is None:
+                return
+            gevent.sleep(wait)
+
+    def _send(self, body: bytes) -> int | None:
+        """One upload; the seconds to wait before sending it again when the server was busy."""
         headers = {
             "Authorization": f"Bearer {self.token}",
             "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
         }
         with self.client.post(
             f"/api/v1/phases/{PLAN['phase_id']}/submissions",
-            data=BODIES[self.sent % len(BODIES)],
+            data=body,
             headers=headers,
             name="submit",
             catch_response=True,
         ) as response:
+            if response.status_code == 503 and "server_busy" in (response.text or ""):
+                response.request_meta["name"] = "submit: busy"
+                response.success()
+                return int(response.headers.get("retry-after") or 1)
             status = (response.json() or {}).get("status") if response.status_code == 201 else None
             if status not in ACCEPTED:
                 response.failure(f"{response.status_code} {status}: {response.text[:200]}")
+        return None
 
     def leaderboard(self) -> None:
         self.client.get(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +32,10 @@ NOT_LOGGED_IN = "not logged in: run `fairboard login` or set FAIRBOARD_TOKEN"
 UNREACHABLE = "cannot reach the Fairboard server at {url}: {reason}"
 NOT_JSON = "the server at {url} answered {status} without a JSON body; is it a Fairboard server?"
 LIMIT_RESETS = "{message} (resets at {reset})"
+BUSY = "the server is busy (nothing was stored): sending again in {seconds} s"
+BUSY_RETRIES = 5
+"""Times a call refused with 503 ``server_busy`` is sent again, each after its Retry-After."""
+MAX_BUSY_WAIT = 60
 
 
 class ClientError(Exception):
@@ -171,9 +177,26 @@ class Api:
             raise ClientError(UNREACHABLE.format(url=self.url, reason=exc), EXIT_OTHER) from exc
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One request; a 4xx or 5xx answer raises ``ClientError`` with the server's message."""
+        """One request; a 4xx or 5xx answer raises ``ClientError`` with the server's message.
+
+        A server at its bound of submissions in progress (503 ``server_busy``, refused before
+        the body was read) is asked again after the Retry-After it gives, a few times.
+        """
+        for attempt in range(BUSY_RETRIES + 1):
+            response = self._send(method, path, **kwargs)
+            wait = _busy_wait(response)
+            if wait is None or attempt == BUSY_RETRIES:
+                break
+            print(BUSY.format(seconds=wait), file=sys.stderr)
+            time.sleep(wait)
+            _rewind(kwargs.get("files"))
+        if response.status_code >= 400:
+            raise self._error(response)
+        return response
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = httpx.request(
+            return httpx.request(
                 method,
                 f"{self.url}/api/v1{path}",
                 headers=self._headers(),
@@ -182,9 +205,6 @@ class Api:
             )
         except httpx.HTTPError as exc:
             raise ClientError(UNREACHABLE.format(url=self.url, reason=exc), EXIT_OTHER) from exc
-        if response.status_code >= 400:
-            raise self._error(response)
-        return response
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.call(method, path, **kwargs)
@@ -214,3 +234,28 @@ class Api:
         return ClientError(
             message, exit_code_for(status), http_status=status, code=body.get("code")
         )
+
+
+def _busy_wait(response: httpx.Response) -> int | None:
+    """Seconds to wait before sending again, when the server said it is busy; else None."""
+    if response.status_code != 503:
+        return None
+    try:
+        code = response.json().get("code")
+    except (ValueError, AttributeError):
+        return None
+    if code != "server_busy":
+        return None
+    text = response.headers.get("retry-after", "")
+    seconds = int(text) if text.isascii() and text.isdigit() else 1
+    return max(1, min(MAX_BUSY_WAIT, seconds))
+
+
+def _rewind(files: Any) -> None:
+    """Put the files of a multipart upload back at their start, to send them again."""
+    if not isinstance(files, dict):
+        return
+    for value in files.values():
+        handle = value[1] if isinstance(value, tuple) and len(value) > 1 else value
+        if hasattr(handle, "seek"):
+            handle.seek(0)

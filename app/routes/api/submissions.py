@@ -36,6 +36,10 @@ NO_STORED_FILE = "submission {id} has no stored file"
         201: {"headers": QUOTA_HEADERS},
         422: {"description": "the file was rejected; the failed record is returned"},
         429: {"description": "the daily or total quota is used up", "headers": QUOTA_HEADERS},
+        503: {
+            "description": "too many submissions in progress (code `server_busy`): nothing "
+            "was stored; send it again after `Retry-After` seconds"
+        },
     },
 )
 def create_submission(
