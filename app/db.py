@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 DB_ID_MAX = 2**31 - 1
 """The largest row id: primary keys are ``INTEGER``, 32-bit on PostgreSQL."""
@@ -111,3 +113,31 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def write_aside(session: Session, write: Callable[[Session], T], *, wait_ms: int) -> T:
+    """``write`` in a transaction of its own, committed at once, for bookkeeping a request must
+    not hold the write lock for until its response (SQLite's lock is the whole file).
+
+    It waits at most ``wait_ms`` for a lock: PostgreSQL's ``lock_timeout`` for this transaction;
+    SQLite's busy timeout, set and restored on the driver's connection itself so a failed
+    write cannot leave the short wait on a pooled connection.
+    A session bound to a connection (tests) writes in a savepoint. Raises ``SQLAlchemyError``
+    when the write failed.
+    """
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        with session.begin_nested():
+            return write(session)
+    with Session(bind) as side, side.begin():
+        if bind.dialect.name == "postgresql":
+            side.execute(text(f"SET LOCAL lock_timeout = {int(wait_ms)}"))
+        if bind.dialect.name != "sqlite":
+            return write(side)
+        raw = side.connection().connection.dbapi_connection
+        assert raw is not None
+        raw.execute(f"PRAGMA busy_timeout={wait_ms}")
+        try:
+            return write(side)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.db import utcnow
+from app.db import utcnow, write_aside
 from app.errors import (
     Conflict,
     Forbidden,
@@ -30,6 +34,10 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
 MIN_PASSWORD_STRENGTH = 3
+TOKEN_USE_WAIT_MS = 100
+"""How long recording a token's last use may wait for SQLite's write lock before skipping."""
+
+log = logging.getLogger("fairboard.accounts")
 """zxcvbn score (0-4) a new password needs: 3 is 'safely unguessable' for an online attack."""
 
 USERNAME_INVALID = (
@@ -205,5 +213,18 @@ def user_for_token(session: Session, secret: str) -> User:
     now = utcnow()
     # Recording every use would turn each API read into a write; minute precision is enough.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now
+        _note_use(session, token, now)
     return user
+
+
+def _note_use(session: Session, token: ApiToken, now: datetime) -> None:
+    """Record a token's use aside, committed at once: written in the request's own transaction
+    it held the write lock until the response (other writers waited, SQLite's up to 30 s).
+    Best effort: a busy database skips it, the next use a minute on records it."""
+    statement = update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+    try:
+        write_aside(session, lambda side: side.execute(statement), wait_ms=TOKEN_USE_WAIT_MS)
+    except SQLAlchemyError:
+        log.info("token %s: its last use was not recorded (database busy)", token.prefix)
+        return
+    set_committed_value(token, "last_used_at", now)
