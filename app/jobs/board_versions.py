@@ -13,9 +13,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import literal, select
+from sqlalchemy import String, Table, bindparam, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -46,10 +47,13 @@ def bump(session: Session, phase_ids: int | Any) -> None:
         if phase_ids in done:
             return
         done.add(phase_ids)
-    wanted = [phase_ids] if isinstance(phase_ids, int) else phase_ids
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stamp = secrets.token_hex(16)
+    if isinstance(phase_ids, int):
+        session.execute(_bump_one(dialect), {"phase_id": phase_ids, "stamp": stamp})
+        return
+    wanted = phase_ids
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(LeaderboardVersion).from_select(
         ["phase_id", "version", "stamp"],
         select(Phase.id, literal(1), literal(stamp)).where(Phase.id.in_(wanted)),
@@ -59,6 +63,24 @@ def bump(session: Session, phase_ids: int | Any) -> None:
             index_elements=[LeaderboardVersion.phase_id],
             set_={"version": LeaderboardVersion.version + 1, "stamp": stamp},
         )
+    )
+
+
+@cache
+def _bump_one(dialect: str) -> Any:
+    """:func:`bump` of one phase (Core, on the table), built once per dialect: building a
+    statement costs more than running it."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, LeaderboardVersion.__table__)
+    statement = insert(table).from_select(
+        ["phase_id", "version", "stamp"],
+        select(Phase.id, literal(1), bindparam("stamp", type_=String)).where(
+            Phase.id == bindparam("phase_id")
+        ),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.phase_id],
+        set_={"version": table.c.version + 1, "stamp": bindparam("stamp")},
     )
 
 

@@ -14,8 +14,10 @@ again. Never run from a page view. This module is the queue only: models and the
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -31,18 +33,33 @@ LEASE_SECONDS = 600.0
 def request(session: Session, phase_id: int, reason: str, *, now: datetime | None = None) -> None:
     """Ask for a recomputation of the phase's leaderboard (coalesced with any pending one)."""
     now = now or utcnow()
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(PhaseJob).values(
-        phase_id=phase_id, requested=1, claimed=0, done=0, reason=reason, requested_at=now
-    )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[PhaseJob.phase_id],
-            set_={"requested": PhaseJob.requested + 1, "reason": reason, "requested_at": now},
-        )
-    )
+    statement = _request(session.get_bind().dialect.name)
+    session.execute(statement, {"phase_id": phase_id, "reason": reason, "now": now})
     board_versions.bump(session, phase_id)
+
+
+@cache
+def _request(dialect: str) -> Any:
+    """:func:`request`'s upsert (Core, on the table), built once per dialect: building a
+    statement costs more than running it."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, PhaseJob.__table__)
+    statement = insert(table).values(
+        phase_id=bindparam("phase_id"),
+        requested=1,
+        claimed=0,
+        done=0,
+        reason=bindparam("reason"),
+        requested_at=bindparam("now"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.phase_id],
+        set_={
+            "requested": table.c.requested + 1,
+            "reason": bindparam("reason"),
+            "requested_at": bindparam("now"),
+        },
+    )
 
 
 def request_competition(
