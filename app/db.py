@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, text
+from sqlalchemy import JSON, DateTime, MetaData, Table, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -141,3 +143,11 @@ def write_aside(session: Session, write: Callable[[Session], T], *, wait_ms: int
             return write(side)
         finally:
             raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def upsert_of(model: type[Any], dialect: str) -> tuple[Any, Table]:
+    """An insert of ``model``'s table (Core) that takes ``on_conflict_do_update`` on ``dialect``
+    (PostgreSQL's or SQLite's), and the table."""
+    table = cast(Table, model.__table__)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table), table

@@ -14,13 +14,12 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import String, Table, bindparam, literal, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import String, bindparam, literal, select
 from sqlalchemy.orm import Session
 
+from app.db import upsert_of
 from app.models import LeaderboardVersion, Phase
 
 BATCH_KEY = "board_versions.batched"
@@ -47,32 +46,18 @@ def bump(session: Session, phase_ids: int | Any) -> None:
         if phase_ids in done:
             return
         done.add(phase_ids)
-    dialect = session.get_bind().dialect.name
-    stamp = secrets.token_hex(16)
-    if isinstance(phase_ids, int):
-        session.execute(_bump_one(dialect), {"phase_id": phase_ids, "stamp": stamp})
-        return
-    wanted = phase_ids
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(LeaderboardVersion).from_select(
-        ["phase_id", "version", "stamp"],
-        select(Phase.id, literal(1), literal(stamp)).where(Phase.id.in_(wanted)),
-    )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[LeaderboardVersion.phase_id],
-            set_={"version": LeaderboardVersion.version + 1, "stamp": stamp},
-        )
-    )
+    statement = _bump_one(session.get_bind().dialect.name)
+    wanted = [phase_ids] if isinstance(phase_ids, int) else list(session.scalars(phase_ids))
+    for phase_id in wanted:
+        session.execute(statement, {"phase_id": phase_id, "stamp": secrets.token_hex(16)})
 
 
 @cache
 def _bump_one(dialect: str) -> Any:
     """:func:`bump` of one phase (Core, on the table), built once per dialect: building a
     statement costs more than running it."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = cast(Table, LeaderboardVersion.__table__)
-    statement = insert(table).from_select(
+    insert, table = upsert_of(LeaderboardVersion, dialect)
+    statement = insert.from_select(
         ["phase_id", "version", "stamp"],
         select(Phase.id, literal(1), bindparam("stamp", type_=String)).where(
             Phase.id == bindparam("phase_id")

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import upsert_of, utcnow
 from app.jobs import board_versions
 from app.models import Phase, PhaseJob
 
@@ -42,9 +40,8 @@ def request(session: Session, phase_id: int, reason: str, *, now: datetime | Non
 def _request(dialect: str) -> Any:
     """:func:`request`'s upsert (Core, on the table), built once per dialect: building a
     statement costs more than running it."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = cast(Table, PhaseJob.__table__)
-    statement = insert(table).values(
+    insert, table = upsert_of(PhaseJob, dialect)
+    statement = insert.values(
         phase_id=bindparam("phase_id"),
         requested=1,
         claimed=0,
