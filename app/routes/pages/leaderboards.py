@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -16,8 +16,16 @@ from markupsafe import Markup
 from app.deps import DbId, NowDep, OptionalUser, SessionDep
 from app.errors import Forbidden, InvalidInput
 from app.models import Phase, Split
-from app.routes.conditional import PRIVATE, matches, not_modified, validators
-from app.routes.pages.board_page import kept_table, page_etag, search, searchable_names
+from app.routes.conditional import PRIVATE, matches, not_modified
+from app.routes.pages.board_page import (
+    keep_page,
+    kept_page,
+    kept_table,
+    page_etag,
+    page_key,
+    search,
+    searchable_names,
+)
 from app.routes.pages.charts import (
     ATTRIBUTE_OF_SCORE,
     BIAS_COLUMNS,
@@ -258,9 +266,14 @@ def leaderboard_page(
     private_visible = phase.public_fraction is not None and may_see(
         phase, Split.PRIVATE, organizer=organizer, now=now
     )
-    etag = page_etag(request, served, phase, organizer=organizer, private_visible=private_visible)
-    if etag is not None and matches(request, etag):
-        return not_modified(etag, PRIVATE)
+    key = page_key(request, served, phase, organizer=organizer, private_visible=private_visible)
+    etag = None if key is None else page_etag(request, key)
+    if key is not None and etag is not None:
+        if matches(request, etag):
+            return not_modified(etag, PRIVATE)
+        kept = kept_page(request, key, etag)
+        if kept is not None:
+            return kept
     viewer_id = user.id if user else None
     found = search(served.memo("names", lambda: searchable_names(board)), listing.search)
     pages = listing.pages(len(found))
@@ -304,9 +317,7 @@ def leaderboard_page(
         )
         table = group_table(board, breakdown, viewer_id, on_page)
     split_value = board.split.value
-    response = render(
-        request,
-        "pages/leaderboard.html",
+    context: dict[str, Any] = dict(
         phase=phase,
         competition=phase.competition,
         board=board,
@@ -358,9 +369,9 @@ def leaderboard_page(
         organizer=organizer,
         own_move=standings.latest_move(session, phase.id, board.split, user.id) if user else None,
     )
-    if etag is not None:
-        response.headers.update(validators(etag, PRIVATE))
-    return response
+    if key is None or etag is None:
+        return render(request, "pages/leaderboard.html", **context)
+    return keep_page(request, key, etag, context)
 
 
 @router.get("/help/ranking", response_class=HTMLResponse)
