@@ -104,8 +104,10 @@ def get_leaderboard(
     An ``ETag`` names the board's version: ``If-None-Match`` with it answers 304.
     """
     chosen = Split(split)
+    # Held until the check below finds it in the session, which keeps loaded rows weakly.
+    _pinned, stamp = board_snapshots.read_version(session, phase_id)
     phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
-    served = board_snapshots.materialised(session, phase, split=chosen)
+    served = board_snapshots.materialised(session, phase, split=chosen, stamp=stamp)
     board = served.board
     described = {
         "X-Fairboard-Split": board.split.value,

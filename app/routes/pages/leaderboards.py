@@ -257,11 +257,13 @@ def leaderboard_page(
     materialised board, with a 304 when the viewer's copy is current."""
     show_viewer(request, user)
     chosen = Split(split)
+    # Held until the check below finds it in the session, which keeps loaded rows weakly.
+    _pinned, stamp = board_snapshots.read_version(session, phase_id)
     phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
     shown = leaderboard_view(view)
     attribute = leaderboard.group_attribute(groups) if shown == "groups" else None
-    served = board_snapshots.materialised(session, phase, split=chosen)
+    served = board_snapshots.materialised(session, phase, split=chosen, stamp=stamp)
     board = served.board
     private_visible = phase.public_fraction is not None and may_see(
         phase, Split.PRIVATE, organizer=organizer, now=now
