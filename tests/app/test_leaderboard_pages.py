@@ -10,11 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.routes.conditional import PRIVATE, SHARED
+from app.routes.pages.board_page import CSRF_STAND_IN
 from app.security import hash_password
 from scoring.metrics import score
 from tests.app.conftest import PASSWORD, World
 from tests.app.test_pages import api_submit, leaderboard_rows, log_in, page
 from tests.support.crowd import add_crowd
+from tests.support.pages import csrf_of
 
 CROWD = 160
 """Four pages of 50: rows 1-50, 51-100, 101-150, 151-160."""
@@ -168,6 +170,43 @@ def test_each_viewer_gets_a_tag_of_their_own_page(
         ).status_code
         == 304
     )
+
+
+def test_a_kept_page_carries_each_sessions_own_csrf_token(
+    site: TestClient, world: World, crowd: list[int]
+) -> None:
+    log_in(site, VIEWER)
+    first = board_page(site, world, page=3)
+    first_session = csrf_of(site.get("/account/password"))
+    site.cookies.clear()
+    log_in(site, VIEWER)  # the same viewer in a new session: the page kept for them
+    second = board_page(site, world, page=3)
+    second_session = csrf_of(site.get("/account/password"))
+
+    assert csrf_of(first) == first_session
+    assert csrf_of(second) == second_session != first_session
+    assert CSRF_STAND_IN not in second.text
+    assert second.text.replace(second_session, "") == first.text.replace(first_session, "")
+    assert second.headers["etag"] != first.headers["etag"]
+
+
+def test_a_page_kept_for_one_viewer_is_never_shown_to_another(
+    site: TestClient, world: World, crowd: list[int]
+) -> None:
+    log_in(site, VIEWER)
+    own = board_page(site, world, page=3)
+    site.cookies.clear()
+    log_in(site, "p0000")  # their row is on page 1
+    other = board_page(site, world, page=3)
+    site.cookies.clear()
+    anonymous = board_page(site, world, page=3)
+
+    assert 'id="my-row"' in own.text and f'data-user="{VIEWER}"' in own.text
+    for response in (other, anonymous):
+        assert 'id="my-row"' not in response.text
+        assert f'data-user="{VIEWER}"' not in response.text
+    assert 'data-user="p0000"' in other.text
+    assert "Log in" in anonymous.text and "data-user=" not in anonymous.text
 
 
 def test_the_json_answers_304_to_its_etag_until_a_new_score(
