@@ -228,6 +228,22 @@ def test_the_json_answers_304_to_its_etag_until_a_new_score(
     assert changed.status_code == 200 and len(changed.json()) == CROWD + 1
 
 
+@pytest.mark.parametrize("path", ["/api/v1/phases/{id}/leaderboard", "/phases/{id}/leaderboard"])
+def test_a_kept_view_goes_compressed_to_clients_that_accept_it_and_reads_the_same(
+    client: TestClient, world: World, crowd: list[int], path: str
+) -> None:
+    url = path.format(id=world.phase_id)
+    plain = client.get(url, headers={"accept-encoding": "identity"})
+    zipped = client.get(url, headers={"accept-encoding": "gzip"})
+
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["vary"]
+    assert int(zipped.headers["content-length"]) < len(plain.content)
+    assert zipped.content == plain.content  # as the client decodes it
+    assert zipped.headers["etag"] == plain.headers["etag"]
+
+
 def test_a_private_split_is_refused_before_the_reveal_whatever_the_tag(
     client: TestClient, world: World
 ) -> None:

@@ -16,6 +16,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from fastapi import Request
@@ -24,7 +25,7 @@ from markupsafe import Markup
 
 from app.deps import csrf_token
 from app.models import Competition, Phase
-from app.routes.conditional import PRIVATE, etag_of, validators
+from app.routes.conditional import PRIVATE, compress, encoded, etag_of, validators
 from app.routes.pages.render import FLASH_KEY, templates
 from app.services import board_snapshots
 from app.services.leaderboard import Leaderboard
@@ -65,7 +66,7 @@ class Kept(Generic[K, V]):
 
 
 _tables: Kept[Hashable, Markup] = Kept(TABLES_KEPT)
-_pages: Kept[str, bytes] = Kept(PAGES_KEPT)
+_pages: Kept[str, KeptPage] = Kept(PAGES_KEPT)
 
 
 def _table(context: dict[str, object]) -> Markup:
@@ -117,30 +118,46 @@ def page_etag(request: Request, key: str) -> str:
     return etag_of(key.encode(), csrf_token(request))
 
 
+@dataclass(frozen=True)
+class KeptPage:
+    """A rendered page; compressed once when it shows no CSRF token (an anonymous viewer's)."""
+
+    body: bytes
+    gzipped: bytes | None
+
+
 def kept_page(request: Request, key: str, etag: str) -> HTMLResponse | None:
     """The page kept for ``key``, with this session's CSRF token; None when none is kept."""
-    body = _pages.get(key)
-    return None if body is None else _page_response(request, body, etag)
+    kept = _pages.get(key)
+    return None if kept is None else _page_response(request, kept, etag)
 
 
 def keep_page(request: Request, key: str, etag: str, context: dict[str, Any]) -> HTMLResponse:
     """Render the page from ``context`` (as ``render.render`` does, the CSRF token stood in
     for), keep it for ``key`` and answer it."""
-    page = templates.env.get_template("pages/leaderboard.html").render(
-        context,
-        request=request,
-        current_user=getattr(request.state, "user", None),
-        flash=None,  # a page with a notice to show has no key
-        csrf_token=CSRF_STAND_IN,
+    body = (
+        templates.env.get_template("pages/leaderboard.html")
+        .render(
+            context,
+            request=request,
+            current_user=getattr(request.state, "user", None),
+            flash=None,  # a page with a notice to show has no key
+            csrf_token=CSRF_STAND_IN,
+        )
+        .encode()
     )
-    return _page_response(request, _pages.put(key, page.encode()), etag)
+    gzipped = None if CSRF_STAND_IN.encode() in body else compress(body)
+    return _page_response(request, _pages.put(key, KeptPage(body, gzipped)), etag)
 
 
-def _page_response(request: Request, body: bytes, etag: str) -> HTMLResponse:
+def _page_response(request: Request, kept: KeptPage, etag: str) -> HTMLResponse:
+    headers = validators(etag, PRIVATE)
+    if kept.gzipped is not None:
+        gzipped = kept.gzipped
+        content, encoding = encoded(request, kept.body, lambda: gzipped)
+        return HTMLResponse(content, headers=headers | encoding)
     token = csrf_token(request).encode()
-    return HTMLResponse(
-        body.replace(CSRF_STAND_IN.encode(), token), headers=validators(etag, PRIVATE)
-    )
+    return HTMLResponse(kept.body.replace(CSRF_STAND_IN.encode(), token), headers=headers)
 
 
 def searchable_names(board: Leaderboard) -> list[str]:
