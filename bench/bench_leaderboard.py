@@ -4,11 +4,13 @@ in one run against static files of the same bytes served by the same server.
 One real server (uvicorn, SQLite, the whole app with its middleware) also mounts a folder of
 static files. The script seeds a phase with 10,000 participants, one scored entry each, views
 the board once (which builds and stores its snapshot), then saves the first, middle and last
-HTML page and the whole JSON board as static files. Each round then GETs every dynamic view
-and its static twin in turn, plus a conditional GET (``If-None-Match``) of the page, answered
-304, against the static file's own 304. Medians of the rounds, and each ratio next to its
-target (any view at most 1.5x its static twin). A last line times the floor: a route that only
-has the page's dependencies (database session, optional viewer) and answers page 1's bytes.
+HTML page and the whole JSON board as static files. Each round then GETs every dynamic page
+and its static twin in turn (which goes first alternates from round to round), plus a
+conditional GET (``If-None-Match``) of the page, answered 304, against the static file's own
+304; the whole JSON board then has rounds of its own. Medians of the rounds, and each ratio
+next to its target (any view at most 1.5x its static twin). A last line times the floor: a
+route that only has the page's dependencies (database session, optional viewer) and answers
+page 1's bytes. The client asks for gzip as browsers do (httpx's default).
 
 Run: .venv/bin/python bench/bench_leaderboard.py [--rounds 60] [--entries 10000]
 """
