@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from app.routes.conditional import PRIVATE, SHARED
 from app.routes.pages.board_page import CSRF_STAND_IN
@@ -242,6 +243,32 @@ def test_a_kept_view_goes_compressed_to_clients_that_accept_it_and_reads_the_sam
     assert int(zipped.headers["content-length"]) < len(plain.content)
     assert zipped.content == plain.content  # as the client decodes it
     assert zipped.headers["etag"] == plain.headers["etag"]
+
+
+def test_a_view_of_an_unchanged_board_reads_one_row_of_the_database(
+    app: Any, site: TestClient, world: World, crowd: list[int]
+) -> None:
+    page_url = f"/phases/{world.phase_id}/leaderboard"
+    json_url = f"/api/v1/phases/{world.phase_id}/leaderboard"
+    etag = board_page(site, world).headers["etag"]
+    site.get(json_url)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(app.state.db.engine, "before_cursor_execute", count)
+    try:
+        page_again = board_page(site, world)
+        kept = site.get(page_url, headers={"if-none-match": etag})
+        board = site.get(json_url)
+    finally:
+        event.remove(app.state.db.engine, "before_cursor_execute", count)
+
+    assert (page_again.status_code, kept.status_code, board.status_code) == (200, 304, 200)
+    # The phase with its competition and test set and the board's version, in one query each.
+    assert len(statements) == 3
+    assert all("leaderboard_versions" in statement for statement in statements)
 
 
 def test_a_private_split_is_refused_before_the_reveal_whatever_the_tag(
