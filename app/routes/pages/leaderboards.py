@@ -37,7 +37,7 @@ from app.routes.pages.charts import (
 )
 from app.routes.pages.paging import ListingDep
 from app.routes.pages.render import render, show_viewer
-from app.services import board_snapshots, competitions, leaderboard, phases, standings
+from app.services import board_snapshots, competitions, leaderboard, standings
 from app.services.leaderboard import GroupBreakdown, Leaderboard, LeaderboardRow
 from scoring.groups import ATTRIBUTES
 from scoring.ranking import DEFAULT_TOLERANCE
@@ -259,8 +259,9 @@ def leaderboard_page(
     chosen = Split(split)
     # Held until the check below finds it in the session, which keeps loaded rows weakly.
     _pinned, stamp = board_snapshots.read_version(session, phase_id)
-    phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
+    phase = competitions.get_phase(session, phase_id)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
+    leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
     shown = leaderboard_view(view)
     attribute = leaderboard.group_attribute(groups) if shown == "groups" else None
     served = board_snapshots.materialised(session, phase, split=chosen, stamp=stamp)
