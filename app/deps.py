@@ -24,17 +24,17 @@ NOT_FOUND_ID = "{what} {raw!r} not found: ids are whole numbers from 1 to 2**31-
 CSRF_MISSING = "the form is missing a valid CSRF token; reload the page and try again"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_jobs(request: Request) -> JobDispatcher:
+async def get_jobs(request: Request) -> JobDispatcher:
     jobs: JobDispatcher = request.app.state.jobs
     return jobs
 
@@ -50,7 +50,7 @@ def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Sess
             raise
 
 
-def get_now() -> datetime:
+async def get_now() -> datetime:
     return utcnow()
 
 

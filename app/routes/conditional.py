@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -39,3 +41,24 @@ def not_modified(etag: str, cache_control: str) -> Response:
 def validators(etag: str, cache_control: str) -> dict[str, str]:
     """The headers a full response carries so the client can ask again conditionally."""
     return {"ETag": etag, "Cache-Control": cache_control}
+
+
+GZIP_MINIMUM = 1024
+"""The GZip middleware's ``minimum_size`` (app.main): a smaller body goes as it is."""
+GZIPPED = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+
+
+def compress(body: bytes) -> bytes:
+    """``body`` as the GZip middleware compresses it (level 6), for a view to keep."""
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def encoded(
+    request: Request, body: bytes, kept: Callable[[], bytes]
+) -> tuple[bytes, dict[str, str]]:
+    """What to send of a kept representation and its extra headers: ``kept()`` (its
+    :func:`compress`, made once by the caller) where the GZip middleware would compress it,
+    which then passes it on as it is; else ``body``."""
+    if len(body) < GZIP_MINIMUM or "gzip" not in request.headers.get("accept-encoding", ""):
+        return body, {}
+    return kept(), GZIPPED

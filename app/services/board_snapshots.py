@@ -21,15 +21,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.db import SQLITE_BUSY_TIMEOUT_MS, utcnow
 from app.jobs import board_versions
-from app.models import LeaderboardSnapshot, Phase, Split
+from app.models import LeaderboardSnapshot, LeaderboardVersion, Phase, Split
 from app.services.leaderboard import Leaderboard, LeaderboardRow, build_leaderboard
 
 log = logging.getLogger(__name__)
@@ -64,11 +64,36 @@ _cache: OrderedDict[tuple[int, Split, str], Served] = OrderedDict()
 _lock = threading.Lock()
 
 
-def materialised(session: Session, phase: Phase, *, split: Split) -> Served:
-    """The phase's board on ``split`` at its current version (see the module's docstring)."""
+_PHASE_AND_VERSION = (
+    select(Phase, LeaderboardVersion.stamp)
+    .outerjoin(LeaderboardVersion, LeaderboardVersion.phase_id == Phase.id)
+    .where(Phase.id == bindparam("phase_id"))
+    .options(joinedload(Phase.competition), joinedload(Phase.testset))
+)
+"""Built once: building it costs more than running it."""
+UNREAD = "unread"
+"""``materialised(stamp=UNREAD)`` reads the board's version itself."""
+
+
+def read_version(session: Session, phase_id: int) -> tuple[Phase | None, str | None]:
+    """The phase (with its competition and test set) and its board's current version, in one
+    query. A view reads them first and passes the version to :func:`materialised`; it keeps
+    the phase while it works, as the session holds it weakly, so ``competitions.get_phase``
+    finds it there. The version is None before the first change; the phase is None when there
+    is none (the view's own checks then refuse it)."""
+    row = session.execute(_PHASE_AND_VERSION, {"phase_id": phase_id}).first()
+    return (None, None) if row is None else (row.Phase, row.stamp)
+
+
+def materialised(
+    session: Session, phase: Phase, *, split: Split, stamp: str | None = UNREAD
+) -> Served:
+    """The phase's board on ``split`` at its current version (see the module's docstring),
+    which :func:`read_version` read, unless ``stamp`` is :data:`UNREAD`."""
     if phase.public_fraction is None:
         split = Split.PUBLIC
-    stamp = board_versions.current(session, phase.id)
+    if stamp == UNREAD:
+        stamp = board_versions.current(session, phase.id)
     if stamp is None:
         # No change since the versions began (a new phase, rows written in bulk): a version of
         # its own from now on, which the next change raises like any other.

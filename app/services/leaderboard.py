@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.errors import Forbidden, InvalidInput
@@ -150,16 +151,14 @@ def build_leaderboard(session: Session, phase: Phase, *, split: Split) -> Leader
     """
     if phase.public_fraction is None:
         split = Split.PUBLIC
-    disqualified = select(Participation.user_id).where(
-        Participation.competition_id == phase.competition_id,
-        Participation.disqualified_at.is_not(None),
-    )
-    entries = _participant_entries(session, phase, split, disqualified)
+    # The statements are built once (building one costs more than running it) and bound here.
+    params = {"phase_id": phase.id, "competition_id": phase.competition_id, "split": split}
+    entries = _participant_entries(session, phase, params)
     policy = public_scores.policy_of(phase) if split is Split.PUBLIC else None
     if policy is not None:
         entries = _revealed(session, phase, policy, entries)
-    entries += _baseline_entries(session, phase, split)
-    activity = _activity(session, phase, disqualified)
+    entries += _baseline_entries(session, params)
+    activity = _activity(session, params)
     members = teams.member_ids_and_names(
         session, (e.team_id for e in entries if e.team_id is not None)
     )
@@ -224,8 +223,16 @@ def _revealed(
     return [replace(e, scores=shown.get(e.submission_id, e.scores)) for e in entries]
 
 
-def _scored_submissions(phase: Phase, split: Split) -> Any:
-    """The phase's finished, visible submissions with their scores on ``split`` (a select)."""
+def _disqualified() -> Any:
+    """The competition's disqualified participants (a select of user ids)."""
+    return select(Participation.user_id).where(
+        Participation.competition_id == bindparam("competition_id"),
+        Participation.disqualified_at.is_not(None),
+    )
+
+
+def _scored_submissions() -> Select[Any]:
+    """The phase's finished, visible submissions with their scores on the split (a select)."""
     shown = aliased(SubmissionScore)
     return (
         select(
@@ -240,34 +247,34 @@ def _scored_submissions(phase: Phase, split: Split) -> Any:
         )
         .join(User, User.id == Submission.user_id)
         .outerjoin(Team, Team.id == Submission.team_id)
-        .join(shown, and_(shown.submission_id == Submission.id, shown.split == split))
+        .join(shown, and_(shown.submission_id == Submission.id, shown.split == bindparam("split")))
         .where(
-            Submission.phase_id == phase.id,
+            Submission.phase_id == bindparam("phase_id"),
             Submission.status == SubmissionStatus.FINISHED,
             Submission.is_hidden.is_(False),
         )
     )
 
 
-def _participant_entries(
-    session: Session, phase: Phase, split: Split, disqualified: Any
-) -> list[_Entry]:
+@cache
+def _participants_statement(selection: EntrySelection, primary_column: str) -> Select[Any]:
+    """Each competitor's entry by the rule and their latest one (the rule's fallback)."""
     public = aliased(SubmissionScore)
-    primary = getattr(public, phase.primary_column)
+    primary = getattr(public, primary_column)
     newest_first = (Submission.created_at.desc(), Submission.id.desc())
-    if phase.entry_selection is EntrySelection.BEST:
+    if selection is EntrySelection.BEST:
         rule_order: tuple[Any, ...] = (
             primary.is_(None),
             primary,
             Submission.created_at,
             Submission.id,
         )
-    elif phase.entry_selection is EntrySelection.CHOSEN:
+    elif selection is EntrySelection.CHOSEN:
         rule_order = (Submission.is_chosen.desc(), *newest_first)
     else:
         rule_order = newest_first
     ranked = (
-        _scored_submissions(phase, split)
+        _scored_submissions()
         .add_columns(
             primary.label("primary"),
             COMPETITOR.label("competitor"),
@@ -277,12 +284,15 @@ def _participant_entries(
         .outerjoin(
             public, and_(public.submission_id == Submission.id, public.split == Split.PUBLIC)
         )
-        .where(Submission.is_baseline.is_(False), Submission.user_id.not_in(disqualified))
+        .where(Submission.is_baseline.is_(False), Submission.user_id.not_in(_disqualified()))
         .subquery()
     )
-    rows = session.execute(
-        select(ranked).where((ranked.c.by_rule == 1) | (ranked.c.by_age == 1))
-    ).all()
+    return select(ranked).where((ranked.c.by_rule == 1) | (ranked.c.by_age == 1))
+
+
+def _participant_entries(session: Session, phase: Phase, params: dict[str, Any]) -> list[_Entry]:
+    statement = _participants_statement(phase.entry_selection, phase.primary_column)
+    rows = session.execute(statement, params).all()
     chosen: dict[int, Any] = {}
     latest: dict[int, Any] = {}
     for row in rows:
@@ -298,11 +308,21 @@ def _participant_entries(
     return entries
 
 
-def _baseline_entries(session: Session, phase: Phase, split: Split) -> list[_Entry]:
+BASELINES = _scored_submissions().where(Submission.is_baseline.is_(True))
+ACTIVITY = (
+    select(COMPETITOR, func.count(), func.max(Submission.created_at))
+    .where(
+        Submission.phase_id == bindparam("phase_id"),
+        Submission.is_baseline.is_(False),
+        Submission.user_id.not_in(_disqualified()),
+    )
+    .group_by(COMPETITOR)
+)
+
+
+def _baseline_entries(session: Session, params: dict[str, Any]) -> list[_Entry]:
     """Each of the organizers' visible baselines is an entry of its own."""
-    rows = session.execute(
-        _scored_submissions(phase, split).where(Submission.is_baseline.is_(True))
-    ).all()
+    rows = session.execute(BASELINES, params).all()
     return [
         _entry(row, label=f"Baseline: {row.description or row.username}", is_baseline=True)
         for row in rows
@@ -323,17 +343,9 @@ def _entry(row: Any, *, label: str, is_baseline: bool) -> _Entry:
     )
 
 
-def _activity(session: Session, phase: Phase, disqualified: Any) -> dict[int, tuple[int, datetime]]:
+def _activity(session: Session, params: dict[str, Any]) -> dict[int, tuple[int, datetime]]:
     """Entries (every submission, failed ones included) and the newest one, per competitor."""
-    rows = session.execute(
-        select(COMPETITOR, func.count(), func.max(Submission.created_at))
-        .where(
-            Submission.phase_id == phase.id,
-            Submission.is_baseline.is_(False),
-            Submission.user_id.not_in(disqualified),
-        )
-        .group_by(COMPETITOR)
-    ).all()
+    rows = session.execute(ACTIVITY, params).all()
     return {competitor: (int(count), _as_utc(last)) for competitor, count, last in rows}
 
 

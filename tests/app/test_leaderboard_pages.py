@@ -4,17 +4,21 @@ page and the JSON, right for each viewer."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from app.routes.conditional import PRIVATE, SHARED
+from app.routes.pages.board_page import CSRF_STAND_IN
 from app.security import hash_password
 from scoring.metrics import score
 from tests.app.conftest import PASSWORD, World
 from tests.app.test_pages import api_submit, leaderboard_rows, log_in, page
 from tests.support.crowd import add_crowd
+from tests.support.pages import csrf_of
 
 CROWD = 160
 """Four pages of 50: rows 1-50, 51-100, 101-150, 151-160."""
@@ -170,6 +174,43 @@ def test_each_viewer_gets_a_tag_of_their_own_page(
     )
 
 
+def test_a_kept_page_carries_each_sessions_own_csrf_token(
+    site: TestClient, world: World, crowd: list[int]
+) -> None:
+    log_in(site, VIEWER)
+    first = board_page(site, world, page=3)
+    first_session = csrf_of(site.get("/account/password"))
+    site.cookies.clear()
+    log_in(site, VIEWER)  # the same viewer in a new session: the page kept for them
+    second = board_page(site, world, page=3)
+    second_session = csrf_of(site.get("/account/password"))
+
+    assert csrf_of(first) == first_session
+    assert csrf_of(second) == second_session != first_session
+    assert CSRF_STAND_IN not in second.text
+    assert second.text.replace(second_session, "") == first.text.replace(first_session, "")
+    assert second.headers["etag"] != first.headers["etag"]
+
+
+def test_a_page_kept_for_one_viewer_is_never_shown_to_another(
+    site: TestClient, world: World, crowd: list[int]
+) -> None:
+    log_in(site, VIEWER)
+    own = board_page(site, world, page=3)
+    site.cookies.clear()
+    log_in(site, "p0000")  # their row is on page 1
+    other = board_page(site, world, page=3)
+    site.cookies.clear()
+    anonymous = board_page(site, world, page=3)
+
+    assert 'id="my-row"' in own.text and f'data-user="{VIEWER}"' in own.text
+    for response in (other, anonymous):
+        assert 'id="my-row"' not in response.text
+        assert f'data-user="{VIEWER}"' not in response.text
+    assert 'data-user="p0000"' in other.text
+    assert "Log in" in anonymous.text and "data-user=" not in anonymous.text
+
+
 def test_the_json_answers_304_to_its_etag_until_a_new_score(
     client: TestClient, world: World, crowd: list[int]
 ) -> None:
@@ -187,6 +228,50 @@ def test_the_json_answers_304_to_its_etag_until_a_new_score(
     assert [row["position"] for row in paged.json()] == list(range(21, 31))
     assert paged.headers["etag"] != etag
     assert changed.status_code == 200 and len(changed.json()) == CROWD + 1
+
+
+@pytest.mark.parametrize("path", ["/api/v1/phases/{id}/leaderboard", "/phases/{id}/leaderboard"])
+def test_a_kept_view_goes_compressed_to_clients_that_accept_it_and_reads_the_same(
+    client: TestClient, world: World, crowd: list[int], path: str
+) -> None:
+    url = path.format(id=world.phase_id)
+    plain = client.get(url, headers={"accept-encoding": "identity"})
+    zipped = client.get(url, headers={"accept-encoding": "gzip"})
+
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["vary"]
+    assert int(zipped.headers["content-length"]) < len(plain.content)
+    assert zipped.content == plain.content  # as the client decodes it
+    assert zipped.headers["etag"] == plain.headers["etag"]
+
+
+def test_a_view_of_an_unchanged_board_reads_one_row_of_the_database(
+    app: Any, site: TestClient, world: World, crowd: list[int]
+) -> None:
+    page_url = f"/phases/{world.phase_id}/leaderboard"
+    json_url = f"/api/v1/phases/{world.phase_id}/leaderboard"
+    etag = board_page(site, world).headers["etag"]
+    site.get(json_url)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # The app's background loops (threads named fairboard-*) may query meanwhile.
+        if not threading.current_thread().name.startswith("fairboard-"):
+            statements.append(statement)
+
+    event.listen(app.state.db.engine, "before_cursor_execute", count)
+    try:
+        page_again = board_page(site, world)
+        kept = site.get(page_url, headers={"if-none-match": etag})
+        board = site.get(json_url)
+    finally:
+        event.remove(app.state.db.engine, "before_cursor_execute", count)
+
+    assert (page_again.status_code, kept.status_code, board.status_code) == (200, 304, 200)
+    # The phase with its competition and test set and the board's version, in one query each.
+    assert len(statements) == 3
+    assert all("leaderboard_versions" in statement for statement in statements)
 
 
 def test_a_private_split_is_refused_before_the_reveal_whatever_the_tag(

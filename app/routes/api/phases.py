@@ -14,7 +14,16 @@ from app.errors import NotAuthenticated
 from app.models import Phase, Split, User
 from app.presenters import inputs_out, phase_out
 from app.routes.api.paging import PAGE_HEADERS, PageDep
-from app.routes.conditional import PRIVATE, SHARED, etag_of, matches, not_modified, validators
+from app.routes.conditional import (
+    PRIVATE,
+    SHARED,
+    compress,
+    encoded,
+    etag_of,
+    matches,
+    not_modified,
+    validators,
+)
 from app.schema_examples.files import LEADERBOARD_CSV
 from app.schemas import ErrorOut, LeaderboardRowOut, PhaseOut
 from app.services import (
@@ -104,8 +113,10 @@ def get_leaderboard(
     An ``ETag`` names the board's version: ``If-None-Match`` with it answers 304.
     """
     chosen = Split(split)
+    # Held until the check below finds it in the session, which keeps loaded rows weakly.
+    _pinned, stamp = board_snapshots.read_version(session, phase_id)
     phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
-    served = board_snapshots.materialised(session, phase, split=chosen)
+    served = board_snapshots.materialised(session, phase, split=chosen, stamp=stamp)
     board = served.board
     described = {
         "X-Fairboard-Split": board.split.value,
@@ -133,7 +144,14 @@ def get_leaderboard(
     )
     if matches(request, etag):
         return not_modified(etag, cache)
-    return Response(body, media_type=media_type, headers=described | validators(etag, cache))
+    content, encoding = (
+        encoded(request, body, lambda: served.memo(f"gzip:{key}", lambda: compress(body)))
+        if key
+        else (body, {})
+    )
+    return Response(
+        content, media_type=media_type, headers=described | validators(etag, cache) | encoding
+    )
 
 
 def _rows_json(rows: list[leaderboard.LeaderboardRow]) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -16,8 +16,16 @@ from markupsafe import Markup
 from app.deps import DbId, NowDep, OptionalUser, SessionDep
 from app.errors import Forbidden, InvalidInput
 from app.models import Phase, Split
-from app.routes.conditional import PRIVATE, matches, not_modified, validators
-from app.routes.pages.board_page import kept_table, page_etag, search, searchable_names
+from app.routes.conditional import PRIVATE, matches, not_modified
+from app.routes.pages.board_page import (
+    keep_page,
+    kept_page,
+    kept_table,
+    page_etag,
+    page_key,
+    search,
+    searchable_names,
+)
 from app.routes.pages.charts import (
     ATTRIBUTE_OF_SCORE,
     BIAS_COLUMNS,
@@ -29,7 +37,7 @@ from app.routes.pages.charts import (
 )
 from app.routes.pages.paging import ListingDep
 from app.routes.pages.render import render, show_viewer
-from app.services import board_snapshots, competitions, leaderboard, phases, standings
+from app.services import board_snapshots, competitions, leaderboard, standings
 from app.services.leaderboard import GroupBreakdown, Leaderboard, LeaderboardRow
 from scoring.groups import ATTRIBUTES
 from scoring.ranking import DEFAULT_TOLERANCE
@@ -249,18 +257,26 @@ def leaderboard_page(
     materialised board, with a 304 when the viewer's copy is current."""
     show_viewer(request, user)
     chosen = Split(split)
-    phase = phases.require_leaderboard_visible(session, phase_id, user, chosen, now=now)
+    # Held until the check below finds it in the session, which keeps loaded rows weakly.
+    _pinned, stamp = board_snapshots.read_version(session, phase_id)
+    phase = competitions.get_phase(session, phase_id)
     organizer = competitions.is_organizer(session, phase.competition_id, user)
+    leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
     shown = leaderboard_view(view)
     attribute = leaderboard.group_attribute(groups) if shown == "groups" else None
-    served = board_snapshots.materialised(session, phase, split=chosen)
+    served = board_snapshots.materialised(session, phase, split=chosen, stamp=stamp)
     board = served.board
     private_visible = phase.public_fraction is not None and may_see(
         phase, Split.PRIVATE, organizer=organizer, now=now
     )
-    etag = page_etag(request, served, phase, organizer=organizer, private_visible=private_visible)
-    if etag is not None and matches(request, etag):
-        return not_modified(etag, PRIVATE)
+    key = page_key(request, served, phase, organizer=organizer, private_visible=private_visible)
+    etag = None if key is None else page_etag(request, key)
+    if key is not None and etag is not None:
+        if matches(request, etag):
+            return not_modified(etag, PRIVATE)
+        kept = kept_page(request, key, etag)
+        if kept is not None:
+            return kept
     viewer_id = user.id if user else None
     found = search(served.memo("names", lambda: searchable_names(board)), listing.search)
     pages = listing.pages(len(found))
@@ -304,9 +320,7 @@ def leaderboard_page(
         )
         table = group_table(board, breakdown, viewer_id, on_page)
     split_value = board.split.value
-    response = render(
-        request,
-        "pages/leaderboard.html",
+    context: dict[str, Any] = dict(
         phase=phase,
         competition=phase.competition,
         board=board,
@@ -358,9 +372,9 @@ def leaderboard_page(
         organizer=organizer,
         own_move=standings.latest_move(session, phase.id, board.split, user.id) if user else None,
     )
-    if etag is not None:
-        response.headers.update(validators(etag, PRIVATE))
-    return response
+    if key is None or etag is None:
+        return render(request, "pages/leaderboard.html", **context)
+    return keep_page(request, key, etag, context)
 
 
 @router.get("/help/ranking", response_class=HTMLResponse)

@@ -77,7 +77,7 @@ class Listing:
         return index // per_page + 1
 
 
-def _listing(
+async def _listing(
     request: Request,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")] = 1,
     q: Annotated[str, Query(max_length=SEARCH_MAX, description="Search text")] = "",
