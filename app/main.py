@@ -27,6 +27,7 @@ from app.errors import AppError, InvalidCredentials, NotAuthenticated
 from app.http_security import SecurityHeadersMiddleware
 from app.jobs.dispatch import make_dispatcher
 from app.logs import configure_logging
+from app.routes.conditional import GZIP_MINIMUM
 from app.services import inputs
 from app.throttle import LoginThrottle
 from app.uploads import UploadGuard
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     # Pages, CSV and JSON over 1 KB go compressed; zips and partial responses do not.
     app.add_middleware(
         GZipMiddleware,
-        minimum_size=1024,
+        minimum_size=GZIP_MINIMUM,
         compresslevel=6,
         # Stored uploads (models, archives) go whole, with their length known.
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, DEFAULT_DOWNLOAD_TYPE),

@@ -44,7 +44,8 @@ def validators(etag: str, cache_control: str) -> dict[str, str]:
 
 
 GZIP_MINIMUM = 1024
-"""The GZip middleware's ``minimum_size`` (app.main): a smaller body goes as it is."""
+"""The GZip middleware's ``minimum_size`` (app.main takes it from here): a smaller body goes
+as it is."""
 GZIPPED = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
 
 

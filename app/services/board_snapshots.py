@@ -21,13 +21,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
-from app.db import SQLITE_BUSY_TIMEOUT_MS, utcnow
+from app.db import upsert_of, utcnow, write_aside
 from app.jobs import board_versions
 from app.models import LeaderboardSnapshot, LeaderboardVersion, Phase, Split
 from app.services.leaderboard import Leaderboard, LeaderboardRow, build_leaderboard
@@ -138,12 +136,10 @@ def _stored(session: Session, phase: Phase, split: Split, stamp: str) -> Leaderb
 
 def _store(session: Session, phase_id: int, split: Split, stamp: str, board: Leaderboard) -> None:
     """Keep the board for other processes; a failed write only costs them a build."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert, table = upsert_of(LeaderboardSnapshot, session.get_bind().dialect.name)
     values = {"stamp": stamp, "built_at": utcnow(), "board": board_to_dict(board)}
-    statement = insert(LeaderboardSnapshot).values(phase_id=phase_id, split=split, **values)
-    upsert = statement.on_conflict_do_update(
-        index_elements=[LeaderboardSnapshot.phase_id, LeaderboardSnapshot.split], set_=values
+    upsert = insert.values(phase_id=phase_id, split=split, **values).on_conflict_do_update(
+        index_elements=[table.c.phase_id, table.c.split], set_=values
     )
     _aside(session, lambda side: side.execute(upsert))
 
@@ -156,27 +152,10 @@ def _first_version(session: Session, phase_id: int) -> str | None:
 def _aside(session: Session, write: Callable[[Session], T]) -> T | None:
     """``write`` in a transaction of its own, committed at once: a view must not hold the
     database's write lock (SQLite's is the whole file) until its response is sent, for what
-    is only a cache. None when the write failed (logged; the view goes on without it)."""
-    bind = session.get_bind()
+    is only a cache; nor wait long for another's (the viewer's own session may hold it). None
+    when the write failed (logged; the view goes on without it)."""
     try:
-        if isinstance(bind, Engine):
-            with Session(bind) as side, side.begin():
-                if bind.dialect.name != "sqlite":
-                    return write(side)
-                # The viewer's own session may hold SQLite's one write lock (an API token's
-                # last-use time): waiting for it would stall the view until the busy timeout.
-                # Set and restored on the driver's connection itself, so a failed write (after
-                # which the session refuses statements) cannot leave the short wait on a pooled
-                # connection for the requests that reuse it.
-                raw = side.connection().connection.dbapi_connection
-                assert raw is not None
-                raw.execute(f"PRAGMA busy_timeout={CACHE_WAIT_MS}")
-                try:
-                    return write(side)
-                finally:
-                    raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        with session.begin_nested():  # a session on a connection: its savepoint, then
-            return write(session)
+        return write_aside(session, write, wait_ms=CACHE_WAIT_MS)
     except SQLAlchemyError:
         log.warning("could not keep a leaderboard snapshot or version", exc_info=True)
         return None
