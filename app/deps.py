@@ -68,9 +68,10 @@ JobsDep = Annotated[JobDispatcher, Depends(get_jobs)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def get_intake(
+async def get_intake(
     session: SessionDep, db: DatabaseDep, settings: SettingsDep, jobs: JobsDep
 ) -> Intake:
+    # async: no I/O, so no trip through the thread pool (each costs as much as the work).
     return Intake(session, db, settings, jobs)
 
 
@@ -128,10 +129,15 @@ def get_optional_user(request: Request, session: SessionDep) -> User | None:
     return user
 
 
-def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+def require_user(user: User | None) -> User:
+    """The caller, or 401 when nobody is logged in."""
     if user is None:
         raise NotAuthenticated(LOGIN_REQUIRED)
     return user
+
+
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    return require_user(user)  # async: no I/O, no trip through the thread pool
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
@@ -147,7 +153,7 @@ def _path_id(params: Mapping[str, Any], name: str, what: str) -> int:
     return value
 
 
-def check_path_ids(request: Request) -> None:
+async def check_path_ids(request: Request) -> None:
     """Answer 404 for a path id no row can have before a form is read or its CSRF checked."""
     for name in request.path_params:
         if name.endswith("_id"):

@@ -24,9 +24,9 @@ from app.admission import Admission
 from app.config import Settings
 from app.deps import (
     TOKEN_CHECKED,
-    get_current_user,
     get_optional_user,
     require_organizer_of_path,
+    require_user,
 )
 from app.errors import AppError, FileTooLarge, ServerBusy
 from app.storage import FILE_TOO_LARGE, human_bytes
@@ -183,7 +183,7 @@ def _authorise(request: Request, route: UploadRoute) -> None:
     """The same checks the route's own dependencies make, in a session of their own."""
     database = request.app.state.db
     with database.transaction() as session:
-        user = get_current_user(get_optional_user(request, session))
+        user = require_user(get_optional_user(request, session))
         if route.organizer:
             require_organizer_of_path(request, session, user)
         if "authorization" in request.headers and "state" in request.scope:
