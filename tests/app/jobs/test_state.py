@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.jobs import state
+from app.jobs import board_versions, state
 from app.models import Submission, SubmissionEvent, SubmissionStatus
 from app.services import competitions
 from app.services import submissions as submission_service
@@ -114,6 +114,28 @@ def test_each_transition_happens_from_its_sources_and_is_refused_from_every_othe
     else:
         assert outcome in (False, None)
         assert status_of(world, submission_id) is source
+
+
+def board_stamp(world: World) -> str | None:
+    with world.db.sessionmaker() as session:
+        return board_versions.current(session, world.phase_id)
+
+
+@pytest.mark.parametrize("transition", list(ATTEMPTS))
+def test_a_transition_a_board_shows_raises_its_version_on_its_own(
+    world: World, transition: state.Transition
+) -> None:
+    """Queued and running look alike on a board; every other change must reach it."""
+    submission_id = new_submission(world)
+    source = min(state.TRANSITIONS[transition].sources)
+    put_in(world, submission_id, source)
+    before = board_stamp(world)
+
+    with world.db.transaction() as session:
+        assert ATTEMPTS[transition](session, submission_id) not in (False, None)
+
+    raised = board_stamp(world) != before
+    assert raised is (transition not in state.UNSEEN_BY_BOARDS)
 
 
 def test_the_table_allows_exactly_the_issues_state_machine() -> None:
