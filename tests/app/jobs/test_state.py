@@ -121,6 +121,12 @@ def board_stamp(world: World) -> str | None:
         return board_versions.current(session, world.phase_id)
 
 
+def test_an_upload_raises_the_board_version_its_entries_count_shows(world: World) -> None:
+    before = board_stamp(world)
+    new_submission(world)
+    assert board_stamp(world) != before
+
+
 @pytest.mark.parametrize("transition", list(ATTEMPTS))
 def test_a_transition_a_board_shows_raises_its_version_on_its_own(
     world: World, transition: state.Transition
