@@ -28,7 +28,12 @@ from scoring.groups import ATTRIBUTES, SCORE_NAMES
 from scoring.splits import public_mask
 from scoring.synthetic import make_labels
 from scoring.testset import TestSet
-from scoring.uncertainty import ReplicateScores, replicate_scores, score_intervals
+from scoring.uncertainty import (
+    ReplicateScores,
+    bootstrap_replicates,
+    replicate_scores,
+    score_intervals,
+)
 from scoring.uncertainty.resampling import DEFAULT_CHUNK_ELEMENTS, replicate_chunks
 
 GOLDENS = Path(__file__).with_name("interval_goldens.json")
@@ -126,7 +131,7 @@ def digest(*arrays: npt.ArrayLike) -> str:
     for array in arrays:
         values = np.asarray(array)
         hashed.update(str(values.shape).encode())
-        hashed.update(np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"))))
+        hashed.update(values.astype(values.dtype.newbyteorder("<")).tobytes())
     return hashed.hexdigest()
 
 
@@ -187,6 +192,18 @@ def test_the_bootstrap_draws_the_recorded_index_rows(name: str) -> None:
 @pytest.mark.parametrize("name", list(CASES))
 def test_every_replicate_adds_the_same_numbers_in_the_same_order(name: str) -> None:
     assert observe(CASES[name])["replicates"] == recorded()[name]["replicates"]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_replicates_of_score_intervals_are_the_recorded_ones(name: str) -> None:
+    # score_intervals draws and scores its replicates block by block, without index rows.
+    case = CASES[name]
+    truth = case.truth()
+    options = {key: value for key, value in case.options.items() if key != "level"}
+    replicates = bootstrap_replicates(
+        truth, case.predictions(truth), seed=case.seed, n_resamples=case.n_resamples, **options
+    )
+    assert replicate_digests(replicates) == recorded()[name]["replicates"]
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
