@@ -92,7 +92,9 @@ class ScoreIntervals:
             >>> ScoreIntervals.of_replicates(point, rows, level=0.5, seed=7).as_json()["mae"]
             [1.5, 2.5]
         """
-        estimates = [np.nan if point[name] is None else point[name] for name in SCORE_NAMES]
+        estimates = np.array(
+            [np.nan if point[name] is None else point[name] for name in SCORE_NAMES]
+        )
         low, high = percentile_bounds(replicates, level, estimates)
         intervals: dict[str, tuple[float, float] | None] = {
             name: None if point[name] is None else (float(low[index]), float(high[index]))
