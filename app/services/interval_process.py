@@ -117,14 +117,26 @@ def call(
 
     ``function`` and its arguments must pickle (module-level functions, arrays, :class:`Labels`).
     A child that died (killed for memory, say) is replaced on the next call; this call then
-    computes in place rather than fail the leaderboard job.
+    computes in place rather than fail the leaderboard job. Where no child can start at all
+    (a daemonic process), this process computes in place from then on.
     """
+    global _isolated
     if not _isolated:
         return function(*args, **kwargs)
     pool = _child()
     try:
-        return pool.submit(function, *args, **kwargs).result()
+        future = pool.submit(function, *args, **kwargs)
     except BrokenProcessPool:
-        log.warning("the interval process died; computing in place, a new one starts next time")
-        _discard(pool)
-        return function(*args, **kwargs)
+        future = None
+    except (OSError, RuntimeError, AssertionError):
+        # Starting a child failed (an AssertionError in a daemonic process): not worth retrying.
+        log.exception("no interval process can start here; intervals are computed in place")
+        _isolated = False
+        future = None
+    if future is not None:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("the interval process died; computing in place, a new one starts next")
+    _discard(pool)
+    return function(*args, **kwargs)

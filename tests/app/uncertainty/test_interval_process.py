@@ -58,3 +58,16 @@ def test_the_child_computes_the_same_score_and_rank_intervals_as_this_process() 
     labels = interval_process.Labels.of(truth)
     in_child = interval_process.call(rank_intervals, labels, guesses, keys=[0, 1, 2], seed=5)
     assert in_child == rank_intervals(truth, guesses, keys=[0, 1, 2], seed=5)
+
+
+@pytest.mark.usefixtures("isolated")
+def test_where_no_child_can_start_intervals_are_computed_in_place_from_then_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(interval_process, "_pool", None)
+    monkeypatch.setattr(interval_process.ProcessPoolExecutor, "submit", refuse)
+    assert interval_process.call(os.getpid) == os.getpid()
+    assert interval_process._isolated is False
