@@ -7,7 +7,8 @@ A prediction file of up to ``inline_scoring_max_bytes`` is scored inside the upl
 
 - scoring alone: ``parse_predictions`` then ``metrics.score`` on each split;
 - scoring with intervals: the same plus ``app.services.intervals.compute`` (1,000 resamples)
-  on each split, which is what an evaluation does now.
+  on each split, which is what the background job adds per submission;
+- the same with issue 13's intervals (``bench/_intervals_issue13``), before issue 15.
 
 Medians of ``--repeat`` runs, and the ratio. The request also pays a database round trip
 per transaction (a few ms on SQLite), not counted on either side.
@@ -31,7 +32,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.services.intervals import compute  # noqa: E402
-from bench.bench_intervals import median_seconds  # noqa: E402
+from bench import _intervals_issue13 as issue13  # noqa: E402
+from bench.bench_intervals import side_by_side  # noqa: E402
 from scoring.metrics import score  # noqa: E402
 from scoring.predictions import parse_predictions  # noqa: E402
 from scoring.synthetic import make_labels  # noqa: E402
@@ -62,13 +64,25 @@ def main() -> None:
             score(items, values[index])
             compute(items, values[index], submission_id=1)
 
-    alone = median_seconds(scoring_alone, args.repeat)
-    both = median_seconds(with_intervals, args.repeat)
+    def with_issue13_intervals() -> None:
+        values = parse_predictions(data, truth.ids)
+        for items, index in splits:
+            score(items, values[index])
+            issue13.score_intervals(items, values[index], seed=1)
+
+    medians = side_by_side(
+        {"alone": scoring_alone, "now": with_intervals, "issue 13": with_issue13_intervals},
+        args.repeat,
+    )
+    alone, both, before = medians["alone"], medians["now"], medians["issue 13"]
     print(f"{args.n} items, public/private 50/50, 1,000 resamples per split, one core")
     print(f"  parse + score both splits:              {alone * 1e3:8.1f} ms")
     print(f"  parse + score + intervals both splits:  {both * 1e3:8.1f} ms")
+    print(f"  the same, issue 13's intervals:         {before * 1e3:8.1f} ms")
     print(f"  ratio (with / without intervals):       {both / alone:8.2f}x")
+    print(f"  ratio (issue 13's / without):           {before / alone:8.2f}x")
     print(f"  intervals add:                          {(both - alone) * 1e3:8.1f} ms")
+    print(f"  issue 13's intervals added:             {(before - alone) * 1e3:8.1f} ms")
 
 
 if __name__ == "__main__":

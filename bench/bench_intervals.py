@@ -4,7 +4,9 @@ Both sides run in the same process, one BLAS thread (one core), on a 1,978-item 
 test set (``scoring.synthetic.make_labels``) and the same stratified index matrix:
 
 - score intervals: :func:`scoring.uncertainty.score_intervals` (``--resamples`` replicates,
-  five scores) against a loop calling :func:`scoring.metrics.score` once per replicate;
+  five scores) against issue 13's implementation (a frozen copy, ``bench/_intervals_issue13``,
+  checked to give the same intervals bit for bit), timed alternately, and against a loop
+  calling :func:`scoring.metrics.score` once per replicate; likewise ``resample_indices``;
 - rank intervals: :func:`scoring.uncertainty.rank_intervals` for ``--entries`` entries against
   a loop that scores every entry and calls :func:`scoring.ranking.rank_entries` once per
   replicate, timed on ``--loop-replicates`` replicates and extrapolated.
@@ -33,6 +35,7 @@ import numpy.typing as npt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import _intervals_issue13 as issue13  # noqa: E402
 from scoring.metrics import score  # noqa: E402
 from scoring.ranking import RankEntry, rank_entries  # noqa: E402
 from scoring.synthetic import make_labels  # noqa: E402
@@ -54,6 +57,17 @@ def median_seconds(run: Callable[[], object], repeat: int) -> float:
         run()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def side_by_side(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median seconds of each run, the runs taken in turn so that load shifts hit them alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(samples) for name, samples in times.items()}
 
 
 def loop_scores(truth: TestSet, guesses: npt.NDArray[np.float64], rows: np.ndarray) -> list[float]:
@@ -88,14 +102,40 @@ def main() -> None:
         truth, guesses, rows
     ), "the loop and the vectorised replicates disagree"
 
-    vectorised = median_seconds(
-        lambda: score_intervals(truth, guesses, seed=3, n_resamples=args.resamples), args.repeat
+    strata = joint_strata(truth)
+    assert score_intervals(truth, guesses, seed=3, n_resamples=args.resamples) == (
+        issue13.score_intervals(truth, guesses, seed=3, n_resamples=args.resamples)
+    ), "issue 13's intervals and these differ"
+    assert np.array_equal(
+        resample_indices(strata, args.resamples, np.random.default_rng(4)),
+        issue13.resample_indices(strata, args.resamples, np.random.default_rng(4)),
+    ), "issue 13's index rows and these differ"
+    medians = side_by_side(
+        {
+            "now": lambda: score_intervals(truth, guesses, seed=3, n_resamples=args.resamples),
+            "issue 13": lambda: issue13.score_intervals(
+                truth, guesses, seed=3, n_resamples=args.resamples
+            ),
+            "rows now": lambda: resample_indices(strata, args.resamples, np.random.default_rng(3)),
+            "rows issue 13": lambda: issue13.resample_indices(
+                strata, args.resamples, np.random.default_rng(3)
+            ),
+        },
+        args.repeat * 3,
     )
+    vectorised = medians["now"]
     loop = median_seconds(lambda: loop_scores(truth, guesses, rows), max(1, args.repeat // 3))
     print(f"score intervals: {args.n} items × {args.resamples} resamples × 5 scores")
-    print(f"  vectorised (score_intervals)     {vectorised * 1e3:9.1f} ms")
+    print(f"  score_intervals now              {vectorised * 1e3:9.1f} ms")
+    print(f"  score_intervals of issue 13      {medians['issue 13'] * 1e3:9.1f} ms")
+    print(f"  ratio issue 13 / now             {medians['issue 13'] / vectorised:9.1f}×")
+    print(f"  resample_indices now             {medians['rows now'] * 1e3:9.1f} ms")
+    print(f"  resample_indices of issue 13     {medians['rows issue 13'] * 1e3:9.1f} ms")
+    print(
+        f"  ratio issue 13 / now             {medians['rows issue 13'] / medians['rows now']:9.1f}×"
+    )
     print(f"  loop of metrics.score            {loop * 1e3:9.1f} ms")
-    print(f"  ratio loop / vectorised          {loop / vectorised:9.1f}×")
+    print(f"  ratio loop / now                 {loop / vectorised:9.1f}×")
 
     spreads = np.linspace(4.0, 8.0, args.entries)[:, None]
     matrix = truth.age[None, :] + rng.normal(0.0, 1.0, (args.entries, args.n)) * spreads

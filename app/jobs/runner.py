@@ -17,6 +17,7 @@ from app.jobs.deliveries import DeliveryLoop
 from app.jobs.leases import process_name
 from app.models import SubmissionKind
 from app.phase_notifications import PhaseNoticeLoop
+from app.services import interval_process
 
 log = logging.getLogger("fairboard.jobs")
 
@@ -47,6 +48,8 @@ class InProcessJobs:
         self._phase_mail = PhaseNoticeLoop(db, settings)
 
     def start(self) -> None:
+        # The leaderboard job's bootstrap intervals would take the requests' cores and GIL.
+        interval_process.isolate()
         recovered = recover_interrupted(self.db)
         if recovered:
             log.info("re-queued %d submission(s) interrupted by a restart", recovered)

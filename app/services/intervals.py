@@ -1,12 +1,12 @@
 """Score intervals: computed once after a submission is scored, stored, read for display.
 
 Each split separately, seeded with ``interval_seed(submission id, test-set fingerprint)`` so
-that a rescore reproduces them. 1,000 resamples of 1,978 items cost about 100 times the
-scoring itself (``bench/bench_inline_intervals.py``: ~2 ms against ~100-200 ms on a loaded
-core), so they are not computed inside the upload request: the evaluation keeps the
-predictions (``predictions/<id>.npy``) and the phase's background recomputation
-(``app.services.standings_job``) fills in every missing interval before the rank intervals.
-Until then views say "computing…".
+that a rescore reproduces them. 1,000 resamples of 1,978 items cost several times the
+scoring itself (``bench/bench_inline_intervals.py``), so they are not computed inside the
+upload request: the evaluation keeps the predictions (``predictions/<id>.npy``) and the
+phase's background recomputation (``app.services.standings_job``) fills in every missing
+interval before the rank intervals, in the interval process
+(``app.services.interval_process``). Until then views say "computing…".
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.config import Settings
+from app.services import interval_process
 from app.services.stored_scores import NOT_AVAILABLE, SCORE_LIMIT
 from scoring.groups import SCORE_NAMES
 from scoring.testset import TestSet
@@ -36,7 +37,8 @@ def compute(
 ) -> dict[str, Any]:
     """The stored form of one split's intervals: level, resamples, seed and the bounds."""
     seed = interval_seed(submission_id, truth.fingerprint())
-    result = score_intervals(truth, predictions, seed=seed)
+    labels = interval_process.Labels.of(truth)
+    result = interval_process.call(score_intervals, labels, predictions, seed=seed)
     return {
         "level": result.level,
         "n_resamples": result.n_resamples,

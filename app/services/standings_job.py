@@ -28,7 +28,7 @@ from app.models import (
     SubmissionStatus,
     TestSetVersion,
 )
-from app.services import intervals, leaderboard, testsets
+from app.services import interval_process, intervals, leaderboard, testsets
 from app.services.evaluation import split_truth
 from app.services.public_scores import policy_of
 from scoring.uncertainty import interval_seed, rank_intervals
@@ -128,8 +128,9 @@ def _rank_intervals(
         rows.append(predictions if index is None else predictions[index])
     if not rows:
         return {}
-    results = rank_intervals(
-        items,
+    results = interval_process.call(
+        rank_intervals,
+        interval_process.Labels.of(items),
         np.stack(rows),
         keys=keys,
         seed=interval_seed(f"phase:{phase.id}:{split.value}", testset.fingerprint),

@@ -3,7 +3,8 @@
 - :func:`interval_seed` derives a reproducible seed from a submission (or leaderboard) key and
   the test-set fingerprint;
 - :func:`score_intervals` gives ``(low, high)`` for each of the five scores of one submission
-  on one split (pass ``testset.subset(mask)`` for the public or private split);
+  on one split (pass ``testset.subset(mask)`` for the public or private split), the
+  percentiles of :func:`bootstrap_replicates`;
 - :func:`rank_intervals` gives, for every leaderboard entry, the interval of each column rank
   and of its overall position, and whether it is statistically tied with a neighbour.
 
@@ -25,6 +26,7 @@ from scoring.uncertainty.resampling import (
 from scoring.uncertainty.scores import (
     ReplicateScores,
     ScoreIntervals,
+    bootstrap_replicates,
     replicate_scores,
     score_intervals,
 )
@@ -37,6 +39,7 @@ __all__ = [
     "ResampledItems",
     "ScoreIntervals",
     "UncertaintyError",
+    "bootstrap_replicates",
     "interval_seed",
     "joint_strata",
     "rank_intervals",

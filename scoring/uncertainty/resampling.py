@@ -33,11 +33,13 @@ __all__ = [
     "BAD_LEVEL",
     "BAD_RESAMPLES",
     "BAD_SEED",
+    "BLOCK_CELLS",
     "DEFAULT_CHUNK_ELEMENTS",
     "DEFAULT_LEVEL",
     "DEFAULT_RESAMPLES",
     "Groups",
     "ResampledItems",
+    "StratifiedDraws",
     "UncertaintyError",
     "check_options",
     "chunk_sizes",
@@ -54,6 +56,8 @@ DEFAULT_LEVEL: Final = 0.95
 """Coverage of every interval: the 2.5th and 97.5th percentiles of the replicates."""
 DEFAULT_CHUNK_ELEMENTS: Final = 1 << 22
 """Largest number of resampled (replicate, item) cells held at once (32 MiB of float64)."""
+BLOCK_CELLS: Final = 1 << 18
+"""Cells the score bootstrap scores at once (2 MiB of float64): its copies stay in cache."""
 SEED_BITS: Final = 63
 """Seeds fit a signed 64-bit database column."""
 
@@ -177,6 +181,54 @@ def joint_strata(testset: Groups) -> npt.NDArray[np.intp]:
     return np.ravel_multi_index(codes, dims).astype(np.intp, copy=False)
 
 
+@dataclass(frozen=True)
+class StratifiedDraws:
+    """Where each column of a stratified bootstrap draws its items (:func:`resample_indices`).
+
+    ``slots`` lists the items stratum by stratum, each stratum followed by its last item once
+    more; column ``j`` draws ``slots[first_slot[j] + floor(u * stratum_size[j])]`` for a
+    uniform ``u`` in ``[0, 1)``. Should ``u * size`` round up to ``size``, the repeated slot
+    gives the stratum's last item, as a clamp would, without a pass over every cell.
+    ``columns`` is the item each column stands for (the items stratum by stratum).
+
+    Example:
+        >>> draws = StratifiedDraws.of([1, 0, 1])
+        >>> draws.columns.tolist(), draws.slots.tolist(), draws.first_slot.tolist()
+        ([1, 0, 2], [1, 1, 0, 2, 2], [0, 2, 2])
+    """
+
+    columns: npt.NDArray[np.intp]
+    slots: npt.NDArray[np.intp]
+    first_slot: npt.NDArray[np.intp]
+    stratum_size: npt.NDArray[np.float64]
+
+    @classmethod
+    def of(cls, strata: npt.ArrayLike) -> StratifiedDraws:
+        """The draws of a test set whose item ``i`` is in stratum ``strata[i]``."""
+        codes = np.asarray(strata, dtype=np.intp)
+        order = np.argsort(codes, kind="stable")
+        _, starts, sizes = np.unique(codes[order], return_index=True, return_counts=True)
+        stratum_of_column = np.repeat(np.arange(len(sizes)), sizes)
+        stops = starts + sizes
+        return cls(
+            columns=order,
+            slots=np.insert(order, stops, order[stops - 1]),
+            first_slot=(starts + np.arange(len(sizes)))[stratum_of_column],
+            stratum_size=sizes[stratum_of_column].astype(np.float64),
+        )
+
+    def slot_rows(self, n_resamples: int, rng: np.random.Generator) -> npt.NDArray[np.intp]:
+        """An ``(n_resamples, n)`` matrix of positions in ``slots``, one bootstrap sample a row.
+
+        One uniform per cell, row by row: ``rng`` advances as :func:`resample_indices` says.
+        """
+        uniforms = rng.random((n_resamples, len(self.columns)))
+        uniforms *= self.stratum_size
+        positions = uniforms.astype(np.intp)
+        positions += self.first_slot
+        return positions
+
+
 def resample_indices(
     strata: npt.ArrayLike, n_resamples: int, rng: np.random.Generator
 ) -> npt.NDArray[np.intp]:
@@ -191,18 +243,9 @@ def resample_indices(
         >>> rows.shape, bool((rows[:, 2] == 2).all()), bool((rows[:, :2] < 2).all())
         ((4, 3), True, True)
     """
-    codes = np.asarray(strata, dtype=np.intp)
-    order = np.argsort(codes, kind="stable")
-    _, starts, sizes = np.unique(codes[order], return_index=True, return_counts=True)
-    stratum_of_column = np.repeat(np.arange(len(sizes)), sizes)
-    column_start = starts[stratum_of_column]
-    column_size = sizes[stratum_of_column]
-    offsets = (rng.random((n_resamples, len(codes))) * column_size).astype(np.intp)
-    # u * size can round up to size itself when u is within an ulp of 1.
-    np.minimum(offsets, column_size - 1, out=offsets)
-    offsets += column_start
-    result: npt.NDArray[np.intp] = order[offsets]
-    return result
+    draws = StratifiedDraws.of(strata)
+    rows: npt.NDArray[np.intp] = draws.slots[draws.slot_rows(n_resamples, rng)]
+    return rows
 
 
 def chunk_sizes(n_resamples: int, cells_per_resample: int, max_cells: int) -> Iterator[int]:
@@ -232,10 +275,10 @@ def replicate_chunks(
         >>> [rows.shape for rows in replicate_chunks(ts, 5, 1, cells_per_resample=2, max_cells=4)]
         [(2, 2), (2, 2), (1, 2)]
     """
-    strata = joint_strata(testset)
+    draws = StratifiedDraws.of(joint_strata(testset))
     rng = np.random.default_rng(seed)
     for size in chunk_sizes(n_resamples, cells_per_resample, max_cells):
-        yield resample_indices(strata, size, rng)
+        yield draws.slots[draws.slot_rows(size, rng)]
 
 
 def percentile_bounds(

@@ -1,37 +1,44 @@
 """Bootstrap intervals of the five scores of one submission (issue 13, SPEC §3).
 
-Vectorised over replicates: the replicates' items are one ``(R, n)`` index matrix, the group
-sums of all replicates are one weighted ``np.bincount`` per attribute over flattened
-``(replicate, group)`` codes (or, for stratified rows, whose columns keep their groups, one
-column-wise sum per group of the item-major matrix: the same additions, a third of the time),
-and the biases are derived from the group MAEs as :func:`scoring.metrics.score` derives them.
-Group MAEs and the MAE are bit-equal to ``score`` on each replicate's items. Replicates are
-drawn in chunks of at most :data:`~scoring.uncertainty.resampling.DEFAULT_CHUNK_ELEMENTS`
-cells, so memory stays bounded for any test-set size; the result does not depend on the chunk.
+Vectorised over replicates. Stratified rows (every column stays in its groups, as in
+:func:`score_intervals`) are drawn and scored a block of
+:data:`~scoring.uncertainty.resampling.BLOCK_CELLS` cells at a time, so that the block's copies
+stay in cache: its errors are gathered straight from the draws, its MAEs are row means, and its
+group sums are column sums of the item-major block, each group's rows in their order (the
+additions of a bincount over each replicate's items). Other rows take one weighted
+``np.bincount`` per attribute over flattened ``(replicate, group)`` codes. The biases are
+derived from the group MAEs as :func:`scoring.metrics.score` derives them. Group MAEs and the
+MAE are bit-equal to ``score`` on each replicate's items, for any block or chunk size
+(``tests/scoring/test_interval_goldens.py`` pins the intervals bit for bit); memory stays
+bounded for any test-set size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from scoring.groups import ATTRIBUTES, SCORE_NAMES
+from scoring.groups import ATTRIBUTES, ATTRIBUTES_BY_NAME, SCORE_NAMES
 from scoring.metrics import GroundTruth, score
 from scoring.uncertainty.resampling import (
+    BLOCK_CELLS,
     DEFAULT_CHUNK_ELEMENTS,
     DEFAULT_LEVEL,
     DEFAULT_RESAMPLES,
+    StratifiedDraws,
     check_options,
+    chunk_sizes,
+    joint_strata,
     percentile_bounds,
-    replicate_chunks,
 )
 
 __all__ = [
     "ReplicateScores",
     "ScoreIntervals",
+    "bootstrap_replicates",
     "pairwise_gaps",
     "replicate_scores",
     "score_intervals",
@@ -65,6 +72,35 @@ class ScoreIntervals:
     n_resamples: int
     seed: int
     intervals: Mapping[str, tuple[float, float] | None]
+
+    @classmethod
+    def of_replicates(
+        cls,
+        point: Mapping[str, float | None],
+        replicates: npt.NDArray[np.float64],
+        *,
+        level: float,
+        seed: int,
+    ) -> ScoreIntervals:
+        """The percentile intervals of ``replicates`` (one row a replicate, one column a score
+        in :data:`~scoring.groups.SCORE_NAMES` order) around the ``point`` scores.
+
+        Example:
+            >>> point = {"mae": 2.0, "age_bias": None, "gender_bias": 0.0,
+            ...          "ethnicity_bias": 1.0, "expression_bias": 1.0}
+            >>> rows = np.array([[1.0, np.nan, 1.0, 1.0, 1.0], [3.0, np.nan, 2.0, 1.0, 1.0]])
+            >>> ScoreIntervals.of_replicates(point, rows, level=0.5, seed=7).as_json()["mae"]
+            [1.5, 2.5]
+        """
+        estimates = np.array(
+            [np.nan if point[name] is None else point[name] for name in SCORE_NAMES]
+        )
+        low, high = percentile_bounds(replicates, level, estimates)
+        intervals: dict[str, tuple[float, float] | None] = {
+            name: None if point[name] is None else (float(low[index]), float(high[index]))
+            for index, name in enumerate(SCORE_NAMES)
+        }
+        return cls(level=level, n_resamples=len(replicates), seed=seed, intervals=intervals)
 
     def as_json(self) -> dict[str, list[float] | None]:
         """``{score: [low, high] or None}``, the shape of the API's ``intervals`` field."""
@@ -120,21 +156,110 @@ def _group_sums(
     )
 
 
-def _fixed_group_sums(
-    error_by_item: npt.NDArray[np.float64], column_codes: npt.NDArray[np.intp], n_groups: int
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-    """Group sizes and error sums per replicate when item ``j`` is in group ``column_codes[j]``.
+@dataclass(frozen=True)
+class _ColumnGroups:
+    """The groups of one attribute when column ``j`` is in group ``codes[j]`` in every row.
 
-    ``error_by_item`` is ``(n, R)``, C-ordered: reducing its rows adds them one after the
-    other, vectorised over replicates (``np.sum`` along a contiguous axis would add pairwise),
-    so each replicate's group sum is the same sequence of additions as a bincount's.
+    ``order`` lists the columns group by group, ascending within a group (None: they already
+    are), and ``blocks`` gives each non-empty group's ``(group, start, stop)`` in that order.
     """
-    n_resamples = error_by_item.shape[1]
-    row_sizes = np.bincount(column_codes, minlength=n_groups)
-    sums = np.zeros((n_resamples, n_groups))
-    for group in np.flatnonzero(row_sizes):
-        sums[:, group] = error_by_item[column_codes == group].sum(axis=0)
-    return np.broadcast_to(row_sizes, (n_resamples, n_groups)), sums
+
+    codes: npt.NDArray[np.intp]
+    sizes: npt.NDArray[np.intp]
+    order: npt.NDArray[np.intp] | None
+    blocks: tuple[tuple[int, int, int], ...]
+
+    @classmethod
+    def of(cls, codes: npt.NDArray[np.intp], n_groups: int) -> _ColumnGroups:
+        sizes = np.bincount(codes, minlength=n_groups)
+        stops = np.cumsum(sizes)
+        in_order = bool((codes[1:] >= codes[:-1]).all())
+        return cls(
+            codes=codes,
+            sizes=sizes,
+            order=None if in_order else np.argsort(codes, kind="stable"),
+            blocks=tuple(
+                (int(group), int(stops[group] - sizes[group]), int(stops[group]))
+                for group in np.flatnonzero(sizes)
+            ),
+        )
+
+    def sums(self, error_by_item: npt.NDArray[np.float64], out: npt.NDArray[np.float64]) -> None:
+        """Add each replicate's group error sums to ``out`` (``(R, n_groups)``, zeros).
+
+        ``error_by_item`` is ``(n, R)``, C-ordered, its rows put group by group so that a
+        group is a slice. With two replicates or more, reducing a slice adds its rows one after
+        the other, vectorised over replicates: each replicate's sum is a bincount's sequence of
+        additions. A single column would be summed pairwise (numpy drops its length-1 axis and
+        reduces along the contiguous one, as ``np.add.reduceat`` always does), hence the
+        bincount there.
+        """
+        if error_by_item.shape[1] == 1:
+            out[0] = np.bincount(self.codes, weights=error_by_item[:, 0], minlength=out.shape[1])
+            return
+        rows = error_by_item if self.order is None else error_by_item.take(self.order, axis=0)
+        for group, start, stop in self.blocks:
+            out[:, group] = rows[start:stop].sum(axis=0)
+
+
+def _scores(
+    mae: npt.NDArray[np.float64],
+    counts: Mapping[str, npt.NDArray[np.intp]],
+    sums: Mapping[str, npt.NDArray[np.float64]],
+) -> ReplicateScores:
+    """Group MAEs and biases from group sizes and error sums, as ``metrics.score`` does."""
+    scores = {"mae": mae}
+    sizes: dict[str, npt.NDArray[np.intp]] = {}
+    maes: dict[str, npt.NDArray[np.float64]] = {}
+    for attribute in ATTRIBUTES:
+        group_maes = np.full(sums[attribute.name].shape, np.nan)
+        np.divide(
+            sums[attribute.name],
+            counts[attribute.name],
+            out=group_maes,
+            where=counts[attribute.name] > 0,
+        )
+        sizes[attribute.name] = counts[attribute.name]
+        maes[attribute.name] = group_maes
+        scores[attribute.score] = pairwise_gaps(group_maes)
+    return ReplicateScores(scores=scores, group_sizes=sizes, group_maes=maes)
+
+
+def _fixed_group_replicates(
+    resampled_errors: Iterable[npt.NDArray[np.float64]],
+    column_codes: Mapping[str, npt.NDArray[np.intp]],
+    n_resamples: int,
+) -> ReplicateScores:
+    """The scores of ``n_resamples`` replicates given in ``(rows, n)`` blocks of resampled
+    errors, column ``j`` being in group ``column_codes[attribute][j]`` in every row."""
+    groups = {
+        attribute.name: _ColumnGroups.of(column_codes[attribute.name], len(attribute.groups))
+        for attribute in ATTRIBUTES
+    }
+    mae = np.empty(n_resamples)
+    sums = {name: np.zeros((n_resamples, len(group.sizes))) for name, group in groups.items()}
+    start = 0
+    for block in resampled_errors:
+        stop = start + len(block)
+        mae[start:stop] = block.mean(axis=1)
+        # Item-major, so that a group's items are rows; blocks small enough to stay in cache.
+        error_by_item = np.ascontiguousarray(block.T)
+        for name, group in groups.items():
+            group.sums(error_by_item, sums[name][start:stop])
+        start = stop
+    counts = {
+        name: np.broadcast_to(group.sizes.astype(np.intp), sums[name].shape)
+        for name, group in groups.items()
+    }
+    return _scores(mae, counts, sums)
+
+
+def _row_blocks(n_rows: int, cells_per_row: int) -> Iterator[slice]:
+    """Consecutive row ranges of at most :data:`BLOCK_CELLS` cells (at least one row)."""
+    start = 0
+    for size in chunk_sizes(n_rows, cells_per_row, BLOCK_CELLS):
+        yield slice(start, start + size)
+        start += size
 
 
 def _replicates(
@@ -144,27 +269,79 @@ def _replicates(
     *,
     stratified: bool = False,
 ) -> ReplicateScores:
-    n_resamples = indices.shape[0]
-    resampled_error = absolute_error[indices]
-    scores = {"mae": resampled_error.mean(axis=1)}
-    sizes: dict[str, npt.NDArray[np.intp]] = {}
-    maes: dict[str, npt.NDArray[np.float64]] = {}
-    # Item-major for the fixed-group sums (a second gather is cheaper than a transpose).
-    error_by_item = absolute_error[indices.T] if stratified else None
-    for attribute in ATTRIBUTES:
-        n_groups = len(attribute.groups)
-        codes = testset.group_codes(attribute.name)[indices[:1] if stratified else indices]
-        counts, sums = (
-            _fixed_group_sums(error_by_item, codes[0], n_groups)
-            if error_by_item is not None
-            else _group_sums(resampled_error, codes, n_groups)
+    n_resamples, n_items = indices.shape
+    if stratified:
+        return _fixed_group_replicates(
+            (absolute_error[indices[rows]] for rows in _row_blocks(n_resamples, n_items)),
+            {name: testset.group_codes(name)[indices[0]] for name in ATTRIBUTES_BY_NAME},
+            n_resamples,
         )
-        group_maes = np.full((n_resamples, n_groups), np.nan)
-        np.divide(sums, counts, out=group_maes, where=counts > 0)
-        sizes[attribute.name] = counts.astype(np.intp, copy=False)
-        maes[attribute.name] = group_maes
-        scores[attribute.score] = pairwise_gaps(group_maes)
-    return ReplicateScores(scores=scores, group_sizes=sizes, group_maes=maes)
+    resampled_error = absolute_error[indices]
+    counts: dict[str, npt.NDArray[np.intp]] = {}
+    sums: dict[str, npt.NDArray[np.float64]] = {}
+    for attribute in ATTRIBUTES:
+        codes = testset.group_codes(attribute.name)[indices]
+        counts[attribute.name], sums[attribute.name] = _group_sums(
+            resampled_error, codes, len(attribute.groups)
+        )
+    return _scores(resampled_error.mean(axis=1), counts, sums)
+
+
+def _bootstrap(
+    testset: GroundTruth,
+    absolute_error: npt.NDArray[np.float64],
+    *,
+    seed: int,
+    n_resamples: int,
+    max_chunk_elements: int,
+) -> ReplicateScores:
+    """The replicates of :func:`score_intervals`, drawn and scored a cache-sized block at a time.
+
+    The same rows as :func:`~scoring.uncertainty.resampling.replicate_chunks` (one uniform
+    per cell, row by row), but the errors are gathered straight from the slots of the draws.
+    """
+    draws = StratifiedDraws.of(joint_strata(testset))
+    error_by_slot = absolute_error[draws.slots]
+    rng = np.random.default_rng(seed)
+    cells = min(max_chunk_elements, BLOCK_CELLS)
+    blocks = (
+        error_by_slot[draws.slot_rows(size, rng)]
+        for size in chunk_sizes(n_resamples, len(absolute_error), cells)
+    )
+    column_codes = {name: testset.group_codes(name)[draws.columns] for name in ATTRIBUTES_BY_NAME}
+    return _fixed_group_replicates(blocks, column_codes, n_resamples)
+
+
+def bootstrap_replicates(
+    testset: GroundTruth,
+    predictions: npt.ArrayLike,
+    *,
+    seed: int,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    max_chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+) -> ReplicateScores:
+    """The replicates whose percentiles :func:`score_intervals` gives, for the same options.
+
+    Replicate ``r`` scores row ``r`` of the stacked
+    :func:`~scoring.uncertainty.resampling.replicate_chunks`: its MAE and group MAEs are
+    bit-equal to :func:`scoring.metrics.score` on those items, for any chunk size.
+
+    Example:
+        >>> from scoring.synthetic import make_labels
+        >>> truth = make_labels(n=50, seed=1)
+        >>> replicates = bootstrap_replicates(truth, truth.age + 1.0, seed=2, n_resamples=3)
+        >>> replicates.scores["mae"].tolist(), replicates.group_sizes["gender"].shape
+        ([1.0, 1.0, 1.0], (3, 2))
+    """
+    check_options(n_resamples, DEFAULT_LEVEL, seed)
+    score(testset, predictions)  # validates, with the metrics' messages
+    return _bootstrap(
+        testset,
+        _absolute_error(testset, predictions),
+        seed=seed,
+        n_resamples=n_resamples,
+        max_chunk_elements=max_chunk_elements,
+    )
 
 
 def replicate_scores(
@@ -227,21 +404,12 @@ def score_intervals(
     """
     check_options(n_resamples, level, seed)
     point = score(testset, predictions).scores()
-    absolute_error = _absolute_error(testset, predictions)
-    columns: list[npt.NDArray[np.float64]] = []
-    for indices in replicate_chunks(
+    replicates = _bootstrap(
         testset,
-        n_resamples,
-        seed,
-        cells_per_resample=len(absolute_error),
-        max_cells=max_chunk_elements,
-    ):
-        replicates = _replicates(testset, absolute_error, indices, stratified=True)
-        columns.append(np.column_stack([replicates.scores[name] for name in SCORE_NAMES]))
-    estimates = np.array([np.nan if point[name] is None else point[name] for name in SCORE_NAMES])
-    low, high = percentile_bounds(np.concatenate(columns), level, estimates)
-    intervals: dict[str, tuple[float, float] | None] = {
-        name: None if point[name] is None else (float(low[index]), float(high[index]))
-        for index, name in enumerate(SCORE_NAMES)
-    }
-    return ScoreIntervals(level=level, n_resamples=n_resamples, seed=seed, intervals=intervals)
+        _absolute_error(testset, predictions),
+        seed=seed,
+        n_resamples=n_resamples,
+        max_chunk_elements=max_chunk_elements,
+    )
+    columns = np.column_stack([replicates.scores[name] for name in SCORE_NAMES])
+    return ScoreIntervals.of_replicates(point, columns, level=level, seed=seed)

@@ -12,8 +12,10 @@ from scoring.splits import public_mask
 from scoring.synthetic import make_labels
 from scoring.testset import TestSet
 from scoring.uncertainty import (
+    ReplicateScores,
     ResampledItems,
     UncertaintyError,
+    bootstrap_replicates,
     interval_seed,
     joint_strata,
     replicate_scores,
@@ -25,6 +27,7 @@ from scoring.uncertainty.resampling import (
     BAD_LEVEL,
     BAD_RESAMPLES,
     BAD_SEED,
+    StratifiedDraws,
     replicate_chunks,
 )
 
@@ -222,3 +225,60 @@ def test_score_intervals_are_the_percentiles_of_the_replicates_of_its_index_rows
         value = point[name]
         assert value is not None
         assert result.intervals[name] == (min(low, value), max(high, value))
+
+
+def assert_bit_equal_to_score(
+    truth: TestSet, guesses: npt.NDArray[np.float64], rows: np.ndarray, replicates: ReplicateScores
+) -> None:
+    for index, row in enumerate(rows):
+        slow = score(ResampledItems(truth, row), guesses[row])
+        assert replicates.scores["mae"][index] == slow.mae
+        for attribute, result in zip(ATTRIBUTES, slow.attributes, strict=True):
+            maes = [np.nan if group.mae is None else group.mae for group in result.groups]
+            np.testing.assert_array_equal(replicates.group_maes[attribute.name][index], maes)
+
+
+@pytest.mark.parametrize("max_chunk_elements", [60, 120, 10**6])
+def test_the_bootstrap_replicates_are_scored_as_score_scores_their_items_in_any_chunk_size(
+    max_chunk_elements: int,
+) -> None:
+    # 60 cells: one replicate per chunk, the case a column-wise sum would add pairwise.
+    truth = make_labels(n=60, seed=16)
+    guesses = noisy(truth, seed=17)
+    replicates = bootstrap_replicates(
+        truth, guesses, seed=4, n_resamples=9, max_chunk_elements=max_chunk_elements
+    )
+    rows = np.concatenate(list(replicate_chunks(truth, 9, 4, cells_per_resample=60, max_cells=60)))
+    assert_bit_equal_to_score(truth, guesses, rows, replicates)
+
+
+def test_a_single_resample_is_scored_as_score_scores_its_items() -> None:
+    truth = make_labels(n=80, seed=18)
+    guesses = noisy(truth, seed=19)
+    [rows] = replicate_chunks(truth, 1, 6, cells_per_resample=80, max_cells=10**6)
+    assert_bit_equal_to_score(
+        truth, guesses, rows, bootstrap_replicates(truth, guesses, seed=6, n_resamples=1)
+    )
+    assert_bit_equal_to_score(
+        truth, guesses, rows, replicate_scores(truth, guesses, rows, stratified=True)
+    )
+
+
+class Ones:
+    """A generator stand-in whose every uniform is 1.0, the value ``u * size`` cannot pass."""
+
+    def random(self, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
+        return np.ones(shape)
+
+
+def test_a_draw_that_rounds_up_to_the_stratum_size_takes_the_strata_last_item() -> None:
+    rows = resample_indices([1, 0, 1, 1, 0], 2, Ones())  # type: ignore[arg-type]
+    assert rows.tolist() == [[4, 4, 3, 3, 3]] * 2
+
+
+def test_the_draws_list_the_items_stratum_by_stratum_each_last_one_twice() -> None:
+    draws = StratifiedDraws.of([2, 0, 2, 0])
+    assert draws.columns.tolist() == [1, 3, 0, 2]
+    assert draws.slots.tolist() == [1, 3, 3, 0, 2, 2]
+    assert draws.first_slot.tolist() == [0, 0, 3, 3]
+    assert draws.stratum_size.tolist() == [2.0, 2.0, 2.0, 2.0]
