@@ -59,6 +59,8 @@ class Served:
 
 
 _cache: OrderedDict[tuple[int, Split, str], Served] = OrderedDict()
+_building: dict[tuple[int, Split, str], threading.Lock] = {}
+"""The versions being built, each with the lock its builder holds."""
 _lock = threading.Lock()
 
 
@@ -99,21 +101,39 @@ def materialised(
     if stamp is None:  # the phase is being deleted, or the write failed: build, keep nothing
         return Served(build_leaderboard(session, phase, split=split), None)
     key = (phase.id, split, stamp)
+    served = _cached(key)
+    if served is not None:
+        return served
+    with _lock:
+        gate = _building.setdefault(key, threading.Lock())
+    # One build per version in this process: the views that arrive meanwhile (a rush reads the
+    # board after every new score) wait for it instead of each building and storing it again.
+    with gate:
+        served = _cached(key)
+        if served is not None:
+            return served
+        try:
+            board = _stored(session, phase, split, stamp)
+            if board is None:
+                board = build_leaderboard(session, phase, split=split)
+                _store(session, phase.id, split, stamp, board)
+            served = Served(board, stamp)
+            with _lock:
+                _cache[key] = served
+                while len(_cache) > CACHE_SIZE:
+                    _cache.popitem(last=False)
+        finally:
+            with _lock:
+                _building.pop(key, None)
+    return served
+
+
+def _cached(key: tuple[int, Split, str]) -> Served | None:
     with _lock:
         served = _cache.get(key)
         if served is not None:
             _cache.move_to_end(key)
-            return served
-    board = _stored(session, phase, split, stamp)
-    if board is None:
-        board = build_leaderboard(session, phase, split=split)
-        _store(session, phase.id, split, stamp, board)
-    served = Served(board, stamp)
-    with _lock:
-        _cache[key] = served
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return served
+        return served
 
 
 def _stored(session: Session, phase: Phase, split: Split, stamp: str) -> Leaderboard | None:

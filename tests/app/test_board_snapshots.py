@@ -4,6 +4,7 @@ process's cache and from the stored snapshot alike."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -205,3 +206,38 @@ def test_a_view_whose_own_request_holds_the_sqlite_write_lock_does_not_wait_to_k
     with world.db.engine.connect() as connection:
         waits = {connection.exec_driver_sql("PRAGMA busy_timeout").scalar() for _ in range(3)}
     assert waits == {SQLITE_BUSY_TIMEOUT_MS}
+
+
+def test_views_arriving_while_a_version_is_built_wait_for_that_one_build(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rush reads the board after every new score: one build per version and process."""
+    submit(client, world, world.user("alice"), 1.0)
+    world.settle()
+    board_snapshots._cache.clear()
+    with world.db.transaction() as session:
+        session.query(LeaderboardSnapshot).delete()
+    builds: list[int] = []
+    real_build = board_snapshots.build_leaderboard
+
+    def slow_build(session: Any, phase: Any, *, split: Split) -> Any:
+        builds.append(phase.id)
+        time.sleep(0.3)  # long enough for every view below to arrive meanwhile
+        return real_build(session, phase, split=split)
+
+    monkeypatch.setattr(board_snapshots, "build_leaderboard", slow_build)
+    boards: list[Any] = []
+
+    def view() -> None:
+        with world.db.sessionmaker() as session:
+            phase = competitions.get_phase(session, world.phase_id)
+            boards.append(board_snapshots.materialised(session, phase, split=Split.PUBLIC).board)
+
+    threads = [threading.Thread(target=view) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT_SECONDS)
+    assert builds == [world.phase_id]
+    assert len(boards) == 5 and all(board == boards[0] for board in boards)
+    assert board_snapshots._building == {}
