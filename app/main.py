@@ -28,7 +28,7 @@ from app.http_security import SecurityHeadersMiddleware
 from app.jobs.dispatch import make_dispatcher
 from app.logs import configure_logging
 from app.routes.conditional import GZIP_MINIMUM
-from app.services import inputs
+from app.services import inputs, interval_process
 from app.throttle import LoginThrottle
 from app.uploads import UploadGuard
 
@@ -36,10 +36,15 @@ STATIC_DIR = Path(__file__).parent / "static"
 log = logging.getLogger("fairboard")
 
 
-def freeze_heap(app: FastAPI) -> FastAPI:
-    """Leave what is loaded before serving (modules, models, the app) out of the cyclic garbage
-    collector's full passes: it lives as long as the process, and each full pass over it took
-    about 100 ms of a request now and then."""
+def serving(app: FastAPI) -> FastAPI:
+    """Prepare ``app`` for a server process of its own (``fairboard serve``).
+
+    What is loaded before serving (modules, models, the app) lives as long as the process:
+    it is frozen out of the cyclic garbage collector's full passes, each of which took about
+    100 ms of a request now and then. And the interval child process ends with the server
+    (test apps, many to a process, share one and leave it be).
+    """
+    app.state.serving = True
     gc.collect()
     gc.freeze()
     return app
@@ -65,6 +70,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
             if builds is not None:
                 builds.stop()
             app.state.jobs.shutdown()
+            if app.state.serving:
+                interval_process.shutdown()
             app.state.db.dispose()
 
     app = FastAPI(
@@ -82,6 +89,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.jobs = make_dispatcher(app.state.db, settings)
     app.state.login_throttle = LoginThrottle(settings)
     app.state.admission = Admission(settings.max_concurrent_submissions)
+    app.state.serving = False
 
     # Inside the session middleware, so an upload's cookie login is known before its body is read.
     app.add_middleware(UploadGuard)

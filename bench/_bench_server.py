@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import File, UploadFile
 
 from app.config import get_settings
-from app.main import create_app, freeze_heap
+from app.main import create_app, serving
 
 
 def main() -> None:
@@ -24,9 +24,7 @@ def main() -> None:
     def noop(file: Annotated[UploadFile, File()]) -> dict[str, int]:
         return {"bytes": len(file.file.read())}
 
-    uvicorn.run(
-        freeze_heap(app), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
+    uvicorn.run(serving(app), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,16 @@ def _discard(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def shutdown() -> None:
+    """End the child, waiting for the call it is running (a server stopping); a later call
+    starts a new one. Left running at exit, its queue's semaphores are reported leaked."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def call(
     function: Callable[_Params, _Result], *args: _Params.args, **kwargs: _Params.kwargs
 ) -> _Result:

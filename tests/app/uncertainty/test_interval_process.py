@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
+from app.main import create_app
 from app.services import interval_process, intervals
 from scoring.synthetic import make_labels
 from scoring.uncertainty import interval_seed, rank_intervals, score_intervals
@@ -71,3 +74,19 @@ def test_where_no_child_can_start_intervals_are_computed_in_place_from_then_on(
     monkeypatch.setattr(interval_process.ProcessPoolExecutor, "submit", refuse)
     assert interval_process.call(os.getpid) == os.getpid()
     assert interval_process._isolated is False
+
+
+@pytest.mark.usefixtures("isolated")
+def test_a_server_ends_its_child_when_it_stops_and_test_apps_leave_it_be(settings: Any) -> None:
+    """Left running at exit, the child's queue was reported as leaked semaphores."""
+    shared = create_app(settings)
+    with TestClient(shared):
+        child = interval_process.call(os.getpid)
+    assert interval_process.call(os.getpid) == child  # a test app leaves the shared child
+
+    served = create_app(settings)
+    served.state.serving = True  # as app.main.serving marks it (its heap freeze left out here)
+    with TestClient(served):
+        assert interval_process.call(os.getpid) == child
+    assert interval_process._pool is None
+    assert interval_process.call(os.getpid) not in (child, os.getpid())  # a new one on demand
