@@ -27,25 +27,36 @@ BATCH_KEY = "board_versions.batched"
 
 @contextmanager
 def batched(session: Session) -> Iterator[None]:
-    """Within: each phase (given by id) is bumped once, at its first change.
+    """Within: each phase (given by id) is bumped once per transaction, at its first change.
 
     For a write path that makes several changes to one board in one transaction and reads no
     board in between (an upload recorded with its scores): readers only see the commit, so one
-    bump announces all of it.
+    bump announces all of it. A later transaction of the session bumps again.
     """
-    session.info[BATCH_KEY] = set()
+    session.info[BATCH_KEY] = {}
     try:
         yield
     finally:
         session.info.pop(BATCH_KEY, None)
 
 
+def _bumped_already(session: Session, phase_id: int) -> bool:
+    """Within :func:`batched`: whether this transaction raised the phase's version (noted)."""
+    batch: dict[int, object] | None = session.info.get(BATCH_KEY)
+    if batch is None:
+        return False
+    # Begun first, so the first bump of a transaction is noted against it, not against None.
+    transaction = session.get_transaction() or session.begin()
+    if phase_id in batch and batch[phase_id] is transaction:
+        return True
+    batch[phase_id] = transaction
+    return False
+
+
 def bump(session: Session, phase_ids: int | Any) -> None:
     """Raise the board version of a phase (an id) or of phases (a select of ids)."""
-    if isinstance(phase_ids, int) and (done := session.info.get(BATCH_KEY)) is not None:
-        if phase_ids in done:
-            return
-        done.add(phase_ids)
+    if isinstance(phase_ids, int) and _bumped_already(session, phase_ids):
+        return
     statement = _bump_one(session.get_bind().dialect.name)
     wanted = [phase_ids] if isinstance(phase_ids, int) else list(session.scalars(phase_ids))
     for phase_id in wanted:

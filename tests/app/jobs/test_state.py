@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.jobs import board_versions, state
-from app.models import Submission, SubmissionEvent, SubmissionStatus
+from app.models import LeaderboardVersion, Submission, SubmissionEvent, SubmissionStatus
 from app.services import competitions
 from app.services import submissions as submission_service
 from tests.app.conftest import World, prediction_csv
@@ -119,6 +119,27 @@ def test_each_transition_happens_from_its_sources_and_is_refused_from_every_othe
 def board_stamp(world: World) -> str | None:
     with world.db.sessionmaker() as session:
         return board_versions.current(session, world.phase_id)
+
+
+def board_version(world: World) -> int:
+    with world.db.sessionmaker() as session:
+        found = session.scalar(
+            select(LeaderboardVersion.version).where(LeaderboardVersion.phase_id == world.phase_id)
+        )
+        return int(found or 0)
+
+
+def test_a_batched_write_raises_the_version_once_per_transaction(world: World) -> None:
+    """The upload path's several changes announce themselves with one bump per commit."""
+    start = board_version(world)
+    with world.db.sessionmaker() as session, board_versions.batched(session):
+        board_versions.bump(session, world.phase_id)
+        board_versions.bump(session, world.phase_id)
+        session.commit()
+        assert board_version(world) == start + 1
+        board_versions.bump(session, world.phase_id)  # a later transaction: raised again
+        session.commit()
+    assert board_version(world) == start + 2
 
 
 def test_an_upload_raises_the_board_version_its_entries_count_shows(world: World) -> None:
