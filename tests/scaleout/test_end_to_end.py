@@ -149,6 +149,18 @@ def running_jobs(db: Database, kind: SubmissionKind) -> list[tuple[int, int, str
     return found
 
 
+def held_by(db: Database, holder: str) -> set[int]:
+    """The jobs running under ``holder`` (one worker process's claims)."""
+    with db.sessionmaker() as session:
+        return set(
+            session.scalars(
+                select(Submission.id).where(
+                    Submission.status == SubmissionStatus.RUNNING, Submission.worker == holder
+                )
+            )
+        )
+
+
 def still_held(db: Database, submission_id: int, holder: str) -> bool:
     with db.sessionmaker() as session:
         submission = session.get(Submission, submission_id)
@@ -175,6 +187,9 @@ class KillLoop:
         self.workers = workers
         self.top_up = top_up
         self.kills: list[Kill] = []
+        self.interrupted: set[int] = set()
+        """Every job a kill cut short: its target, or the next job the worker had just taken
+        when its target ended a moment before the kill (a miss)."""
         self.misses = 0
         self.generation = 0
 
@@ -222,6 +237,7 @@ class KillLoop:
         worker.kill_group()
         at = datetime.now(UTC)
         worker.popen.wait(timeout=10)
+        self.interrupted |= held_by(self.db, holder)
         self.generation += 1
         replacement = f"{name.split('~')[0]}~{self.generation}"
         self.workers[replacement] = self.cluster.start_worker(replacement, concurrency=1)
@@ -417,7 +433,7 @@ def test_two_workers_lose_nothing_when_killed_twenty_times_mid_model_and_mid_fil
     statuses = Counter(o["status"] for o in cluster_outcomes.values())
     assert statuses == {"finished": len(plan) - invalid, "failed": invalid}
     # Leases of 3 s held through model runs of several seconds: only killed jobs ran twice.
-    killed_ids = {kill.submission_id for kill in loop.kills}
+    killed_ids = {kill.submission_id for kill in loop.kills} | loop.interrupted
     assert [o for o in by_id.values() if o["id"] not in killed_ids and o["attempts"] != 1] == []
     recoveries = []
     for kill in loop.kills:
