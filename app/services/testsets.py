@@ -282,16 +282,6 @@ def load_truth(settings: Settings, testset: TestSetVersion) -> TestSet:
         return _load_labels(str(testset_dir(settings, testset) / "labels.csv"), testset.fingerprint)
 
 
-@lru_cache(maxsize=64)
-def _public_mask(
-    labels_path: str, fingerprint: str, fraction: float, seed: int
-) -> npt.NDArray[np.bool_]:
-    truth = _load_labels(labels_path, fingerprint)
-    mask = public_mask({a.name: truth.group_codes(a.name) for a in ATTRIBUTES}, fraction, seed=seed)
-    mask.setflags(write=False)
-    return mask
-
-
 @dataclass(frozen=True)
 class SplitItems:
     """A test set's public and private items: their labels and their indices (read-only)."""
@@ -305,7 +295,7 @@ class SplitItems:
 @lru_cache(maxsize=64)
 def _split_items(labels_path: str, fingerprint: str, fraction: float, seed: int) -> SplitItems:
     truth = _load_labels(labels_path, fingerprint)
-    mask = _public_mask(labels_path, fingerprint, fraction, seed)
+    mask = public_mask({a.name: truth.group_codes(a.name) for a in ATTRIBUTES}, fraction, seed=seed)
     public_index, private_index = np.flatnonzero(mask), np.flatnonzero(~mask)
     for index in (public_index, private_index):
         index.setflags(write=False)
@@ -321,15 +311,5 @@ def split_items(
     code: about 1 ms each for 1,978 items, on every upload)."""
     with _cache_lock:
         return _split_items(
-            str(testset_dir(settings, testset) / "labels.csv"), testset.fingerprint, fraction, seed
-        )
-
-
-def split_mask(
-    settings: Settings, testset: TestSetVersion, fraction: float, seed: int
-) -> npt.NDArray[np.bool_]:
-    """The public items of a phase's split (read-only, cached)."""
-    with _cache_lock:
-        return _public_mask(
             str(testset_dir(settings, testset) / "labels.csv"), testset.fingerprint, fraction, seed
         )

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from app.db import utcnow
 from app.models import TestSetVersion
 from app.services import leaderboard, phases
-from app.services.testsets import split_mask
+from app.services.testsets import split_items
 from scoring.metrics import score
 from tests.app.conftest import World
 from tests.app.organizer.conftest import log_in, submit
@@ -28,9 +28,9 @@ def private_numbers(world: World, values: Any) -> tuple[set[str], set[str]]:
         testset = session.get(TestSetVersion, world.testset_id)
         assert testset is not None
         phase_seed = _phase_seed(world)
-        mask = split_mask(world.settings, testset, PHASE_FRACTION, phase_seed)
-    public = score(truth.subset(np.flatnonzero(mask)), values[mask])
-    private = score(truth.subset(np.flatnonzero(~mask)), values[~mask])
+        parts = split_items(world.settings, testset, PHASE_FRACTION, phase_seed)
+    public = score(truth.subset(parts.public_index), values[parts.public_index])
+    private = score(truth.subset(parts.private_index), values[parts.private_index])
 
     def shown(report: Any) -> set[str]:
         numbers = [v for v in report.scores().values() if v is not None]
