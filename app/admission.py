@@ -34,10 +34,9 @@ class Admission:
     def enter(self) -> float:
         """Take a place, or raise ``ServerBusy``; the start time, for :meth:`leave`."""
         if self.in_progress >= self.limit:
-            raise ServerBusy(
-                SERVER_BUSY.format(count=self.in_progress, seconds=self.retry_after()),
-                retry_after=self.retry_after(),
-            )
+            seconds = self.retry_after()
+            message = SERVER_BUSY.format(count=self.in_progress, seconds=seconds)
+            raise ServerBusy(message, retry_after=seconds)
         self.in_progress += 1
         return time.monotonic()
 

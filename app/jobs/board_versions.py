@@ -40,27 +40,19 @@ def batched(session: Session) -> Iterator[None]:
         session.info.pop(BATCH_KEY, None)
 
 
-def _bumped_already(session: Session, phase_id: int) -> bool:
-    """Within :func:`batched`: whether this transaction raised the phase's version (noted)."""
-    batch: dict[int, object] | None = session.info.get(BATCH_KEY)
-    if batch is None:
-        return False
-    # Begun first, so the first bump of a transaction is noted against it, not against None.
-    transaction = session.get_transaction() or session.begin()
-    if phase_id in batch and batch[phase_id] is transaction:
-        return True
-    batch[phase_id] = transaction
-    return False
-
-
 def bump(session: Session, phase_ids: int | Any) -> None:
     """Raise the board version of a phase (an id) or of phases (a select of ids)."""
-    if isinstance(phase_ids, int) and _bumped_already(session, phase_ids):
-        return
-    statement = _bump_one(session.get_bind().dialect.name)
+    one = isinstance(phase_ids, int)
     wanted = [phase_ids] if isinstance(phase_ids, int) else list(session.scalars(phase_ids))
+    batch: dict[int, object] | None = session.info.get(BATCH_KEY) if one else None
+    transaction = session.get_transaction()
+    if batch is not None and transaction is not None and batch.get(phase_ids) is transaction:
+        return  # raised already in this transaction
+    statement = _bump_one(session.get_bind().dialect.name)
     for phase_id in wanted:
         session.execute(statement, {"phase_id": phase_id, "stamp": secrets.token_hex(16)})
+    if batch is not None:
+        batch[phase_ids] = session.get_transaction()
 
 
 @cache
