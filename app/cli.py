@@ -110,7 +110,7 @@ def serve(
     """Migrate, then serve the web app and API (embedded job runner unless a broker is set)."""
     import uvicorn
 
-    from app.main import create_app, serving
+    from app.main import served_app
 
     if demo_:
         import os
@@ -121,7 +121,7 @@ def serve(
     else:
         migrate()
     typer.echo(f"serving Fairboard at http://{host}:{port}")
-    uvicorn.run(serving(create_app()), host=host, port=port, log_level="info")
+    uvicorn.run(served_app(), host=host, port=port, log_level="info")
 
 
 @cli.command("create-user")

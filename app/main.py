@@ -50,6 +50,11 @@ def serving(app: FastAPI) -> FastAPI:
     return app
 
 
+def served_app() -> FastAPI:
+    """The app of a server process (``uvicorn --factory app.main:served_app``, one per worker)."""
+    return serving(create_app())
+
+
 def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> FastAPI:
     """Build the ASGI app; the database must already be migrated (``fairboard migrate``)."""
     settings = settings or get_settings()

@@ -92,7 +92,7 @@ def start_server(
     cluster = Cluster(env=env, logs=root / "logs")
     port = free_port()
     api_cores = "0" if args.pin else None
-    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+    command = [sys.executable, "-m", "uvicorn", "app.main:served_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(args.processes)]
     command += ["--log-level", "warning", "--no-access-log"]
     cluster.processes["api"] = start_process(

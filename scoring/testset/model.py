@@ -68,6 +68,7 @@ class TestSet:
     real_age: np.ndarray | None = None
     extras: Mapping[str, np.ndarray] = field(default_factory=dict)
     _codes: dict[str, npt.NDArray[np.intp]] = field(init=False, repr=False, compare=False)
+    _fingerprint: str = field(init=False, default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ids = tuple(str(item) for item in self.ids)
@@ -209,7 +210,8 @@ class TestSet:
         """``"sha256:<hex>"`` of the scored labels: ids, ages and categories in canonical order.
 
         The serialisation is JSON with Python's shortest round-trip float repr, so the value is
-        the same on every run and platform; ``real_age`` and extras are not part of it.
+        the same on every run and platform; ``real_age`` and extras are not part of it. The
+        labels are read-only, so it is computed once per instance (each interval seed reads it).
 
         Example:
             >>> ts = TestSet(ids=("a",), age=[3.0], gender=["male"], ethnicity=["asian"],
@@ -217,6 +219,8 @@ class TestSet:
             >>> ts.fingerprint().startswith("sha256:"), len(ts.fingerprint())
             (True, 71)
         """
+        if self._fingerprint:
+            return self._fingerprint
         canonical = {
             "format": "fairboard-testset-labels-v1",
             "id": list(self.ids),
@@ -224,7 +228,9 @@ class TestSet:
             **{a.name: getattr(self, a.name).tolist() for a in CATEGORICAL_ATTRIBUTES},
         }
         payload = json.dumps(canonical, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
-        return "sha256:" + hashlib.sha256(payload.encode("ascii")).hexdigest()
+        digest = "sha256:" + hashlib.sha256(payload.encode("ascii")).hexdigest()
+        object.__setattr__(self, "_fingerprint", digest)
+        return digest
 
     def subset(self, index: npt.ArrayLike) -> TestSet:
         """The items at ``index`` (integer positions in the given order, or a boolean mask).

@@ -146,7 +146,7 @@ class Cluster:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "app.main:create_app",
+                "app.main:served_app",
                 "--factory",
                 "--host",
                 "127.0.0.1",
