@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -39,15 +41,45 @@ async def get_jobs(request: Request) -> JobDispatcher:
     return jobs
 
 
-def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
-    """One session per request, committed when the route returns without error."""
-    with db.sessionmaker() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+async def get_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[Session]:
+    """One session per request, committed when the route returns without error.
+
+    async: opening a session does no I/O (its connection is taken at its first statement), so
+    it costs no trip through the thread pool (each costs as much as a small query); the commit
+    or rollback and the close make one trip, and none for a session that began no transaction.
+    """
+    session = db.sessionmaker()
+    try:
+        yield session
+    except BaseException:
+        await _ended(session, _roll_back)
+        raise
+    await _ended(session, _commit)
+
+
+def end_reads(session: Session) -> None:
+    """End a view's read-only transaction in the route's own thread, once it has read all it
+    needs: :func:`get_session` then has nothing left to do, and no trip to make for it."""
+    session.commit()
+
+
+def _commit(session: Session) -> None:
+    with session:
+        session.commit()
+
+
+def _roll_back(session: Session) -> None:
+    with session:
+        session.rollback()
+
+
+async def _ended(session: Session, end: Callable[[Session], None]) -> None:
+    if not session.in_transaction():
+        session.close()  # nothing to commit, and no connection to give back: no I/O
+        return
+    # Shielded: a client that disconnects must not leave the transaction open.
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(end, session)
 
 
 async def get_now() -> datetime:
@@ -100,7 +132,15 @@ TOKEN_CHECKED = "fairboard_token_user_id"
 """Request state: the owner of the request's API token, already checked by the upload guard."""
 
 
-def get_optional_user(request: Request, session: SessionDep) -> User | None:
+async def optional_user(request: Request, session: SessionDep) -> User | None:
+    """The caller (:func:`get_optional_user`); an anonymous one is known without I/O, so only
+    a request with a token or a login cookie makes the trip through the thread pool."""
+    if _bearer(request) is None and not isinstance(request.session.get("user_id"), int):
+        return None
+    return await run_in_threadpool(get_optional_user, request, session)
+
+
+def get_optional_user(request: Request, session: Session) -> User | None:
     """The caller: by API token, else by session cookie (with CSRF checked on writes)."""
     token = _bearer(request)
     if token is not None:
@@ -136,11 +176,11 @@ def require_user(user: User | None) -> User:
     return user
 
 
-async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+async def get_current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     return require_user(user)  # async: no I/O, no trip through the thread pool
 
 
-OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
-from app.deps import DbId, NowDep, OptionalUser, SessionDep
+from app.deps import DbId, NowDep, OptionalUser, SessionDep, end_reads
 from app.errors import Forbidden, InvalidInput
 from app.models import Phase, Split
 from app.routes.conditional import PRIVATE, matches, not_modified
@@ -273,9 +273,11 @@ def leaderboard_page(
     etag = None if key is None else page_etag(request, key)
     if key is not None and etag is not None:
         if matches(request, etag):
+            end_reads(session)
             return not_modified(etag, PRIVATE)
         kept = kept_page(request, key, etag)
         if kept is not None:
+            end_reads(session)
             return kept
     viewer_id = user.id if user else None
     found = search(served.memo("names", lambda: searchable_names(board)), listing.search)
