@@ -3,7 +3,9 @@
 Failed log-ins are counted in a moving window per account and client address, per account and
 per address. A real user is never locked out for longer than the window takes to move on,
 and a successful log-in forgets the pair's failures. The counts live in memory in the
-embedded mode and in Redis in scale-out mode, where every API replica shares them.
+embedded mode and in Redis in scale-out mode, where every API replica shares them. While Redis
+cannot be reached, each replica counts in its own memory instead (:class:`_Counts`): log-ins
+stay possible and throttled, and nothing answers 500.
 
 The per-account limit is what a crowd of addresses could use to lock a user out, so a browser
 that has logged in to the account before (it holds a signed "known device" cookie) is not
@@ -12,15 +14,18 @@ held to it; the limits per address and per pair still apply to it.
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
+from limits import RateLimitItem, WindowStats, parse
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from app.config import Settings
@@ -38,6 +43,18 @@ FAILED_PASSWORD = (InvalidCredentials, WrongCurrentPassword)
 MAX_KEY_CHARACTERS = 64
 KNOWN_DEVICE_COOKIE = "fairboard_known_device"
 KNOWN_DEVICE_MAX_AGE_SECONDS = 180 * 24 * 3600
+STORE_TIMEOUT_SECONDS = 0.5
+"""How long a log-in waits on the shared store (Redis) before counting in memory instead."""
+STORE_RETRY_SECONDS = 5.0
+"""After the shared store failed, how long the counts stay in memory before it is tried again."""
+STORE_UNREACHABLE = (
+    "the log-in throttle's shared store cannot be reached (%s): failed log-ins are counted in "
+    "this process's memory until it answers again"
+)
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+", "valkey://", "valkeys://", "valkey+")
+"""Storage URLs whose client takes the time-outs below."""
+
+logger = logging.getLogger("fairboard.throttle")
 
 
 class LoginThrottled(AppError):
@@ -58,8 +75,7 @@ class LoginThrottle:
     """Counts failed password checks; refuses further checks once a limit is reached."""
 
     def __init__(self, settings: Settings) -> None:
-        self.storage: Any = storage_from_string(settings.limit_storage_url)
-        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.limiter = _Counts(settings.limit_storage_url)
         self.per_pair = parse(settings.login_limit_per_account_and_address)
         self.per_account = parse(settings.login_limit_per_account)
         self.per_address = parse(settings.login_limit_per_address)
@@ -118,6 +134,62 @@ class LoginThrottle:
             samesite="lax",
             secure=self._secure_cookie,
         )
+
+
+class _Counts:
+    """A moving-window limiter on the configured store, falling back to this process's memory
+    while a shared store (Redis) fails: a store that is down or slow costs a log-in at most
+    :data:`STORE_TIMEOUT_SECONDS`, then none for :data:`STORE_RETRY_SECONDS`. Failures counted in
+    memory meanwhile stay there: the shared counts resume from what they held."""
+
+    def __init__(self, url: str) -> None:
+        local = MemoryStorage()
+        self._local = MovingWindowRateLimiter(local)
+        self._shared: MovingWindowRateLimiter | None = None
+        if not url.startswith("memory://"):
+            options: dict[str, Any] = {}
+            if url.startswith(REDIS_SCHEMES):
+                options = {
+                    "socket_timeout": STORE_TIMEOUT_SECONDS,
+                    "socket_connect_timeout": STORE_TIMEOUT_SECONDS,
+                }
+            storage = storage_from_string(url, wrap_exceptions=True, **options)
+            self._shared = MovingWindowRateLimiter(storage)
+        self._failed_at: float | None = None
+        self._lock = threading.Lock()
+
+    def test(self, item: RateLimitItem, *keys: str) -> bool:
+        return self._run(lambda limiter: limiter.test(item, *keys))
+
+    def hit(self, item: RateLimitItem, *keys: str) -> bool:
+        return self._run(lambda limiter: limiter.hit(item, *keys))
+
+    def clear(self, item: RateLimitItem, *keys: str) -> None:
+        self._run(lambda limiter: limiter.clear(item, *keys))
+
+    def get_window_stats(self, item: RateLimitItem, *keys: str) -> WindowStats:
+        return self._run(lambda limiter: limiter.get_window_stats(item, *keys))
+
+    def _run(self, call: Callable[[MovingWindowRateLimiter], T]) -> T:
+        if self._shared is None or not self._shared_due():
+            return call(self._local)
+        try:
+            result = call(self._shared)
+        except StorageError as error:
+            with self._lock:
+                if self._failed_at is None:
+                    logger.warning(STORE_UNREACHABLE, error.storage_error)
+                self._failed_at = time.monotonic()
+            return call(self._local)
+        if self._failed_at is not None:
+            with self._lock:
+                self._failed_at = None
+            logger.info("the log-in throttle's store answers again: counting there")
+        return result
+
+    def _shared_due(self) -> bool:
+        failed_at = self._failed_at
+        return failed_at is None or time.monotonic() - failed_at >= STORE_RETRY_SECONDS
 
 
 def client_address(request: Request) -> str:

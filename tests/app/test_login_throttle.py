@@ -1,6 +1,7 @@
 """Password guessing is throttled per account and address, per account, and per address, on
 the token endpoint and the log-in page; the counts move on with time and are shared by every
-API replica through Redis in scale-out mode."""
+API replica through Redis in scale-out mode, and counted in each replica's memory while Redis
+is down."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app import throttle
 from app.config import Settings
 from app.main import create_app
-from app.throttle import LOGIN_THROTTLED
+from app.throttle import LOGIN_THROTTLED, STORE_UNREACHABLE
 from tests.app.conftest import PASSWORD, World
 from tests.scaleout.cluster import start_redis
 from tests.support.pages import csrf_of
@@ -175,3 +177,30 @@ def test_scale_out_counts_in_the_brokers_redis_unless_told_otherwise() -> None:
     assert Settings(broker_url=broker).limit_storage_url == broker
     other = "redis://limits.internal:6379/2"
     assert Settings(broker_url=broker, rate_limit_storage_url=other).limit_storage_url == other
+
+
+def test_while_redis_is_down_log_ins_work_and_are_counted_in_memory_until_it_is_back(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(throttle, "STORE_RETRY_SECONDS", 0.0)  # try Redis again at every count
+    redis_server = start_redis(tmp_path / "redis-logs")
+    shared = world.settings.model_copy(update=LIMITS | {"rate_limit_storage_url": redis_server.url})
+    replica_a = TestClient(create_app(shared, start_jobs=False))
+    redis_server.stop()
+    try:
+        assert token_for(replica_a, "lecturer", PASSWORD).status_code == 201
+        for _ in range(3):
+            assert token_for(replica_a, "lecturer", WRONG).status_code == 401
+        assert_throttled(token_for(replica_a, "lecturer", PASSWORD))
+        unreachable = STORE_UNREACHABLE.split("(")[0]
+        assert any(unreachable in record.getMessage() for record in caplog.records)
+
+        # Back on the same address: the replicas share their counts there again.
+        redis_server = start_redis(tmp_path / "redis-logs", port=redis_server.port)
+        world.user("grace")
+        replica_b = TestClient(create_app(shared, start_jobs=False))
+        for _ in range(3):
+            assert token_for(replica_b, "grace", WRONG).status_code == 401
+        assert_throttled(token_for(replica_a, "grace", PASSWORD))
+    finally:
+        redis_server.stop()

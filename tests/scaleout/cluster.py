@@ -93,13 +93,14 @@ class RedisServer:
         self.process.stop()
 
 
-def start_redis(logs: Path) -> RedisServer:
-    """A throwaway Redis on a free loopback port, without persistence."""
+def start_redis(logs: Path, port: int | None = None) -> RedisServer:
+    """A throwaway Redis on a free loopback port (or ``port``: one started again), without
+    persistence."""
     if not Path(REDIS_SERVER).exists():
         raise RuntimeError(
             f"redis-server not found ({REDIS_SERVER}); scripts/system-packages.sh installs it"
         )
-    port = free_port()
+    port = port or free_port()
     process = start_process(
         f"redis-{port}",
         [
