@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     login_limit_per_account_and_address: str = "10 per 15 minutes"
     login_limit_per_account: str = "50 per 15 minutes"
     login_limit_per_address: str = "100 per 15 minutes"
+    signup_limit_per_address: str = "100 per hour"
+    """Accounts created from one client address (room for a classroom behind one address)."""
     """Failed log-ins allowed in a moving window; beyond, 429 until the window moves on."""
     session_max_age_seconds: int = 14 * 24 * 3600
     inline_scoring_max_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
@@ -150,7 +152,10 @@ class Settings(BaseSettings):
         return self
 
     @field_validator(
-        "login_limit_per_account_and_address", "login_limit_per_account", "login_limit_per_address"
+        "login_limit_per_account_and_address",
+        "login_limit_per_account",
+        "login_limit_per_address",
+        "signup_limit_per_address",
     )
     @classmethod
     def _parseable_limit(cls, value: str) -> str:

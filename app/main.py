@@ -29,7 +29,7 @@ from app.jobs.dispatch import make_dispatcher
 from app.logs import configure_logging
 from app.routes.conditional import GZIP_MINIMUM
 from app.services import inputs, interval_process
-from app.throttle import LoginThrottle
+from app.throttle import Counts, LoginThrottle, SignUpThrottle
 from app.uploads import UploadGuard
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -92,7 +92,9 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.db = Database(settings.database_url)
     notifications.install(app.state.db.sessionmaker, settings)
     app.state.jobs = make_dispatcher(app.state.db, settings)
-    app.state.login_throttle = LoginThrottle(settings)
+    counts = Counts(settings.limit_storage_url)
+    app.state.login_throttle = LoginThrottle(settings, counts)
+    app.state.signup_throttle = SignUpThrottle(settings, counts)
     app.state.admission = Admission(settings.max_concurrent_submissions)
     app.state.serving = False
 

@@ -1,15 +1,20 @@
-"""Throttling of password guessing, with the maintained ``limits`` library.
+"""Throttling of password guessing and of account creation, with the maintained ``limits``
+library.
 
 Failed log-ins are counted in a moving window per account and client address, per account and
 per address. A real user is never locked out for longer than the window takes to move on,
 and a successful log-in forgets the pair's failures. The counts live in memory in the
 embedded mode and in Redis in scale-out mode, where every API replica shares them. While Redis
-cannot be reached, each replica counts in its own memory instead (:class:`_Counts`): log-ins
+cannot be reached, each replica counts in its own memory instead (:class:`Counts`): log-ins
 stay possible and throttled, and nothing answers 500.
 
 The per-account limit is what a crowd of addresses could use to lock a user out, so a browser
 that has logged in to the account before (it holds a signed "known device" cookie) is not
 held to it; the limits per address and per pair still apply to it.
+
+Accounts created are counted per client address (:class:`SignUpThrottle`), so one script
+cannot fill the database with accounts; the default leaves room for a classroom behind one
+address.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -38,18 +43,21 @@ LOGIN_THROTTLED = (
     "too many failed log-in attempts for this account or from this address; "
     "try again in {minutes} minute(s), or ask an administrator if you forgot your password"
 )
+SIGN_UPS_THROTTLED = (
+    "too many accounts were created from this address; try again in {minutes} minute(s)"
+)
 FAILED_PASSWORD = (InvalidCredentials, WrongCurrentPassword)
 """The errors that count as a wrong password guess."""
 MAX_KEY_CHARACTERS = 64
 KNOWN_DEVICE_COOKIE = "fairboard_known_device"
 KNOWN_DEVICE_MAX_AGE_SECONDS = 180 * 24 * 3600
 STORE_TIMEOUT_SECONDS = 0.5
-"""How long a log-in waits on the shared store (Redis) before counting in memory instead."""
+"""How long a log-in or sign-up waits on the shared store (Redis) before counting in memory."""
 STORE_RETRY_SECONDS = 5.0
 """After the shared store failed, how long the counts stay in memory before it is tried again."""
 STORE_UNREACHABLE = (
-    "the log-in throttle's shared store cannot be reached (%s): failed log-ins are counted in "
-    "this process's memory until it answers again"
+    "the throttle's shared store cannot be reached (%s): failed log-ins and sign-ups are "
+    "counted in this process's memory until it answers again"
 )
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+", "valkey://", "valkeys://", "valkey+")
 """Storage URLs whose client takes the time-outs below."""
@@ -57,13 +65,16 @@ REDIS_SCHEMES = ("redis://", "rediss://", "redis+", "valkey://", "valkeys://", "
 logger = logging.getLogger("fairboard.throttle")
 
 
-class LoginThrottled(AppError):
+class Throttled(AppError):
+    """A limit of this module reached: 429 with ``Retry-After``."""
+
     status_code = 429
-    code = "too_many_login_attempts"
+    template: ClassVar[str]
+    """The message, with ``{minutes}`` to wait."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
-            LOGIN_THROTTLED.format(minutes=math.ceil(retry_after / 60)), retry_after=retry_after
+            self.template.format(minutes=math.ceil(retry_after / 60)), retry_after=retry_after
         )
         self.retry_after = retry_after
 
@@ -71,11 +82,31 @@ class LoginThrottled(AppError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class LoginThrottled(Throttled):
+    code = "too_many_login_attempts"
+    template = LOGIN_THROTTLED
+
+
+class SignUpsThrottled(Throttled):
+    code = "too_many_sign_ups"
+    template = SIGN_UPS_THROTTLED
+
+
+def _refuse_if_reached(
+    limiter: Counts, counters: list[tuple[RateLimitItem, list[str]]], error: type[Throttled]
+) -> None:
+    """Raise ``error`` with the longest wait when any of ``counters`` is at its limit."""
+    blocked = [(item, keys) for item, keys in counters if not limiter.test(item, *keys)]
+    if blocked:
+        resets = [limiter.get_window_stats(item, *keys).reset_time for item, keys in blocked]
+        raise error(max(1, math.ceil(max(resets) - time.time())))
+
+
 class LoginThrottle:
     """Counts failed password checks; refuses further checks once a limit is reached."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.limiter = _Counts(settings.limit_storage_url)
+    def __init__(self, settings: Settings, limiter: Counts) -> None:
+        self.limiter = limiter
         self.per_pair = parse(settings.login_limit_per_account_and_address)
         self.per_account = parse(settings.login_limit_per_account)
         self.per_address = parse(settings.login_limit_per_address)
@@ -97,13 +128,7 @@ class LoginThrottle:
         applying = counters
         if self._known_device(request, username):
             applying = [(item, keys) for item, keys in counters if item is not self.per_account]
-        blocked = [(item, keys) for item, keys in applying if not self.limiter.test(item, *keys)]
-        if blocked:
-            now = time.time()
-            resets = [
-                self.limiter.get_window_stats(item, *keys).reset_time for item, keys in blocked
-            ]
-            raise LoginThrottled(max(1, math.ceil(max(resets) - now)))
+        _refuse_if_reached(self.limiter, applying, LoginThrottled)
         try:
             result = check()
         except FAILED_PASSWORD:
@@ -136,7 +161,24 @@ class LoginThrottle:
         )
 
 
-class _Counts:
+class SignUpThrottle:
+    """Counts the accounts created from each client address; refuses more past the limit."""
+
+    def __init__(self, settings: Settings, limiter: Counts) -> None:
+        self.limiter = limiter
+        self.per_address = parse(settings.signup_limit_per_address)
+
+    def attempt(self, request: Request, create: Callable[[], T]) -> T:
+        """Run ``create`` (the account's creation) unless this address reached its limit;
+        count it if it succeeds (a refused username or password costs nothing)."""
+        keys = ["fairboard-signup-address", client_address(request)]
+        _refuse_if_reached(self.limiter, [(self.per_address, keys)], SignUpsThrottled)
+        created = create()
+        self.limiter.hit(self.per_address, *keys)
+        return created
+
+
+class Counts:
     """A moving-window limiter on the configured store, falling back to this process's memory
     while a shared store (Redis) fails: a store that is down or slow costs a log-in at most
     :data:`STORE_TIMEOUT_SECONDS`, then none for :data:`STORE_RETRY_SECONDS`. Failures counted in
@@ -184,7 +226,7 @@ class _Counts:
         if self._failed_at is not None:
             with self._lock:
                 self._failed_at = None
-            logger.info("the log-in throttle's store answers again: counting there")
+            logger.info("the throttle's shared store answers again: counting there")
         return result
 
     def _shared_due(self) -> bool:
@@ -204,3 +246,11 @@ def get_login_throttle(request: Request) -> LoginThrottle:
 
 
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+
+
+async def get_signup_throttle(request: Request) -> SignUpThrottle:
+    throttle: SignUpThrottle = request.app.state.signup_throttle
+    return throttle
+
+
+SignUpThrottleDep = Annotated[SignUpThrottle, Depends(get_signup_throttle)]

@@ -53,10 +53,16 @@ def page_log_in(browser: TestClient, username: str, password: str) -> int:
     return response.status_code
 
 
+def assert_retry_after(response: Any, longest: int) -> int:
+    """The response's ``Retry-After``: whole seconds, at most ``longest``."""
+    retry_after = int(response.headers["retry-after"])
+    assert 0 < retry_after <= longest
+    return retry_after
+
+
 def assert_throttled(response: Any) -> None:
     assert response.status_code == 429
-    retry_after = int(response.headers["retry-after"])
-    assert 0 < retry_after <= 15 * 60
+    retry_after = assert_retry_after(response, 15 * 60)
     message = LOGIN_THROTTLED.format(minutes=math.ceil(retry_after / 60))
     if response.headers["content-type"].startswith("application/json"):
         assert response.json() == {

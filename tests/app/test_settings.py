@@ -73,8 +73,9 @@ def test_production_refuses_counting_log_ins_per_replica_in_scale_out_mode() -> 
     assert refused == config.MEMORY_LIMITS_WITH_BROKER
 
 
-def test_a_rate_limit_must_be_written_as_the_limits_library_reads_it() -> None:
-    refused = refusal(login_limit_per_account="ten a minute")
+@pytest.mark.parametrize("name", ["login_limit_per_account", "signup_limit_per_address"])
+def test_a_rate_limit_must_be_written_as_the_limits_library_reads_it(name: str) -> None:
+    refused = refusal(**{name: "ten a minute"})
     assert refused == config.LIMIT_INVALID.format(value="ten a minute")
 
 

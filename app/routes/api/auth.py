@@ -8,17 +8,32 @@ from app.deps import CurrentUser, DbId, SessionDep
 from app.routes.api.paging import PAGE_HEADERS, PageDep
 from app.schemas import PasswordChangeIn, RegisterIn, TokenIn, TokenInfoOut, TokenOut, UserOut
 from app.services import accounts
-from app.throttle import LoginThrottleDep
+from app.throttle import LoginThrottleDep, SignUpThrottleDep
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["auth"])
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-def register(body: RegisterIn, session: SessionDep) -> UserOut:
-    """Create a participant account."""
-    user = accounts.register(
-        session, username=body.username, password=body.password, email=body.email
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses={
+        429: {
+            "description": "too many accounts were created from this address (`too_many_sign_ups`)"
+            "; send it again after `Retry-After` seconds"
+        }
+    },
+)
+def register(
+    body: RegisterIn, request: Request, session: SessionDep, throttle: SignUpThrottleDep
+) -> UserOut:
+    """Create a participant account (accounts per client address are throttled)."""
+    user = throttle.attempt(
+        request,
+        lambda: accounts.register(
+            session, username=body.username, password=body.password, email=body.email
+        ),
     )
     return UserOut.model_validate(user)
 

@@ -20,7 +20,7 @@ from app.routes.pages.forms import (
 from app.routes.pages.render import flash, render, show_viewer
 from app.security import new_csrf_token
 from app.services import accounts, webhooks
-from app.throttle import LoginThrottleDep
+from app.throttle import LoginThrottleDep, SignUpThrottleDep
 
 router = APIRouter()
 
@@ -50,16 +50,20 @@ def signup_form(request: Request, user: OptionalUser, next: str = "/") -> HTMLRe
 def signup(
     request: Request,
     session: SessionDep,
+    throttle: SignUpThrottleDep,
     username: FormText = "",
     email: FormText = "",
     password: FormText = "",
     next: FormText = "/",
     csrf_token: FormText = "",
 ) -> Response:
-    """Create a participant account and log it in."""
+    """Create a participant account and log it in (accounts per address are throttled)."""
     require_csrf(request, csrf_token)
     try:
-        user = accounts.register(session, username=username, password=password, email=email)
+        user = throttle.attempt(
+            request,
+            lambda: accounts.register(session, username=username, password=password, email=email),
+        )
     except AppError as error:
         session.rollback()
         return render(
@@ -70,6 +74,7 @@ def signup(
             next=safe_next(next),
             username=username,
             email=email,
+            headers=error.headers(),
         )
     _log_in(request, user)
     flash(request, f"Welcome, {user.username}! Your account is ready.")

@@ -1,0 +1,77 @@
+"""Accounts created are counted per client address, on the API and the sign-up page: past the
+limit a sign-up is refused with 429 and ``Retry-After``, and nothing is created; a sign-up
+refused for its own reasons (a taken name) is not counted, and other addresses go on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.config import Settings
+from app.models import User
+from app.throttle import SIGN_UPS_THROTTLED
+from tests.app.conftest import PASSWORD, World
+from tests.app.test_login_throttle import assert_retry_after, from_address
+from tests.support.pages import csrf_of
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"signup_limit_per_address": "2 per hour"})
+
+
+def register(client: TestClient, username: str) -> Any:
+    body = {"username": username, "password": PASSWORD, "email": f"{username}@example.org"}
+    return client.post("/api/v1/auth/register", json=body)
+
+
+def accounts_named(world: World, *names: str) -> int:
+    with world.db.sessionmaker() as session:
+        return int(session.scalar(select(func.count()).where(User.username.in_(names))) or 0)
+
+
+def test_an_address_past_its_limit_creates_no_account_and_others_still_can(
+    app: Any, world: World
+) -> None:
+    script = from_address(app, "10.0.0.7")
+    assert register(script, "bot1").status_code == 201
+    assert register(script, "bot1").status_code == 409, "a taken name is refused, not counted"
+    assert register(script, "bot2").status_code == 201
+
+    refused = register(script, "bot3")
+    assert refused.status_code == 429
+    retry_after = assert_retry_after(refused, 3600)
+    assert refused.json() == {
+        "code": "too_many_sign_ups",
+        "message": SIGN_UPS_THROTTLED.format(minutes=-(-retry_after // 60)),
+        "details": {"retry_after": retry_after},
+    }
+    assert accounts_named(world, "bot3") == 0
+
+    assert register(from_address(app, "10.0.0.8"), "carol").status_code == 201
+
+
+def test_the_sign_up_page_answers_a_readable_429_and_keeps_what_was_typed(
+    app: Any, world: World
+) -> None:
+    browser = from_address(app, "10.0.0.9")
+    for name in ("dora", "erin"):
+        assert register(browser, name).status_code == 201
+    form = browser.get("/signup", headers={"accept": "text/html"})
+    response = browser.post(
+        "/signup",
+        data={
+            "username": "frank",
+            "email": "frank@example.org",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(form),
+        },
+    )
+    assert response.status_code == 429
+    retry_after = assert_retry_after(response, 3600)
+    assert SIGN_UPS_THROTTLED.format(minutes=-(-retry_after // 60)) in response.text
+    assert 'value="frank@example.org"' in response.text, "the form is shown again, filled in"
+    assert accounts_named(world, "frank") == 0
