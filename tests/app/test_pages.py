@@ -21,7 +21,7 @@ from app.services import accounts, competitions, leaderboard, submissions
 from app.timeutil import next_utc_midnight
 from scoring.predictions import PredictionFileError, parse_predictions
 from tests.app.conftest import PASSWORD, World, prediction_csv
-from tests.support.pages import csrf_of
+from tests.support.pages import csrf_of, sign_up
 
 LEADERBOARD_HEADERS = [
     "#",
@@ -153,17 +153,7 @@ def score_cell(row: Element, column: str) -> Element:
 
 
 def test_sign_up_logs_in_then_log_out_and_log_in_again(site: TestClient) -> None:
-    form = site.get("/signup")
-    assert form.status_code == 200
-    response = site.post(
-        "/signup",
-        data={
-            "username": "Alice",
-            "email": "alice@example.org",
-            "password": PASSWORD,
-            "csrf_token": csrf_of(form),
-        },
-    )
+    response = sign_up(site, "Alice", PASSWORD)
     assert response.status_code == 303
     home = site.get(response.headers["location"])
     assert page(home).find("span", **{"data-user": "alice"})

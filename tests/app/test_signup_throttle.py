@@ -15,7 +15,7 @@ from app.models import User
 from app.throttle import SIGN_UPS_THROTTLED
 from tests.app.conftest import PASSWORD, World
 from tests.app.test_login_throttle import assert_retry_after, from_address
-from tests.support.pages import csrf_of
+from tests.support.pages import sign_up
 
 
 @pytest.fixture
@@ -60,16 +60,7 @@ def test_the_sign_up_page_answers_a_readable_429_and_keeps_what_was_typed(
     browser = from_address(app, "10.0.0.9")
     for name in ("dora", "erin"):
         assert register(browser, name).status_code == 201
-    form = browser.get("/signup", headers={"accept": "text/html"})
-    response = browser.post(
-        "/signup",
-        data={
-            "username": "frank",
-            "email": "frank@example.org",
-            "password": PASSWORD,
-            "csrf_token": csrf_of(form),
-        },
-    )
+    response = sign_up(browser, "frank", PASSWORD)
     assert response.status_code == 429
     retry_after = assert_retry_after(response, 3600)
     assert SIGN_UPS_THROTTLED.format(minutes=-(-retry_after // 60)) in response.text
