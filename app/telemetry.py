@@ -5,13 +5,22 @@ observed in the process that evaluates a submission: the web process in the embe
 each Celery worker in the scale-out mode (``fairboard worker --metrics-port``, which serves
 them for all of a worker's pool processes). Submission counts and queue depths are read from
 the database at scrape time, so any API replica reports the whole deployment.
+
+Who may read them is one rule (:func:`metrics_refusal`, ``FAIRBOARD_METRICS``) for the API's
+``/metrics`` and a worker's port alike; a worker's ``/healthz`` answers to anyone and shows
+nothing.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,10 +34,22 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from app.config import Settings
 from app.db import Database, utcnow
 from app.models import Submission, SubmissionKind, SubmissionStatus
+from app.security import secrets_match
 
-__all__ = ["CONTENT_TYPE_LATEST", "observe_evaluation", "render", "serve_worker_metrics"]
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "metrics_refusal",
+    "observe_evaluation",
+    "render",
+    "serve_worker_metrics",
+]
+
+METRICS_OFF = "metrics are off (FAIRBOARD_METRICS=off)"
+METRICS_TOKEN_REQUIRED = "metrics need the FAIRBOARD_METRICS_TOKEN as a Bearer token"
+NOT_FOUND = "not found: this port serves /metrics and /healthz"
 
 DURATION_BUCKETS = (
     0.005,
@@ -143,17 +164,87 @@ def render(db: Database) -> bytes:
     return generate_latest(REGISTRY) + generate_latest(database)
 
 
-def serve_worker_metrics(port: int, *, address: str = "0.0.0.0") -> None:
-    """Serve this worker's metrics, summed over its pool processes, on ``port``.
+@dataclass(frozen=True)
+class Refusal:
+    """A plain-text refusal of the metrics (a scraper gets no login page and no redirect)."""
+
+    status: int
+    text: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def metrics_refusal(settings: Settings, authorization: str) -> Refusal | None:
+    """Why a caller sending ``authorization`` may not read the metrics; None when they may.
+
+    ``FAIRBOARD_METRICS``: off (404), public, or token (the ``FAIRBOARD_METRICS_TOKEN`` as a
+    Bearer token, else 401).
+    """
+    access = settings.metrics_access
+    if access == "off":
+        return Refusal(404, METRICS_OFF)
+    if access == "token":
+        scheme, _, given = authorization.partition(" ")
+        expected = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        if scheme.lower() != "bearer" or not secrets_match(expected, given.strip()):
+            return Refusal(401, METRICS_TOKEN_REQUIRED, {"WWW-Authenticate": "Bearer"})
+    return None
+
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+REASONS = {200: "OK", 401: "Unauthorized", 404: "Not Found"}
+
+
+def worker_metrics_app(settings: Settings, registry: CollectorRegistry) -> WsgiApp:
+    """A worker's port: ``/metrics`` under :func:`metrics_refusal`, ``/healthz`` for its
+    container's health check (alive, nothing shown)."""
+    from prometheus_client import make_wsgi_app
+
+    metrics = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        refusal = None
+        if path == "/healthz":
+            refusal = Refusal(200, "ok")
+        elif path != "/metrics":
+            refusal = Refusal(404, NOT_FOUND)
+        else:
+            refusal = metrics_refusal(settings, environ.get("HTTP_AUTHORIZATION", ""))
+        if refusal is None:
+            return metrics(environ, start_response)
+        headers = [("Content-Type", "text/plain; charset=utf-8"), *refusal.headers.items()]
+        start_response(f"{refusal.status} {REASONS[refusal.status]}", headers)
+        return [refusal.text.encode()]
+
+    return app
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes every few seconds are not worth a log line each."""
+
+
+def serve_worker_metrics(port: int, settings: Settings, *, address: str = "0.0.0.0") -> WSGIServer:
+    """Serve this worker's metrics, summed over its pool processes, on ``port`` (in a thread of
+    its own; the server is returned so that it can be shut down).
 
     Needs ``PROMETHEUS_MULTIPROC_DIR`` set before ``prometheus_client`` was first imported
     (``fairboard worker --metrics-port`` does that), so that forked pool processes write
     their observations where the serving process can read them.
     """
-    from prometheus_client import multiprocess, start_http_server
+    from prometheus_client import multiprocess
 
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         raise RuntimeError("PROMETHEUS_MULTIPROC_DIR must be set to serve worker metrics")
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    start_http_server(port, addr=address, registry=registry)
+    server = make_server(
+        address, port, worker_metrics_app(settings, registry), _Server, handler_class=_Quiet
+    )
+    threading.Thread(target=server.serve_forever, name="worker-metrics", daemon=True).start()
+    return server

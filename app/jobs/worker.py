@@ -272,7 +272,7 @@ def run_worker(
     if metrics_port is not None:
         from app.telemetry import serve_worker_metrics
 
-        serve_worker_metrics(metrics_port)
+        serve_worker_metrics(metrics_port, settings)
     # Logging is configured above; Celery must not replace it.
     signals.setup_logging.connect(_keep_logging, weak=False)
     if sweep:

@@ -9,12 +9,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import text
 
 from app.deps import DatabaseDep, SettingsDep
-from app.security import secrets_match
-from app.telemetry import CONTENT_TYPE_LATEST, render
+from app.telemetry import CONTENT_TYPE_LATEST, metrics_refusal, render
 
 FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.ico"
-METRICS_OFF = "metrics are off (FAIRBOARD_METRICS=off)"
-METRICS_TOKEN_REQUIRED = "metrics need the FAIRBOARD_METRICS_TOKEN as a Bearer token"
 
 router = APIRouter(tags=["operations"], include_in_schema=False)
 
@@ -59,18 +56,12 @@ def metrics(request: Request, db: DatabaseDep, settings: SettingsDep) -> Respons
 
     Who may read them is ``FAIRBOARD_METRICS``: off (404), public, or token (Bearer).
     """
-    # Plain-text refusals: a scraper gets no login page and no redirect.
-    access = settings.metrics_access
-    if access == "off":
-        return Response(METRICS_OFF, status_code=404, media_type="text/plain")
-    if access == "token":
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        expected = settings.metrics_token.get_secret_value() if settings.metrics_token else None
-        if scheme.lower() != "bearer" or not secrets_match(expected, given.strip()):
-            return Response(
-                METRICS_TOKEN_REQUIRED,
-                status_code=401,
-                media_type="text/plain",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+    refusal = metrics_refusal(settings, request.headers.get("authorization", ""))
+    if refusal is not None:
+        return Response(
+            refusal.text,
+            status_code=refusal.status,
+            media_type="text/plain",
+            headers=refusal.headers,
+        )
     return Response(render(db), media_type=CONTENT_TYPE_LATEST)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.http_security import CONTENT_SECURITY_POLICY, DOCS_CONTENT_SECURITY_POLICY
 from app.main import create_app
-from app.routes.ops import METRICS_OFF, METRICS_TOKEN_REQUIRED
+from app.telemetry import METRICS_OFF, METRICS_TOKEN_REQUIRED
 from tests.app.conftest import World, prediction_csv
 
 HTML_PAGE = b"<html><script>alert(document.cookie)</script></html>"

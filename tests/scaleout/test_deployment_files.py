@@ -52,7 +52,7 @@ def test_every_service_has_a_health_check_of_its_own_kind(compose: dict[str, Any
     for worker in ("worker-cpu", "worker-gpu"):
         port = re.search(r"--metrics-port (\d+)", command_of(services[worker]))
         assert port is not None, worker
-        assert f"127.0.0.1:{port.group(1)}/metrics" in tests[worker]
+        assert f"127.0.0.1:{port.group(1)}/healthz" in tests[worker]
 
 
 def test_state_lives_in_named_volumes_and_the_data_dir_is_shared(compose: dict[str, Any]) -> None:
