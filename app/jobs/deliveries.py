@@ -128,7 +128,7 @@ def _send(
 ) -> tuple[int | None, str]:
     """One attempt: (HTTP status or None, error text or "")."""
     try:
-        webhooks.check_target(settings, webhook.url)
+        url, pinned_headers, extensions = webhooks.check_target(settings, webhook.url).request()
     except AppError as exc:
         return None, exc.message
     sent_at = utcnow()
@@ -142,13 +142,14 @@ def _send(
         ),
     }
     try:
-        response = httpx.post(
-            webhook.url,
-            content=delivery.payload.encode("utf-8"),
-            headers=headers,
-            timeout=settings.webhook_timeout_seconds,
-            follow_redirects=False,
-        )
+        with httpx.Client(timeout=settings.webhook_timeout_seconds) as client:
+            response = client.post(
+                url,
+                content=delivery.payload.encode("utf-8"),
+                headers=headers | pinned_headers,
+                extensions=extensions,
+                follow_redirects=False,
+            )
     except httpx.HTTPError as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:

@@ -12,9 +12,10 @@ import json
 import secrets
 import socket
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -71,12 +72,36 @@ def _forbidden_address(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
-def check_target(settings: Settings, url: str) -> str:
+@dataclass(frozen=True)
+class Target:
+    """A webhook URL that may receive events, and the address it was checked at."""
+
+    url: str
+    address: str | None = None
+    """The checked address the request must go to; None when private targets are allowed
+    (``FAIRBOARD_WEBHOOK_ALLOW_PRIVATE``: the name is resolved when sending)."""
+
+    def request(self) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """(the URL to send to, headers, httpx extensions): the connection goes to the checked
+        address, not to a second DNS answer (which may point inside, "DNS rebinding"), while
+        ``Host``, TLS SNI and the certificate check keep the registered name."""
+        if self.address is None:
+            return self.url, {}, {}
+        parts = urlsplit(self.url)
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        netloc = host if parts.port is None else f"{host}:{parts.port}"
+        pinned = urlunsplit(parts._replace(netloc=netloc))
+        tls = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+        return pinned, {"host": parts.netloc}, tls
+
+
+def check_target(settings: Settings, url: str) -> Target:
     """The URL when it may receive webhooks: http(s), https in production, public addresses.
 
     Every address the host resolves to is checked (a name with one public and one private
     address is refused), at registration and again before each delivery, since DNS answers
-    change. ``FAIRBOARD_WEBHOOK_ALLOW_PRIVATE`` lifts the address and https rules.
+    change; a delivery is then sent to the address checked (:meth:`Target.request`).
+    ``FAIRBOARD_WEBHOOK_ALLOW_PRIVATE`` lifts the address and https rules.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -84,7 +109,7 @@ def check_target(settings: Settings, url: str) -> str:
     if parts.username or parts.password:
         raise InvalidInput(URL_CREDENTIALS)
     if settings.webhook_allow_private:
-        return url
+        return Target(url)
     if settings.environment == "production" and parts.scheme != "https":
         raise InvalidInput(URL_NOT_HTTPS.format(url=url[:200]))
     host = parts.hostname
@@ -93,11 +118,13 @@ def check_target(settings: Settings, url: str) -> str:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError, UnicodeError) as exc:
         raise InvalidInput(URL_UNRESOLVED.format(host=host[:100])) from exc
-    for info in infos:
-        address = str(info[4][0])
+    addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
         if _forbidden_address(address):
             raise InvalidInput(URL_PRIVATE.format(host=host[:100], address=address))
-    return url
+    if not addresses:
+        raise InvalidInput(URL_UNRESOLVED.format(host=host[:100]))
+    return Target(url, addresses[0])
 
 
 def _check_events(events: Sequence[str]) -> list[str]:
