@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.db import DB_ID_MAX
 from app.errors import InvalidInput, NotFound
 from app.models import Phase, Split, Submission, SubmissionScore, SubmissionStatus, Team, User
-from app.services import competitions, submissions, teams
+from app.services import competitions, submissions
 from app.services.exports import is_best, latex_escape, markdown_escape
 from app.services.leaderboard import COLUMN_LABELS, COLUMN_ORDER
 from app.services.stored_scores import read_report, read_scores
@@ -188,13 +188,16 @@ def compare(
 
 
 def _participant(session: Session, submission: Submission) -> str:
-    if submission.team_id is not None:
-        team = session.get(Team, submission.team_id)
-        if team is not None:
-            return team.name
+    team = session.get(Team, submission.team_id) if submission.team_id is not None else None
     user = session.get(User, submission.user_id)
-    name = user.username if user else ""
-    return f"Baseline: {submission.description or name}" if submission.is_baseline else name
+    return participant_name(submission, team.name if team else None, user.username if user else "")
+
+
+def participant_name(submission: Submission, team_name: str | None, username: str) -> str:
+    """Who a row of a comparison is: the team, the participant, or the organizers' baseline."""
+    if team_name is not None:
+        return team_name
+    return f"Baseline: {submission.description or username}" if submission.is_baseline else username
 
 
 def _read(stored: SubmissionScore | None) -> tuple[dict[str, float | None], Any, str | None]:
@@ -382,51 +385,3 @@ def compare_export(table: Comparison, fmt: str, *, title: str, groups: bool = Fa
         return compare_csv(table, groups=groups)
     render = compare_markdown if fmt == "md" else compare_latex
     return render(table, title=title, groups=groups)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A submission the viewer may put in a comparison."""
-
-    submission_id: int
-    phase: str
-    participant: str
-    description: str
-    created_at: datetime
-    is_baseline: bool
-
-
-def candidates(session: Session, viewer: User, competition_id: int) -> list[Candidate]:
-    """The finished submissions of a competition the viewer may compare, by phase then age."""
-    competition = competitions.get_competition(session, competition_id)
-    query = (
-        select(Submission, Phase.name)
-        .join(Phase, Phase.id == Submission.phase_id)
-        .where(
-            Phase.competition_id == competition.id,
-            Submission.status == SubmissionStatus.FINISHED,
-        )
-        .order_by(Phase.position, Phase.id, Submission.created_at, Submission.id)
-    )
-    if not competitions.is_organizer(session, competition.id, viewer):
-        team = teams.team_of(session, competition.id, viewer.id)
-        baseline = (
-            Submission.is_baseline.is_(True)
-            & Submission.is_hidden.is_(False)
-            & Phase.leaderboard_public.is_(True)
-        )
-        own = Submission.user_id == viewer.id
-        if team is not None:
-            own = own | (Submission.team_id == team.id)
-        query = query.where(own | baseline)
-    return [
-        Candidate(
-            submission_id=submission.id,
-            phase=phase_name,
-            participant=_participant(session, submission),
-            description=submission.description,
-            created_at=submission.created_at,
-            is_baseline=submission.is_baseline,
-        )
-        for submission, phase_name in session.execute(query)
-    ]

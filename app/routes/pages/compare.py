@@ -12,9 +12,10 @@ from app.db import DB_ID_MAX
 from app.deps import DbId, NowDep, OptionalUser, SessionDep
 from app.errors import InvalidInput
 from app.routes.pages.forms import login_redirect
+from app.routes.pages.paging import ListingDep
 from app.routes.pages.render import render, show_viewer
 from app.services import compare as comparing
-from app.services import competitions
+from app.services import compare_candidates, competitions
 from app.services.leaderboard import COLUMN_LABELS, COLUMN_ORDER
 
 router = APIRouter()
@@ -27,11 +28,13 @@ def compare_page(
     session: SessionDep,
     user: OptionalUser,
     now: NowDep,
+    listing: ListingDep,
     submissions: Annotated[list[str] | None, Query(max_length=comparing.MAX_COMPARED * 2)] = None,
     reference: Annotated[int | None, Query(ge=1, le=DB_ID_MAX)] = None,
     groups: bool = False,
 ) -> Response:
-    """Choose submissions of a competition and compare them in one table."""
+    """Choose submissions of a competition (50 a page, searchable; the chosen ones stay on
+    top) and compare them in one table."""
     if user is None:
         return login_redirect(request)
     show_viewer(request, user)
@@ -49,12 +52,20 @@ def compare_page(
             table, error = None, problem.message
     query = {"submissions": chosen} | ({"reference": reference} if reference else {})
     query |= {"groups": "true"} if groups else {}
+    chosen_ids = _shown_as_chosen(chosen)
+    pages, candidates = compare_candidates.candidates_page(
+        session, user, competition.id, listing, search=listing.search
+    )
+    picked = compare_candidates.chosen_candidates(session, user, competition.id, chosen_ids)
     return render(
         request,
         "pages/compare.html",
         competition=competition,
-        candidates=comparing.candidates(session, user, competition.id),
-        chosen={int(i) for i in chosen.split(",") if i.strip().isdigit()},
+        candidates=picked + [c for c in candidates if c.submission_id not in chosen_ids],
+        pages=pages,
+        listing=listing,
+        keep={key: str(value) for key, value in query.items()},
+        chosen=chosen_ids,
         reference=reference,
         groups=groups,
         table=table,
@@ -66,3 +77,11 @@ def compare_page(
             for fmt in ("csv", "md", "tex")
         },
     )
+
+
+def _shown_as_chosen(chosen: str) -> set[int]:
+    """The ids of ``chosen`` a submission can have, as many as a comparison may hold (more
+    are refused by the comparison itself): those checked in the picker."""
+    ids = (int(i) for i in chosen.split(",") if i.strip().isdigit() and len(i.strip()) <= 10)
+    valid = [i for i in ids if 1 <= i <= DB_ID_MAX]
+    return set(valid[: comparing.MAX_COMPARED])
