@@ -93,7 +93,9 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     notifications.install(app.state.db.sessionmaker, settings)
     app.state.jobs = make_dispatcher(app.state.db, settings)
     app.state.login_throttle = LoginThrottle(settings)
-    app.state.admission = Admission(settings.max_concurrent_submissions)
+    app.state.admission = Admission(
+        settings.max_concurrent_submissions, settings.max_concurrent_submissions_per_user
+    )
     app.state.serving = False
 
     # Inside the session middleware, so an upload's cookie login is known before its body is read.
