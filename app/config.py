@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     """Submission uploads one server process takes at once; more are answered 503 with
     ``Retry-After`` (code ``server_busy``) before their body is read, instead of queueing
     until clients time out (a deadline rush)."""
+    max_concurrent_submissions_per_user: int = Field(default=4, ge=1, le=10_000)
+    """Of those, the most one caller (a participant or their API token) has in progress; more
+    are answered 429 with ``Retry-After`` (code ``submissions_in_progress``) before their body
+    is read, so that one caller trickling uploads cannot hold every place."""
     max_prediction_file_bytes: int = 20 * 1024 * 1024
     max_model_file_bytes: int = 512 * 1024 * 1024
     max_testset_upload_bytes: int = 8 * 1024 * 1024 * 1024

@@ -117,12 +117,9 @@ class SubmissionLimitReached(AppError):
         }
 
 
-class ServerBusy(AppError):
-    """Too many submissions in progress: refused before the body is read, to be sent again
-    after ``Retry-After`` seconds (nothing was stored)."""
-
-    status_code = 503
-    code = "server_busy"
+class SendAgainLater(AppError):
+    """An upload refused before its body is read, to be sent again after ``Retry-After``
+    seconds (nothing was stored)."""
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, retry_after=retry_after)
@@ -130,6 +127,20 @@ class ServerBusy(AppError):
 
     def headers(self) -> dict[str, str] | None:
         return {"Retry-After": str(self.retry_after)}
+
+
+class ServerBusy(SendAgainLater):
+    """Too many submissions in progress in the server process."""
+
+    status_code = 503
+    code = "server_busy"
+
+
+class SubmissionsInProgress(SendAgainLater):
+    """Too many submissions in progress from the one caller (their share of the places)."""
+
+    status_code = 429
+    code = "submissions_in_progress"
 
 
 class InvalidTestSet(AppError):

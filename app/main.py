@@ -95,7 +95,9 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     counts = Counts(settings.limit_storage_url)
     app.state.login_throttle = LoginThrottle(settings, counts)
     app.state.signup_throttle = SignUpThrottle(settings, counts)
-    app.state.admission = Admission(settings.max_concurrent_submissions)
+    app.state.admission = Admission(
+        settings.max_concurrent_submissions, settings.max_concurrent_submissions_per_user
+    )
     app.state.serving = False
 
     # Inside the session middleware, so an upload's cookie login is known before its body is read.

@@ -120,7 +120,6 @@ class UploadGuard:
             await self.app(scope, receive, send)
             return
         route, path_params = found
-        settings: Settings = scope["app"].state.settings
         admission: Admission | None = scope["app"].state.admission if route.admitted else None
         try:
             started = admission.enter() if admission is not None else 0.0
@@ -128,7 +127,7 @@ class UploadGuard:
             await _render(scope, Request(scope), busy)(scope, receive, send)
             return
         try:
-            await self._guarded(scope, receive, send, route, path_params, settings)
+            await self._guarded(scope, receive, send, route, path_params, admission)
         finally:
             if admission is not None:
                 admission.leave(started)
@@ -140,19 +139,38 @@ class UploadGuard:
         send: Send,
         route: UploadRoute,
         path_params: dict[str, str],
-        settings: Settings,
+        admission: Admission | None,
     ) -> None:
+        settings: Settings = scope["app"].state.settings
         limit = route.limit(settings)
         request = Request({**scope, "path_params": path_params})
         try:
-            await run_in_threadpool(_authorise, request, route)
+            user_id = await run_in_threadpool(_authorise, request, route)
             declared = _declared_length(scope)
             if declared is not None and declared > limit:
                 raise route.too_large(settings)
+            if admission is not None:
+                admission.enter_user(user_id)  # the caller's share, once they are known
         except AppError as refused:
             await _render(scope, request, refused)(scope, receive, send)
             return
-        counted = _Counted(scope, request, receive, send, limit, route.too_large(settings))
+        try:
+            await self._read(scope, receive, send, request, limit, route.too_large(settings))
+        finally:
+            if admission is not None:
+                admission.leave_user(user_id)
+
+    async def _read(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request: Request,
+        limit: int,
+        too_large: FileTooLarge,
+    ) -> None:
+        """The route itself, its body counted and cut at the limit."""
+        counted = _Counted(scope, request, receive, send, limit, too_large)
         try:
             await self.app(scope, counted.receive, counted.send)
         except Exception:
@@ -179,8 +197,9 @@ class _Deferred:
         await response(scope, receive, send)
 
 
-def _authorise(request: Request, route: UploadRoute) -> None:
-    """The same checks the route's own dependencies make, in a session of their own."""
+def _authorise(request: Request, route: UploadRoute) -> int:
+    """The same checks the route's own dependencies make, in a session of their own; the
+    caller's user id."""
     database = request.app.state.db
     with database.transaction() as session:
         user = require_user(get_optional_user(request, session))
@@ -189,6 +208,7 @@ def _authorise(request: Request, route: UploadRoute) -> None:
         if "authorization" in request.headers and "state" in request.scope:
             # The route need not look the token up again (the state is the request's own).
             request.scope["state"][TOKEN_CHECKED] = user.id
+        return user.id
 
 
 class _Counted:

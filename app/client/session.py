@@ -33,8 +33,15 @@ UNREACHABLE = "cannot reach the Fairboard server at {url}: {reason}"
 NOT_JSON = "the server at {url} answered {status} without a JSON body; is it a Fairboard server?"
 LIMIT_RESETS = "{message} (resets at {reset})"
 BUSY = "the server is busy (nothing was stored): sending again in {seconds} s"
+IN_PROGRESS = (
+    "you have the most submissions in progress at once already (nothing was stored): "
+    "sending again in {seconds} s"
+)
 BUSY_RETRIES = 5
-"""Times a call refused with 503 ``server_busy`` is sent again, each after its Retry-After."""
+"""Times a call refused with 503 ``server_busy`` or 429 ``submissions_in_progress`` is sent
+again, each after its Retry-After."""
+WAITS = {(503, "server_busy"): BUSY, (429, "submissions_in_progress"): IN_PROGRESS}
+"""The refusals that end soon by themselves (nothing stored), with the note printed for each."""
 MAX_BUSY_WAIT = 60
 
 
@@ -179,16 +186,18 @@ class Api:
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request; a 4xx or 5xx answer raises ``ClientError`` with the server's message.
 
-        A server at its bound of submissions in progress (503 ``server_busy``, refused before
-        the body was read) is asked again after the Retry-After it gives, a few times.
+        A server at its bound of submissions in progress, in all (503 ``server_busy``) or from
+        this caller (429 ``submissions_in_progress``), refused before the body was read, is
+        asked again after the Retry-After it gives, a few times.
         """
         for attempt in range(BUSY_RETRIES + 1):
             response = self._send(method, path, **kwargs)
             wait = _busy_wait(response)
             if wait is None or attempt == BUSY_RETRIES:
                 break
-            print(BUSY.format(seconds=wait), file=sys.stderr)
-            time.sleep(wait)
+            seconds, note = wait
+            print(note.format(seconds=seconds), file=sys.stderr)
+            time.sleep(seconds)
             _rewind(kwargs.get("files"))
         if response.status_code >= 400:
             raise self._error(response)
@@ -236,19 +245,21 @@ class Api:
         )
 
 
-def _busy_wait(response: httpx.Response) -> int | None:
-    """Seconds to wait before sending again, when the server said it is busy; else None."""
-    if response.status_code != 503:
+def _busy_wait(response: httpx.Response) -> tuple[int, str] | None:
+    """Seconds to wait before sending again, and the note to print, when the server said it
+    is busy (one of :data:`WAITS`); else None."""
+    if response.status_code not in (503, 429):
         return None
     try:
         code = response.json().get("code")
     except (ValueError, AttributeError):
         return None
-    if code != "server_busy":
+    note = WAITS.get((response.status_code, code))
+    if note is None:
         return None
     text = response.headers.get("retry-after", "")
     seconds = int(text) if text.isascii() and text.isdigit() else 1
-    return max(1, min(MAX_BUSY_WAIT, seconds))
+    return max(1, min(MAX_BUSY_WAIT, seconds)), note
 
 
 def _rewind(files: Any) -> None:

@@ -1,6 +1,8 @@
 """Admission control: past ``max_concurrent_submissions`` uploads in progress, a submission is
 answered 503 ``server_busy`` with ``Retry-After`` from its headers, its body unread and
 nothing stored; once a place is free the same upload is taken. Other uploads are not counted.
+Past ``max_concurrent_submissions_per_user`` of one caller's own, theirs is answered 429
+``submissions_in_progress`` the same way, while other callers' uploads are still taken.
 
 Driven over raw sockets against the real app under uvicorn, as the upload pre-checks are: an
 upload whose headers are sent and whose body is not stays in progress for as long as needed.
@@ -17,13 +19,21 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.admission import MAX_RETRY_AFTER, SERVER_BUSY, Admission
+from app.admission import IN_PROGRESS, MAX_RETRY_AFTER, SERVER_BUSY, Admission
 from app.config import Settings
-from app.errors import ServerBusy
+from app.errors import ServerBusy, SubmissionsInProgress
 from app.main import create_app
 from app.models import Submission
 from tests.app.conftest import World, prediction_csv
-from tests.app.test_upload_precheck import BOUNDARY, HUGE, _connect, _head, _status, bearer
+from tests.app.test_upload_precheck import (
+    BOUNDARY,
+    HUGE,
+    _connect,
+    _head,
+    _status,
+    bearer,
+    headers_only,
+)
 from tests.support.live_server import serve
 
 WAIT_SECONDS = 10.0
@@ -37,6 +47,19 @@ def busy_app(settings: Settings) -> Any:
 @pytest.fixture
 def server(busy_app: Any, world: World) -> Iterator[str]:
     with serve(busy_app) as url:
+        yield url
+
+
+@pytest.fixture
+def shared_app(settings: Settings) -> Any:
+    """Three places in all, one for each caller."""
+    limits = {"max_concurrent_submissions": 3, "max_concurrent_submissions_per_user": 1}
+    return create_app(settings.model_copy(update=limits))
+
+
+@pytest.fixture
+def shared_server(shared_app: Any, world: World) -> Iterator[str]:
+    with serve(shared_app) as url:
         yield url
 
 
@@ -103,6 +126,62 @@ def test_a_submission_past_the_bound_is_answered_503_before_its_body(
     assert _submissions(world) == 1
 
 
+def _submit(url: str, world: World, headers: dict[str, str], **kwargs: Any) -> httpx.Response:
+    truth = world.truth()
+    return httpx.post(
+        f"{url}/api/v1/phases/{world.phase_id}/submissions",
+        files={"file": ("p.csv", prediction_csv(truth.ids, truth.age + 1.0))},
+        headers=headers,
+        timeout=WAIT_SECONDS,
+        **kwargs,
+    )
+
+
+def test_a_callers_upload_past_their_share_is_answered_429_and_others_are_still_taken(
+    shared_server: str, shared_app: Any, world: World
+) -> None:
+    alice, bob = world.user("alice"), world.user("bob")
+    alices = bearer(world, alice)
+    admission: Admission = shared_app.state.admission
+    held = _hold(shared_server, f"/api/v1/phases/{world.phase_id}/submissions", alices)
+    try:
+        _until(lambda: admission.by_user == {alice.id: 1})
+        refused = _submit(shared_server, world, alices)
+        assert refused.status_code == 429
+        assert refused.json() == {
+            "code": "submissions_in_progress",
+            "message": IN_PROGRESS.format(count=1, limit=1, seconds=1),
+            "details": {"retry_after": 1},
+        }
+        assert refused.headers["retry-after"] == "1"
+        assert _submissions(world) == 0
+        taken = _submit(shared_server, world, bearer(world, bob))
+        assert taken.status_code == 201, taken.text
+        assert _submissions(world) == 1
+        assert admission.by_user == {alice.id: 1}
+    finally:
+        held.close()  # the client goes away mid-body: its place is given back
+    _until(lambda: admission.by_user == {} and admission.in_progress == 0)
+    again = _submit(shared_server, world, alices)
+    assert again.status_code == 201, again.text
+    assert _submissions(world) == 2
+
+
+def test_an_upload_refused_from_its_headers_holds_no_place_of_its_callers(
+    shared_server: str, shared_app: Any, world: World
+) -> None:
+    """Refused for its log-in or its declared size, or by the route, an upload leaves the
+    caller's one place free for their next."""
+    alice, carol = world.user("alice"), world.user("carol", join=False)
+    path = f"/api/v1/phases/{world.phase_id}/submissions"
+    admission: Admission = shared_app.state.admission
+    assert headers_only(shared_server, "POST", path, {})[0] == 401
+    assert headers_only(shared_server, "POST", path, bearer(world, alice))[0] == 413
+    assert _submit(shared_server, world, bearer(world, carol)).status_code == 403
+    assert admission.by_user == {}
+    assert _submit(shared_server, world, bearer(world, alice)).status_code == 201
+
+
 def test_the_refusal_says_what_to_do_in_the_apps_error_format(
     server: str, busy_app: Any, world: World
 ) -> None:
@@ -139,7 +218,7 @@ def test_other_uploads_are_not_counted(server: str, busy_app: Any, world: World)
 
 
 def test_a_refused_upload_frees_nothing_and_a_finished_one_frees_its_place() -> None:
-    admission = Admission(limit=2)
+    admission = Admission(limit=2, per_user=2)
     first = admission.enter()
     admission.enter()
     with pytest.raises(ServerBusy) as refused:
@@ -158,6 +237,23 @@ def test_retry_after_is_one_mean_upload_time_in_whole_seconds(
     mean_seconds: float, expected: int
 ) -> None:
     """By Little's law the uploads in progress turn over within one mean upload time."""
-    admission = Admission(limit=1)
+    admission = Admission(limit=1, per_user=1)
     admission.mean_seconds = mean_seconds
     assert admission.retry_after() == expected
+
+
+def test_each_caller_has_their_own_share_given_back_when_an_upload_ends() -> None:
+    admission = Admission(limit=10, per_user=2)
+    admission.enter_user(7)
+    admission.enter_user(7)
+    admission.enter_user(8)
+    with pytest.raises(SubmissionsInProgress) as refused:
+        admission.enter_user(7)
+    assert refused.value.status_code == 429
+    assert refused.value.message == IN_PROGRESS.format(count=2, limit=2, seconds=1)
+    assert admission.by_user == {7: 2, 8: 1}
+    admission.leave_user(7)
+    admission.leave_user(8)
+    assert admission.by_user == {7: 1}
+    admission.enter_user(7)
+    assert admission.by_user == {7: 2}

@@ -390,6 +390,8 @@ def test_two_workers_lose_nothing_when_killed_twenty_times_mid_model_and_mid_fil
     # Every prediction file goes through a worker, not the API's inline scoring.
     cluster.env["FAIRBOARD_INLINE_SCORING_MAX_BYTES"] = "0"
     cluster.env["FAIRBOARD_LOG_JSON"] = "1"  # workers restarted by the kill loop too
+    # Eight uploads in flight may be one participant's: none turned away by their share.
+    cluster.env["FAIRBOARD_MAX_CONCURRENT_SUBMISSIONS_PER_USER"] = "8"
     base_url = cluster.start_api()
     workers = {name: cluster.start_worker(name, concurrency=1) for name in ("worker-a", "worker-b")}
     cluster.wait_ready(*workers)

@@ -28,6 +28,8 @@ def test_fifty_simultaneous_submissions_against_a_daily_limit_of_five_accept_exa
 ) -> None:
     db = Database(shared_settings.database_url)
     world = seed_competition(db, shared_settings, scaleout_source, daily_limit=DAILY_LIMIT)
+    # Every attempt in flight at once, past a caller's share of the upload places (app.admission).
+    cluster.env["FAIRBOARD_MAX_CONCURRENT_SUBMISSIONS_PER_USER"] = str(SIMULTANEOUS)
     # Two API processes on one PostgreSQL database: the lock has to hold across processes.
     apis = [cluster.start_api("api-1"), cluster.start_api("api-2")]
     alice = world.user("alice")

@@ -8,6 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from app.config import Settings
+
+
+def all_in_flight(settings: Settings, per_caller: int) -> Settings:
+    """The settings with ``per_caller`` uploads of one caller let in at once: past a caller's
+    share of the upload places (``app.admission``) some would be turned away before the quota,
+    which is what these tests put under load, decides."""
+    return settings.model_copy(update={"max_concurrent_submissions_per_user": per_caller})
+
 
 def submit_simultaneously(
     base_url: str, phase_id: int, content: bytes, headers: Sequence[dict[str, str]], attempts: int

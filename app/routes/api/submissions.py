@@ -35,7 +35,13 @@ NO_STORED_FILE = "submission {id} has no stored file"
     responses={
         201: {"headers": QUOTA_HEADERS},
         422: {"description": "the file was rejected; the failed record is returned"},
-        429: {"description": "the daily or total quota is used up", "headers": QUOTA_HEADERS},
+        429: {
+            "description": "the daily or total quota is used up (code "
+            "`submission_limit_reached`), or the caller has `max_concurrent_submissions_per_user` "
+            "submissions in progress already (code `submissions_in_progress`): nothing was "
+            "stored; send it again after `Retry-After` seconds",
+            "headers": QUOTA_HEADERS,
+        },
         503: {
             "description": "too many submissions in progress (code `server_busy`): nothing "
             "was stored; send it again after `Retry-After` seconds"

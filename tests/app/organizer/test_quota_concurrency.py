@@ -3,15 +3,22 @@ live server leave exactly as many accepted as the limit allows (SQLite WAL and P
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from app.config import Settings
 from app.models import Submission, SubmissionStatus
 from tests.app.browser.conftest import LiveServer, live_server  # noqa: F401  (the fixture)
 from tests.app.conftest import World, prediction_csv
-from tests.support.concurrency import submit_simultaneously
+from tests.support.concurrency import all_in_flight, submit_simultaneously
 
 ATTEMPTS = 20
 DAILY_LIMIT = 5
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return all_in_flight(settings, ATTEMPTS)
 
 
 def test_twenty_simultaneous_submissions_against_a_limit_of_five_leave_five(
