@@ -29,6 +29,7 @@ from app.security import (
     token_digest,
     verify_password,
 )
+from app.services.listing import Pager, WindowT, fetch_page
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -190,6 +191,16 @@ def list_tokens(session: Session, user: User) -> list[ApiToken]:
             select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
         )
     )
+
+
+def tokens_page(
+    session: Session, user: User, pager: Pager[WindowT]
+) -> tuple[WindowT, list[ApiToken]]:
+    """One page of the user's tokens, newest first, revoked ones included (a script that logs
+    in at every run makes many)."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    window, rows = fetch_page(session, query, pager)
+    return window, [row[0] for row in rows]
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:

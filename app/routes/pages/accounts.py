@@ -17,6 +17,7 @@ from app.routes.pages.forms import (
     safe_next,
     see_other,
 )
+from app.routes.pages.paging import Listing, ListingDep
 from app.routes.pages.render import flash, render, show_viewer
 from app.security import new_csrf_token
 from app.services import accounts, webhooks
@@ -177,21 +178,25 @@ def change_password(
 
 
 @router.get("/account/tokens", response_class=HTMLResponse)
-def tokens_page(request: Request, session: SessionDep, user: OptionalUser) -> Response:
-    """The caller's API tokens."""
+def tokens_page(
+    request: Request, session: SessionDep, user: OptionalUser, listing: ListingDep
+) -> Response:
+    """The caller's API tokens (50 a page) and webhooks."""
     if user is None:
         return login_redirect(request)
     show_viewer(request, user)
-    return render(request, "pages/tokens.html", **_tokens_page(session, user))
+    return render(request, "pages/tokens.html", **_tokens_page(session, user, listing))
 
 
-def _tokens_page(session: SessionDep, user: User) -> dict[str, Any]:
-    """The page's lists: tokens, and webhooks with their latest deliveries."""
+def _tokens_page(session: SessionDep, user: User, listing: Listing) -> dict[str, Any]:
+    """The page's lists: a page of tokens, and the webhooks (at most
+    ``webhooks.MAX_WEBHOOKS_PER_USER``) with their latest deliveries."""
     hooks = [
         (hook, webhooks.deliveries_of(session, user, hook.id, limit=5, offset=0)[0])
         for hook in webhooks.list_webhooks(session, user)
     ]
-    return {"tokens": accounts.list_tokens(session, user), "webhooks": hooks}
+    pages, tokens = accounts.tokens_page(session, user, listing)
+    return {"tokens": tokens, "pages": pages, "webhooks": hooks}
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
@@ -199,6 +204,7 @@ def create_token(
     request: Request,
     session: SessionDep,
     user: OptionalUser,
+    listing: ListingDep,
     name: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
@@ -216,7 +222,7 @@ def create_token(
         request,
         "pages/tokens.html",
         status.HTTP_201_CREATED,
-        **_tokens_page(session, user),
+        **_tokens_page(session, user, listing),
         new_token=token,
         new_secret=secret,
         headers={"Cache-Control": "no-store"},
