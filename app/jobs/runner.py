@@ -1,14 +1,17 @@
 """The embedded job runner: threads of the web process, fed from the submissions table.
 
 The database is the queue, so nothing is lost across restarts: at start-up every job left
-running belonged to this server's previous life and is queued again at once. Jobs run in the
-fair order (round-robin across participants), as in the scale-out mode.
+running belonged to this server's previous life and is queued again at once. While it runs,
+every ``sweep_interval_seconds`` it also takes back the jobs whose lease expired (a sibling
+uvicorn worker process that was killed; a job's holder renews its lease while it works).
+Jobs run in the fair order (round-robin across participants), as in the scale-out mode.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from app.config import Settings
 from app.db import Database
@@ -79,22 +82,41 @@ class InProcessJobs:
 
     def shutdown(self) -> None:
         self._stopping.set()
-        for condition in self._wake.values():
-            with condition:
-                condition.notify_all()
+        self._wake_all()
         for thread in self._threads:
             thread.join(timeout=10)
         self._deliveries.stop()
         self._phase_mail.stop()
 
     def _phases(self) -> None:
-        """Leaderboard recomputations (rank intervals, history), polled: requests are rows."""
+        """Leaderboard recomputations (rank intervals, history), polled: requests are rows;
+        and the sweep of expired leases, every ``sweep_interval_seconds``."""
+        next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
         while not self._stopping.is_set():
             try:
                 execute.run_pending_phase_jobs(self.db, self.settings)
             except Exception:
                 log.exception("leaderboard recomputation failed; retrying shortly")
-            self._stopping.wait(PHASE_POLL_SECONDS)
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
+                self._sweep()
+            self._stopping.wait(min(PHASE_POLL_SECONDS, self.settings.sweep_interval_seconds))
+
+    def _sweep(self) -> None:
+        try:
+            with self.db.transaction() as session:
+                released = state.release_expired(session, actor=process_name("web-sweeper"))
+        except Exception:
+            log.exception("the lease sweep failed; it runs again in the next interval")
+            return
+        if released:
+            log.info("re-queued %d submission(s) whose lease expired", len(released))
+            self._wake_all()
+
+    def _wake_all(self) -> None:
+        for condition in self._wake.values():
+            with condition:
+                condition.notify_all()
 
     def _work(self, kind: SubmissionKind, worker: str) -> None:
         while not self._stopping.is_set():

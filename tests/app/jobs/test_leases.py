@@ -7,13 +7,15 @@ import time
 from datetime import timedelta
 
 import numpy as np
-from sqlalchemy import update
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
 from app.config import Settings
 from app.db import utcnow
 from app.jobs import state
 from app.jobs.leases import Heartbeat
-from app.models import Submission
+from app.main import create_app
+from app.models import Submission, SubmissionEvent, SubmissionStatus
 from app.services import competitions
 from app.services import submissions as submission_service
 from tests.app.conftest import World, prediction_csv
@@ -77,3 +79,22 @@ def test_the_heartbeat_notices_when_the_job_was_taken_over(world: World) -> None
         assert heartbeat.lost.wait(timeout=5)
 
     assert lease_of(world, submission_id).job_token is None
+
+
+def test_the_embedded_runner_takes_back_a_job_whose_holder_died_and_runs_it(
+    world: World,
+) -> None:
+    settings = world.settings.model_copy(update={"sweep_interval_seconds": 0.2})
+    with TestClient(create_app(settings)):
+        # Claimed after the start-up recovery, by a sibling process that then died (its
+        # heartbeat stops: the lease runs out).
+        submission_id = claimed(world, "ghost", lease_seconds=0.3)
+        deadline = time.monotonic() + 15
+        while lease_of(world, submission_id).status is not SubmissionStatus.FINISHED:
+            assert time.monotonic() < deadline, lease_of(world, submission_id).status
+            time.sleep(0.05)
+    with world.db.sessionmaker() as session:
+        reasons = session.scalars(
+            select(SubmissionEvent.reason).where(SubmissionEvent.submission_id == submission_id)
+        ).all()
+    assert state.LEASE_EXPIRED.format(worker="w-1") in reasons
