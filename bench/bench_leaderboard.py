@@ -39,7 +39,7 @@ from app.db import Database  # noqa: E402
 from app.deps import OptionalUser, SessionDep  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.security import hash_password  # noqa: E402
-from app.services import testsets  # noqa: E402
+from app.services import inputs, testsets  # noqa: E402
 from scoring.metrics import score  # noqa: E402
 from scoring.synthetic import make_testset  # noqa: E402
 from tests.support.crowd import add_crowd  # noqa: E402
@@ -60,7 +60,7 @@ def serve(port: int, static_dir: str) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from app.config import get_settings
-    from app.main import create_app
+    from app.main import create_app, serving
 
     app = create_app(get_settings())
 
@@ -72,7 +72,7 @@ def serve(port: int, static_dir: str) -> None:
 
     kept: list[bytes] = []
     app.mount(STATIC_PATH, StaticFiles(directory=static_dir), name="bench-static")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(serving(app), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def free_port() -> int:
@@ -96,6 +96,7 @@ def seed(settings: Settings, source: Path, entries: int) -> int:
             phases=[open_phase(name="Big", daily_limit=None)],
         )
         truth = testsets.load_truth(settings, seeded.testset)
+        inputs_source = inputs.Source.of(settings, seeded.testset)
         add_crowd(
             session,
             competition_id=seeded.competition.id,
@@ -106,6 +107,9 @@ def seed(settings: Settings, source: Path, entries: int) -> int:
         )
         phase_id = seeded.phases[0].id
     db.dispose()
+    # The steady state: the test inputs are built. Left to the server's start-up thread, the
+    # build would compete with the measured requests for the cores and the GIL.
+    inputs.build(inputs_source, wait=True)
     return phase_id
 
 
