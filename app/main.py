@@ -28,6 +28,7 @@ from app.http_security import SecurityHeadersMiddleware
 from app.jobs.dispatch import make_dispatcher
 from app.logs import configure_logging
 from app.routes.conditional import GZIP_MINIMUM
+from app.routes.pages.board_revalidation import PageRevalidation
 from app.services import inputs, interval_process
 from app.throttle import Counts, LoginThrottle, SignUpThrottle
 from app.uploads import UploadGuard
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
 
     # Inside the session middleware, so an upload's cookie login is known before its body is read.
     app.add_middleware(UploadGuard)
+    # Inside the session middleware too: a 304 for a page made for a logged-in viewer.
+    app.add_middleware(PageRevalidation)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

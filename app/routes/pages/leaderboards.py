@@ -12,10 +12,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from app.deps import DbId, NowDep, OptionalUser, SessionDep, end_reads
 from app.errors import Forbidden, InvalidInput
-from app.models import Phase, Split
+from app.models import Phase, Split, User
 from app.routes.conditional import PRIVATE, matches, not_modified
 from app.routes.pages.board_page import (
     keep_page,
@@ -255,22 +256,10 @@ def leaderboard_page(
     """One view of the ranked entries: the table or one attribute's group MAEs (50 rows a
     page, searchable by name), or their accuracy/fairness trade-off; served from the
     materialised board, with a 304 when the viewer's copy is current."""
-    show_viewer(request, user)
-    chosen = Split(split)
-    # Held until the check below finds it in the session, which keeps loaded rows weakly.
-    _pinned, stamp = board_snapshots.read_version(session, phase_id)
-    phase = competitions.get_phase(session, phase_id)
-    organizer = competitions.is_organizer(session, phase.competition_id, user)
-    leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
-    shown = leaderboard_view(view)
-    attribute = leaderboard.group_attribute(groups) if shown == "groups" else None
-    served = board_snapshots.materialised(session, phase, split=chosen, stamp=stamp)
-    board = served.board
-    private_visible = phase.public_fraction is not None and may_see(
-        phase, Split.PRIVATE, organizer=organizer, now=now
-    )
-    key = page_key(request, served, phase, organizer=organizer, private_visible=private_visible)
-    etag = None if key is None else page_etag(request, key)
+    tagged = tag_page(request, session, user, now, phase_id, split=split, view=view, groups=groups)
+    phase, served, shown, attribute = tagged.phase, tagged.served, tagged.view, tagged.attribute
+    organizer, private_visible = tagged.organizer, tagged.private_visible
+    key, etag, board = tagged.key, tagged.etag, served.board
     if key is not None and etag is not None:
         if matches(request, etag):
             end_reads(session)
@@ -384,3 +373,50 @@ def ranking_help(request: Request, user: OptionalUser) -> HTMLResponse:
     """How the Ranking column is computed (SPEC §6), and why another entry can move yours."""
     show_viewer(request, user)
     return render(request, "pages/help_ranking.html")
+
+
+@dataclass(frozen=True)
+class PageTag:
+    """What a view of the page checks and reads before rendering, and the page's tag."""
+
+    phase: Phase
+    pinned: Phase | None
+    """Keeps the phase's loaded row alive: the session holds it weakly."""
+    organizer: bool
+    view: str
+    attribute: str | None
+    served: board_snapshots.Served
+    private_visible: bool
+    key: str | None
+    """The kept page's key (:func:`page_key`); None when it cannot be known yet."""
+    etag: str | None
+
+
+def tag_page(
+    request: Request,
+    session: Session,
+    user: User | None,
+    now: datetime,
+    phase_id: int,
+    *,
+    split: str,
+    view: str,
+    groups: str,
+) -> PageTag:
+    """The checks of a view (who may see which split; the view asked for) and its tag: what
+    :func:`leaderboard_page` does before rendering, and :class:`PageRevalidation` for a 304."""
+    show_viewer(request, user)
+    chosen = Split(split)
+    pinned, stamp = board_snapshots.read_version(session, phase_id)
+    phase = competitions.get_phase(session, phase_id)
+    organizer = competitions.is_organizer(session, phase.competition_id, user)
+    leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
+    shown = leaderboard_view(view)
+    attribute = leaderboard.group_attribute(groups) if shown == "groups" else None
+    served = board_snapshots.materialised(session, phase, split=chosen, stamp=stamp)
+    private_visible = phase.public_fraction is not None and may_see(
+        phase, Split.PRIVATE, organizer=organizer, now=now
+    )
+    key = page_key(request, served, phase, organizer=organizer, private_visible=private_visible)
+    etag = None if key is None else page_etag(request, key)
+    return PageTag(phase, pinned, organizer, shown, attribute, served, private_visible, key, etag)
