@@ -66,7 +66,7 @@ def stored_rank_intervals(session: Session, phase_id: int, split: Split) -> Rank
     stored = ranking.entries if isinstance(ranking.entries, dict) else {}
     for key, value in stored.items():
         read = _read_entry(value)
-        if read is not None and str(key).isdigit():
+        if read is not None and str(key).isascii() and str(key).isdigit():  # not "²"
             entries[int(key)] = read
     return RankIntervals(ranking.computed_at, entries)
 

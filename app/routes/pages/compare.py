@@ -82,6 +82,8 @@ def compare_page(
 def _shown_as_chosen(chosen: str) -> set[int]:
     """The ids of ``chosen`` a submission can have, as many as a comparison may hold (more
     are refused by the comparison itself): those checked in the picker."""
-    ids = (int(i) for i in chosen.split(",") if i.strip().isdigit() and len(i.strip()) <= 10)
+    fields = (field.strip() for field in chosen.split(","))
+    # isdigit() alone takes "²", which int() refuses.
+    ids = (int(f) for f in fields if f.isascii() and f.isdigit() and len(f) <= 10)
     valid = [i for i in ids if 1 <= i <= DB_ID_MAX]
     return set(valid[: comparing.MAX_COMPARED])

@@ -65,7 +65,7 @@ def test_ids_no_row_can_have_are_not_chosen(client: TestClient, world: World) ->
     many = ",".join(str(i) for i in range(1, 5_000))
     for chosen, on_top in (
         ("99999999999999999999", []),
-        (f"{ids[7]},0,-5,abc,{2**31}", [ids[7]]),
+        (f"{ids[7]},0,-5,abc,{2**31},²,٣", [ids[7]]),
         (many, first_twenty),
     ):
         status, listed, checked = picker(client, world, submissions=chosen)

@@ -173,6 +173,7 @@ def test_unreadable_stored_rank_intervals_never_break_a_view(
         {"1": "x"},
         {"1": {"rank_interval": [3, 1], "tied_with_neighbour": True}},
         {"x": {"rank_interval": [1, 1], "tied_with_neighbour": "yes"}},
+        {"²": {"rank_interval": [1, 1], "tied_with_neighbour": False}},  # a digit int() refuses
         {},
     ):
         with world.db.transaction() as session:
