@@ -169,7 +169,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, NotAuthenticated) and not isinstance(exc, InvalidCredentials):
             # A page that needs a login sends the visitor to the form, and back afterwards.
             return login_redirect(request, back=_form_page(request))
-        return render_error(request, exc.status_code, exc.message, code=exc.code)
+        return render_error(
+            request, exc.status_code, exc.message, code=exc.code, headers=exc.headers()
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

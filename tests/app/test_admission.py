@@ -10,6 +10,7 @@ upload whose headers are sent and whose body is not stays in progress for as lon
 
 from __future__ import annotations
 
+import html
 import socket
 import time
 from collections.abc import Iterator
@@ -201,6 +202,24 @@ def test_the_refusal_says_what_to_do_in_the_apps_error_format(
         "message": SERVER_BUSY.format(count=1, seconds=1),
         "details": {"retry_after": 1},
     }
+    assert refused.headers["retry-after"] == "1"
+    assert _submissions(world) == 0
+
+
+def test_the_submit_forms_refusal_is_a_page_with_the_same_retry_after(
+    server: str, busy_app: Any, world: World
+) -> None:
+    busy_app.state.admission.in_progress = 1
+    truth = world.truth()
+    refused = httpx.post(
+        f"{server}/phases/{world.phase_id}/submit",
+        files={"file": ("p.csv", prediction_csv(truth.ids, truth.age))},
+        headers={"accept": "text/html"},
+        timeout=WAIT_SECONDS,
+    )
+    assert refused.status_code == 503
+    assert refused.headers["content-type"].startswith("text/html")
+    assert html.escape(SERVER_BUSY.format(count=1, seconds=1)) in refused.text
     assert refused.headers["retry-after"] == "1"
     assert _submissions(world) == 0
 

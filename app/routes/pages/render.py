@@ -131,7 +131,15 @@ def render(
     )
 
 
-def render_error(request: Request, status_code: int, message: str, *, code: str) -> HTMLResponse:
+def render_error(
+    request: Request,
+    status_code: int,
+    message: str,
+    *,
+    code: str,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The error page; ``headers`` as the error's JSON answer has them (``Retry-After``)."""
     return render(
         request,
         "error.html",
@@ -139,4 +147,5 @@ def render_error(request: Request, status_code: int, message: str, *, code: str)
         message=message,
         code=code,
         status=status_code,
+        headers=headers,
     )
