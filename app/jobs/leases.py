@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 from types import TracebackType
@@ -66,6 +67,27 @@ def check_settings(settings: Settings) -> None:
 def process_name(role: str) -> str:
     """This process as the timeline names it: ``role@host:pid``."""
     return f"{role}@{socket.gethostname()}:{os.getpid()}"
+
+
+HOLDER = re.compile(r"[^@/]+@(?P<host>[^:/]+):(?P<pid>[0-9]{1,10})(/.*)?")
+
+
+def held_by_live_sibling(holder: str) -> bool:
+    """Whether ``holder`` (a job's worker, :func:`process_name` and a thread's name) is another
+    process of this host that is still running: a uvicorn worker beside this one."""
+    found = HOLDER.fullmatch(holder)
+    if found is None or found["host"] != socket.gethostname():
+        return False
+    pid = int(found["pid"])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # alive, or not a pid to signal: left to its lease
+    return True
 
 
 class Heartbeat:

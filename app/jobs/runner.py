@@ -1,7 +1,8 @@
 """The embedded job runner: threads of the web process, fed from the submissions table.
 
 The database is the queue, so nothing is lost across restarts: at start-up every job left
-running belonged to this server's previous life and is queued again at once. While it runs,
+running belonged to this server's previous life and is queued again at once (but those a
+live sibling uvicorn worker process of this host holds). While it runs,
 every ``sweep_interval_seconds`` it also takes back the jobs whose lease expired (a sibling
 uvicorn worker process that was killed; a job's holder renews its lease while it works).
 Jobs run in the fair order (round-robin across participants), as in the scale-out mode.
@@ -17,7 +18,7 @@ from app.config import Settings
 from app.db import Database
 from app.jobs import execute, state
 from app.jobs.deliveries import DeliveryLoop
-from app.jobs.leases import process_name
+from app.jobs.leases import held_by_live_sibling, process_name
 from app.models import SubmissionKind
 from app.phase_notifications import PhaseNoticeLoop
 from app.services import interval_process
@@ -29,9 +30,14 @@ PHASE_POLL_SECONDS = 1.0
 
 
 def recover_interrupted(db: Database) -> int:
-    """Queue again the jobs a crash left running (the embedded runner owns them all)."""
+    """Queue again the jobs a crash left running (the embedded runner owns them all), but
+    those a sibling uvicorn worker process still runs (a restarted worker must not take its
+    siblings' work; a dead one's jobs come back here, or by the lease sweep)."""
     with db.transaction() as session:
-        return len(state.release_all_running(session, actor=process_name("web")))
+        released = state.release_all_running(
+            session, actor=process_name("web"), spare=held_by_live_sibling
+        )
+    return len(released)
 
 
 class InProcessJobs:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -383,13 +383,18 @@ def release_expired(session: Session, *, actor: str, now: datetime | None = None
     return changed
 
 
-def release_all_running(session: Session, *, actor: str) -> list[int]:
-    """Embedded mode at start-up: every running job was this server's and is gone with it."""
+def release_all_running(
+    session: Session, *, actor: str, spare: Callable[[str], bool] = lambda holder: False
+) -> list[int]:
+    """Embedded mode at start-up: every running job was this server's and is gone with it,
+    but those whose holder ``spare`` names (a sibling process still at work)."""
     now = utcnow()
     ids = list(session.scalars(select(Submission.id).where(Submission.status == RUNNING)))
     changed = []
     for submission_id in ids:
         holder = session.scalar(select(Submission.worker).where(Submission.id == submission_id))
+        if holder and spare(holder):
+            continue
         reason = INTERRUPTED.format(worker=holder or "this server")
         if take_back(session, submission_id, expect=(), reason=reason, actor=actor, now=now):
             changed.append(submission_id)

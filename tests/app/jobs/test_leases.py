@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import socket
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -14,6 +17,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.jobs import state
 from app.jobs.leases import Heartbeat
+from app.jobs.runner import recover_interrupted
 from app.main import create_app
 from app.models import Submission, SubmissionEvent, SubmissionStatus
 from app.services import competitions
@@ -21,18 +25,20 @@ from app.services import submissions as submission_service
 from tests.app.conftest import World, prediction_csv
 
 
-def claimed(world: World, token: str, lease_seconds: float) -> int:
+def claimed(
+    world: World, token: str, lease_seconds: float, worker: str = "w-1", by: str = "alice"
+) -> int:
     truth = world.truth()
     values = truth.age + np.random.default_rng(0).normal(0, 2, len(truth))
     upload = submission_service.Upload("p.csv", io.BytesIO(prediction_csv(truth.ids, values)))
-    user = world.user("alice")
+    user = world.user(by)
     with world.db.transaction() as session:
         phase = competitions.get_phase(session, world.phase_id)
         submission_id = submission_service.create_submission(
             session, world.settings, phase=phase, user=user, upload=upload, now=utcnow()
         ).id
         assert state.claim(
-            session, submission_id, token=token, worker="w-1", lease_seconds=lease_seconds
+            session, submission_id, token=token, worker=worker, lease_seconds=lease_seconds
         )
     return submission_id
 
@@ -98,3 +104,21 @@ def test_the_embedded_runner_takes_back_a_job_whose_holder_died_and_runs_it(
             select(SubmissionEvent.reason).where(SubmissionEvent.submission_id == submission_id)
         ).all()
     assert state.LEASE_EXPIRED.format(worker="w-1") in reasons
+
+
+def test_a_restarted_process_takes_back_the_jobs_of_the_dead_not_of_a_live_sibling(
+    world: World,
+) -> None:
+    host = socket.gethostname()
+    sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    try:
+        live_job = claimed(world, "a", 30, worker=f"web@{host}:{sibling.pid}/predictions-0")
+        dead_job = claimed(world, "b", 30, f"web@{host}:{gone.pid}/predictions-1", by="bob")
+        assert recover_interrupted(world.db) == 1
+    finally:
+        sibling.kill()
+        sibling.wait()
+    assert lease_of(world, live_job).status is SubmissionStatus.RUNNING
+    assert lease_of(world, dead_job).status is SubmissionStatus.QUEUED
