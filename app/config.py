@@ -82,9 +82,9 @@ class Settings(BaseSettings):
     login_limit_per_account_and_address: str = "10 per 15 minutes"
     login_limit_per_account: str = "50 per 15 minutes"
     login_limit_per_address: str = "100 per 15 minutes"
+    """Failed log-ins allowed in a moving window; beyond, 429 until the window moves on."""
     signup_limit_per_address: str = "100 per hour"
     """Accounts created from one client address (room for a classroom behind one address)."""
-    """Failed log-ins allowed in a moving window; beyond, 429 until the window moves on."""
     session_max_age_seconds: int = 14 * 24 * 3600
     inline_scoring_max_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     """Prediction files up to this size are scored within the upload request."""

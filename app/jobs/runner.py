@@ -2,9 +2,9 @@
 
 The database is the queue, so nothing is lost across restarts: at start-up every job left
 running belonged to this server's previous life and is queued again at once (but those a
-live sibling uvicorn worker process of this host holds). While it runs,
-every ``sweep_interval_seconds`` it also takes back the jobs whose lease expired (a sibling
-uvicorn worker process that was killed; a job's holder renews its lease while it works).
+live sibling uvicorn worker process of this host holds). While it runs, every
+``sweep_interval_seconds`` it also takes back the jobs whose lease expired (a sibling uvicorn
+worker process that was killed; a job's holder renews its lease while it works).
 Jobs run in the fair order (round-robin across participants), as in the scale-out mode.
 """
 
@@ -19,6 +19,7 @@ from app.db import Database
 from app.jobs import execute, state
 from app.jobs.deliveries import DeliveryLoop
 from app.jobs.leases import held_by_live_sibling, process_name
+from app.jobs.sweep import sweep
 from app.models import SubmissionKind
 from app.phase_notifications import PhaseNoticeLoop
 from app.services import interval_process
@@ -83,8 +84,7 @@ class InProcessJobs:
         self._threads.append(thread)
 
     def dispatch(self, submission_id: int, kind: SubmissionKind) -> None:
-        with self._wake[kind]:
-            self._wake[kind].notify()
+        self._wake_one(kind)
 
     def shutdown(self) -> None:
         self._stopping.set()
@@ -109,15 +109,15 @@ class InProcessJobs:
             self._stopping.wait(min(PHASE_POLL_SECONDS, self.settings.sweep_interval_seconds))
 
     def _sweep(self) -> None:
+        """The scale-out mode's sweep, with this process's threads as the workers to wake."""
         try:
-            with self.db.transaction() as session:
-                released = state.release_expired(session, actor=process_name("web-sweeper"))
+            sweep(self.db, self._wake_one, pending=None, actor=process_name("web-sweeper"))
         except Exception:
             log.exception("the lease sweep failed; it runs again in the next interval")
-            return
-        if released:
-            log.info("re-queued %d submission(s) whose lease expired", len(released))
-            self._wake_all()
+
+    def _wake_one(self, kind: SubmissionKind) -> None:
+        with self._wake[kind]:
+            self._wake[kind].notify()
 
     def _wake_all(self) -> None:
         for condition in self._wake.values():
