@@ -52,10 +52,17 @@ def require_leaderboard_visible(
     session: Session, phase_id: int, viewer: User | None, split: Split, *, now: datetime
 ) -> Phase:
     """The phase, when ``viewer`` may see its leaderboard on ``split`` (organizers: always)."""
+    return leaderboard_access(session, phase_id, viewer, split, now=now)[0]
+
+
+def leaderboard_access(
+    session: Session, phase_id: int, viewer: User | None, split: Split, *, now: datetime
+) -> tuple[Phase, bool]:
+    """:func:`require_leaderboard_visible`'s phase, and whether ``viewer`` organizes it."""
     phase = competitions.get_phase(session, phase_id)
     organizer = competitions.is_organizer(session, phase.competition_id, viewer)
     leaderboard.check_visible(phase, split, organizer=organizer, now=now)
-    return phase
+    return phase, organizer
 
 
 def create_phase(

@@ -22,11 +22,9 @@ PAGE_PATH = re.compile(r"/phases/([0-9]{1,10})/leaderboard")
 
 
 class PageRevalidation:
-    """A conditional GET of a leaderboard page answered 304 before routing, when the tag the
-    route would give (:func:`tag_page`, the same checks) is the client's: a rush re-reads the
-    board all the time, and FastAPI's routing and dependencies cost more than the check.
-    Anything else (another tag, a refusal, a query the route would refuse) goes on to the route,
-    which answers it as ever."""
+    """ASGI: 304 when the tag the route would give (:func:`tag_page`, the same checks) is the
+    client's; anything else (another tag, a refusal, a query the route would refuse) goes on
+    to the route, which answers it as ever."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -38,7 +38,7 @@ from app.routes.pages.charts import (
 )
 from app.routes.pages.paging import ListingDep
 from app.routes.pages.render import render, show_viewer
-from app.services import board_snapshots, competitions, leaderboard, standings
+from app.services import board_snapshots, leaderboard, phases, standings
 from app.services.leaderboard import GroupBreakdown, Leaderboard, LeaderboardRow
 from scoring.groups import ATTRIBUTES
 from scoring.ranking import DEFAULT_TOLERANCE
@@ -408,9 +408,7 @@ def tag_page(
     show_viewer(request, user)
     chosen = Split(split)
     pinned, stamp = board_snapshots.read_version(session, phase_id)
-    phase = competitions.get_phase(session, phase_id)
-    organizer = competitions.is_organizer(session, phase.competition_id, user)
-    leaderboard.check_visible(phase, chosen, organizer=organizer, now=now)
+    phase, organizer = phases.leaderboard_access(session, phase_id, user, chosen, now=now)
     shown = leaderboard_view(view)
     attribute = leaderboard.group_attribute(groups) if shown == "groups" else None
     served = board_snapshots.materialised(session, phase, split=chosen, stamp=stamp)
