@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.db import upsert_of, utcnow, write_aside
 from app.jobs import board_versions
+from app.kept import Kept
 from app.models import LeaderboardSnapshot, LeaderboardVersion, Phase, Split
 from app.services.leaderboard import Leaderboard, LeaderboardRow, build_leaderboard
 
@@ -58,10 +58,11 @@ class Served:
         return self._memo[key]
 
 
-_cache: OrderedDict[tuple[int, Split, str], Served] = OrderedDict()
+_cache: Kept[tuple[int, Split, str], Served] = Kept(CACHE_SIZE)
 _building: dict[tuple[int, Split, str], threading.Lock] = {}
 """The versions being built, each with the lock its builder holds."""
 _lock = threading.Lock()
+"""Guards ``_building``."""
 
 
 _PHASE_AND_VERSION = (
@@ -101,7 +102,7 @@ def materialised(
     if stamp is None:  # the phase is being deleted, or the write failed: build, keep nothing
         return Served(build_leaderboard(session, phase, split=split), None)
     key = (phase.id, split, stamp)
-    served = _cached(key)
+    served = _cache.get(key)
     if served is not None:
         return served
     with _lock:
@@ -109,7 +110,7 @@ def materialised(
     # One build per version in this process: the views that arrive meanwhile (a rush reads the
     # board after every new score) wait for it instead of each building and storing it again.
     with gate:
-        served = _cached(key)
+        served = _cache.get(key)
         if served is not None:
             return served
         try:
@@ -117,23 +118,11 @@ def materialised(
             if board is None:
                 board = build_leaderboard(session, phase, split=split)
                 _store(session, phase.id, split, stamp, board)
-            served = Served(board, stamp)
-            with _lock:
-                _cache[key] = served
-                while len(_cache) > CACHE_SIZE:
-                    _cache.popitem(last=False)
+            served = _cache.put(key, Served(board, stamp))
         finally:
             with _lock:
                 _building.pop(key, None)
     return served
-
-
-def _cached(key: tuple[int, Split, str]) -> Served | None:
-    with _lock:
-        served = _cache.get(key)
-        if served is not None:
-            _cache.move_to_end(key)
-        return served
 
 
 def _stored(session: Session, phase: Phase, split: Split, stamp: str) -> Leaderboard | None:

@@ -13,17 +13,16 @@ anonymous visitor of a page shares one copy, and a logged-in viewer gets a copy 
 from __future__ import annotations
 
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from app.deps import csrf_token
+from app.kept import Kept
 from app.models import Competition, Phase
 from app.routes.conditional import PRIVATE, compress, encoded, etag_of, validators
 from app.routes.pages.render import FLASH_KEY, templates
@@ -36,34 +35,6 @@ PAGES_KEPT = 256
 """Whole pages kept in this process (about 65 kB each)."""
 CSRF_STAND_IN = f"csrf-stand-in-{secrets.token_hex(16)}"
 """Rendered in a kept page where the session's CSRF token goes (random: no name can match)."""
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-class Kept(Generic[K, V]):
-    """At most ``size`` values, least recently used out; safe across request threads."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._values: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._values.get(key)
-            if value is not None:
-                self._values.move_to_end(key)
-            return value
-
-    def put(self, key: K, value: V) -> V:
-        with self._lock:
-            self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
-        return value
-
 
 _tables: Kept[Hashable, Markup] = Kept(TABLES_KEPT)
 _pages: Kept[str, KeptPage] = Kept(PAGES_KEPT)
