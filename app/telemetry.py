@@ -165,15 +165,16 @@ def render(db: Database) -> bytes:
 
 
 @dataclass(frozen=True)
-class Refusal:
-    """A plain-text refusal of the metrics (a scraper gets no login page and no redirect)."""
+class PlainAnswer:
+    """A plain-text answer in place of the metrics: a refusal (a scraper gets no login page and
+    no redirect), or a worker's health check."""
 
     status: int
     text: str
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def metrics_refusal(settings: Settings, authorization: str) -> Refusal | None:
+def metrics_refusal(settings: Settings, authorization: str) -> PlainAnswer | None:
     """Why a caller sending ``authorization`` may not read the metrics; None when they may.
 
     ``FAIRBOARD_METRICS``: off (404), public, or token (the ``FAIRBOARD_METRICS_TOKEN`` as a
@@ -181,12 +182,12 @@ def metrics_refusal(settings: Settings, authorization: str) -> Refusal | None:
     """
     access = settings.metrics_access
     if access == "off":
-        return Refusal(404, METRICS_OFF)
+        return PlainAnswer(404, METRICS_OFF)
     if access == "token":
         scheme, _, given = authorization.partition(" ")
         expected = settings.metrics_token.get_secret_value() if settings.metrics_token else None
         if scheme.lower() != "bearer" or not secrets_match(expected, given.strip()):
-            return Refusal(401, METRICS_TOKEN_REQUIRED, {"WWW-Authenticate": "Bearer"})
+            return PlainAnswer(401, METRICS_TOKEN_REQUIRED, {"WWW-Authenticate": "Bearer"})
     return None
 
 
@@ -204,18 +205,17 @@ def worker_metrics_app(settings: Settings, registry: CollectorRegistry) -> WsgiA
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        refusal = None
         if path == "/healthz":
-            refusal = Refusal(200, "ok")
+            answer: PlainAnswer | None = PlainAnswer(200, "ok")
         elif path != "/metrics":
-            refusal = Refusal(404, NOT_FOUND)
+            answer = PlainAnswer(404, NOT_FOUND)
         else:
-            refusal = metrics_refusal(settings, environ.get("HTTP_AUTHORIZATION", ""))
-        if refusal is None:
+            answer = metrics_refusal(settings, environ.get("HTTP_AUTHORIZATION", ""))
+        if answer is None:
             return metrics(environ, start_response)
-        headers = [("Content-Type", "text/plain; charset=utf-8"), *refusal.headers.items()]
-        start_response(f"{refusal.status} {REASONS[refusal.status]}", headers)
-        return [refusal.text.encode()]
+        headers = [("Content-Type", "text/plain; charset=utf-8"), *answer.headers.items()]
+        start_response(f"{answer.status} {REASONS[answer.status]}", headers)
+        return [answer.text.encode()]
 
     return app
 
