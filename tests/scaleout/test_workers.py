@@ -152,8 +152,17 @@ def test_a_pool_process_killed_during_a_model_job_loses_its_lease_and_the_job_ru
     with db.sessionmaker() as session:
         reasons = [event.reason for event in state.timeline(session, model_id)]
     assert any(r.startswith("lease expired on worker@") for r in reasons), reasons
-    # Each queue's worker ran only its own kind.
-    assert f"submission {model_id} finished" in gpu.log_text()
+    # Each queue's worker ran only its own kind. A worker logs a job's end just after committing it,
+    # so the log lines are waited for rather than read at once.
+    wait_for(
+        lambda: f"submission {model_id} finished" in gpu.log_text(),
+        timeout=10,
+        what="the GPU worker to log the model job's end",
+    )
+    wait_for(
+        lambda: all(f"submission {i} finished" in cpu.log_text() for i in file_ids),
+        timeout=10,
+        what="the CPU worker to log the files' ends",
+    )
     assert not any(f"submission {i} finished" in gpu.log_text() for i in file_ids)
-    assert all(f"submission {i} finished" in cpu.log_text() for i in file_ids)
     db.dispose()
