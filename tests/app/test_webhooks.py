@@ -47,6 +47,21 @@ def without_intervals(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in background}
 
 
+def settled_log(
+    client: TestClient, hook_id: int, headers: dict[str, str], *, seconds: float = 20.0
+) -> list[Any]:
+    """The webhook's delivery log once no delivery in it is pending: the runner records an
+    attempt's outcome just after the receiver has counted it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        log: list[Any] = client.get(
+            f"/api/v1/webhooks/{hook_id}/deliveries", headers=headers
+        ).json()
+        if all(d["status"] != "pending" for d in log) or time.monotonic() > deadline:
+            return log
+        time.sleep(0.02)
+
+
 def quiet_for(target: Receiver, seconds: float = 0.5) -> None:
     """Give the delivery loop (polling every 0.05 s in tests) time to send anything it would."""
     time.sleep(seconds)
@@ -105,7 +120,7 @@ def test_a_receiver_that_fails_twice_gets_the_event_on_the_third_try(
         target.wait_for(1)
     assert len(target.attempts) == 3
     assert len({attempt.headers["webhook-id"] for attempt in target.attempts}) == 1
-    log = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=headers).json()
+    log = settled_log(client, hook["id"], headers)
     assert [(d["status"], d["attempts"], d["last_response_status"]) for d in log] == [
         ("delivered", 3, 204)
     ]
@@ -123,7 +138,7 @@ def test_a_delivery_that_keeps_failing_stops_after_the_last_attempt(
             time.sleep(0.05)
         time.sleep(0.3)
     assert len(target.attempts) == settings.webhook_max_attempts
-    (entry,) = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=headers).json()
+    (entry,) = settled_log(client, hook["id"], headers)
     assert (entry["status"], entry["last_error"]) == ("failed", "the receiver answered 500")
 
 
