@@ -235,8 +235,8 @@ class Counts:
 
 
 def client_address(request: Request) -> str:
-    """The caller's address as the server sees it (behind a proxy, run uvicorn with
-    ``--proxy-headers`` and ``FORWARDED_ALLOW_IPS`` so that this is the real client)."""
+    """The caller's address as the server sees it: uvicorn puts the ``X-Forwarded-For``
+    client here when the peer is in its ``FORWARDED_ALLOW_IPS`` (docs/SECURITY.md)."""
     return request.client.host if request.client else "unknown"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from app.models import User
 from app.throttle import SIGN_UPS_THROTTLED
 from tests.app.conftest import PASSWORD, World
 from tests.app.test_login_throttle import assert_retry_after, from_address
+from tests.support.live_server import serve
 from tests.support.pages import sign_up
 
 
@@ -66,3 +68,32 @@ def test_the_sign_up_page_answers_a_readable_429_and_keeps_what_was_typed(
     assert SIGN_UPS_THROTTLED.format(minutes=-(-retry_after // 60)) in response.text
     assert 'value="frank@example.org"' in response.text, "the form is shown again, filled in"
     assert accounts_named(world, "frank") == 0
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_counted_and_elsewhere_the_peer(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under uvicorn as ``fairboard serve`` runs it (its proxy headers on): ``X-Forwarded-For``
+    names the client only when the peer is in ``FORWARDED_ALLOW_IPS`` (docs/SECURITY.md)."""
+
+    def sign_ups(url: str, names: list[str], forwarded_for: str) -> list[int]:
+        headers = {"X-Forwarded-For": forwarded_for}
+        with httpx.Client(base_url=url, headers=headers) as client:
+            return [
+                client.post(
+                    "/api/v1/auth/register",
+                    json={"username": name, "password": PASSWORD, "email": f"{name}@example.org"},
+                ).status_code
+                for name in names
+            ]
+
+    # The default trusts a proxy on this host: each forwarded client has its own count.
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    with serve(app) as url:
+        assert sign_ups(url, ["fw1", "fw2", "fw3"], "203.0.113.5") == [201, 201, 429]
+        assert sign_ups(url, ["fw4"], "203.0.113.6") == [201]
+    # Trusting another proxy only: the header is ignored and the peer (127.0.0.1) is counted.
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "192.0.2.1")
+    with serve(app) as url:
+        assert sign_ups(url, ["pe1", "pe2"], "203.0.113.7") == [201, 201]
+        assert sign_ups(url, ["pe3"], "203.0.113.8") == [429]
