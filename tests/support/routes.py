@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -9,16 +10,19 @@ from fastapi.routing import APIRoute
 
 def all_routes(app: Any) -> set[tuple[str, str]]:
     """``(method, path)`` of every API and page route (HEAD and the docs pages left out)."""
-    found: set[tuple[str, str]] = set()
+    return {(method, path) for method, path, _ in routed(app)}
 
-    def walk(router: Any, prefix: str) -> None:
+
+def routed(app: Any) -> Iterator[tuple[str, str, APIRoute]]:
+    """``(method, full path, route)`` of every API and page route (HEAD left out)."""
+
+    def walk(router: Any, prefix: str) -> Iterator[tuple[str, str, APIRoute]]:
         for route in router.routes:
             if isinstance(route, APIRoute):
-                for method in route.methods - {"HEAD"}:
-                    found.add((method, prefix + route.path))
+                for method in (route.methods or set()) - {"HEAD"}:
+                    yield method, prefix + route.path, route
             elif hasattr(route, "original_router"):
                 # An included router's routes carry its own prefix; the includer's comes here.
-                walk(route.original_router, prefix + route.include_context.prefix)
+                yield from walk(route.original_router, prefix + route.include_context.prefix)
 
-    walk(app.router, "")
-    return found
+    yield from walk(app.router, "")
