@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from app.services import inputs, testsets
 from tests.app.conftest import World
 from tests.app.test_pages import api_submit
+from tests.fuzz.bounds import bounded
 
 MAX_EXAMPLES = 20
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
@@ -47,14 +48,7 @@ def organizer(world: World) -> Caller:
     return lambda: world.headers(world.organizer)
 
 
-BOUNDED = settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-    phases=[Phase.explicit, Phase.generate],
-)
+BOUNDED = bounded(MAX_EXAMPLES)
 
 
 def findings(app: Any, caller: Caller, known: dict[str, int]) -> list[str]:

@@ -24,7 +24,7 @@ from fastapi import params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import app as app_package
@@ -32,6 +32,7 @@ from app.config import Settings
 from app.services import inputs, testsets
 from tests.app.conftest import PASSWORD, World
 from tests.app.test_pages import api_submit
+from tests.fuzz.bounds import bounded
 from tests.support.pages import csrf_of
 from tests.support.routes import routed
 
@@ -85,14 +86,7 @@ VALUES = st.one_of(
     st.text(max_size=24),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
 )
-BOUNDED = settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-    phases=[Phase.explicit, Phase.generate],
-)
+BOUNDED = bounded(MAX_EXAMPLES)
 pytestmark = pytest.mark.fuzz
 
 
