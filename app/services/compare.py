@@ -8,7 +8,6 @@ only where the submission's page would show them (organizers, or after the revea
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.db import DB_ID_MAX
 from app.errors import InvalidInput, NotFound
 from app.models import Phase, Split, Submission, SubmissionScore, SubmissionStatus, Team, User
-from app.services import competitions, submissions
+from app.services import competitions, csv_cells, submissions
 from app.services.exports import is_best, latex_escape, markdown_escape
 from app.services.leaderboard import COLUMN_LABELS, COLUMN_ORDER
 from app.services.stored_scores import read_report, read_scores
@@ -277,7 +276,7 @@ def _header(table: Comparison, *, groups: bool) -> list[str]:
 def compare_csv(table: Comparison, *, groups: bool = False) -> str:
     """The table as CSV: scores unrounded, a ``<score> diff`` column each with a reference."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.Writer(out)
     head = _header(table, groups=False)
     diffs = [f"{COLUMN_LABELS[name]} diff" for name in COLUMN_ORDER] if table.reference_id else []
     group_head = [_group_label(a, g) for a, g in GROUP_COLUMNS] if groups else []

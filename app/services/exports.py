@@ -3,7 +3,6 @@ every submission's scores with their per-group MAEs as CSV."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Participation, Phase, Split, Submission, SubmissionScore, Team, User
+from app.services import csv_cells
 from app.services.leaderboard import COLUMN_LABELS, COLUMN_ORDER, Leaderboard, LeaderboardRow
 from app.services.stored_scores import read_report, read_scores
 from scoring.groups import ATTRIBUTES, SCORE_NAMES
@@ -45,7 +45,9 @@ def leaderboard_csv(board: Leaderboard) -> str:
     for name in COLUMN_ORDER:
         fields += [name, f"{name}_rank"]
     fields.append("note")
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer = csv_cells.DictWriter(
+        out, fieldnames=fields, extrasaction="ignore", lineterminator="\n"
+    )
     writer.writeheader()
     for row in board.rows:
         writer.writerow({k: _csv_cell(k, v) for k, v in row.to_dict().items()})
@@ -232,7 +234,7 @@ def submissions_csv(session: Session, phase: Phase) -> str:
         for rows in scores.values():
             rows.sort(key=lambda row: SPLIT_ORDER.index(row.split))
     out = io.StringIO()
-    writer = csv.DictWriter(
+    writer = csv_cells.DictWriter(
         out, fieldnames=list(SUBMISSION_FIELDS), extrasaction="ignore", lineterminator="\n"
     )
     writer.writeheader()
