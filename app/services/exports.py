@@ -89,8 +89,14 @@ def _table_cells(
 _MARKDOWN_SPECIAL = "\\`*_[]<>|#"
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: a table cell of Markdown or LaTeX ends at any line break, a
+    carriage return or a Unicode line separator included."""
+    return " ".join(text.splitlines())
+
+
 def markdown_escape(text: str) -> str:
-    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in text).replace("\n", " ")
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in one_line(text))
 
 
 def leaderboard_markdown(board: Leaderboard, *, title: str, synthetic: bool = False) -> str:
@@ -124,7 +130,7 @@ _LATEX_SPECIAL = {
 
 
 def latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(c, c) for c in text).replace("\n", " ")
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in one_line(text))
 
 
 def leaderboard_latex(board: Leaderboard, *, title: str, synthetic: bool = False) -> str:

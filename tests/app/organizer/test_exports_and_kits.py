@@ -211,3 +211,9 @@ def test_starting_kit_and_sample_submission_are_uploaded_and_downloaded(
     assert empty.status_code == 422
     assert empty.json()["message"] == kits.EMPTY_KIT
     assert len(list((world.settings.kits_dir / str(world.phase_id)).iterdir())) == 1
+
+
+@pytest.mark.parametrize("escape", [exports.markdown_escape, exports.latex_escape])
+def test_a_table_cell_stays_on_one_line_whatever_line_break_its_text_holds(escape: Any) -> None:
+    for text in ("Owls\nand larks", "Owls\r\nand larks", "Owls\rand larks", "Owls\u2028and larks"):
+        assert escape(text) == "Owls and larks", repr(text)
