@@ -56,7 +56,14 @@ def test_the_current_tag_is_answered_before_routing(
 
 @pytest.mark.parametrize(
     "params",
-    [{"page": "0"}, {"page": "x"}, {"split": "secret"}, {"view": "nope"}, {"q": "q" * 101}],
+    [
+        {"page": "0"},
+        {"page": "x"},
+        {"page": "٣"},
+        {"split": "secret"},
+        {"view": "nope"},
+        {"q": "q" * 101},
+    ],
 )
 def test_a_query_the_route_refuses_is_refused_even_to_any_tag(
     site: TestClient, world: World, params: dict[str, str]

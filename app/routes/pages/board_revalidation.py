@@ -50,8 +50,11 @@ def _has_if_none_match(scope: Scope) -> bool:
 def _revalidated(request: Request, phase_id: int) -> Response | None:
     """The route's 304 for ``request``, or None for the route to answer."""
     query = request.query_params
+    page_text = query.get("page", "1")
+    if not page_text.isascii():  # int() takes "٣", which the route's validation refuses
+        return None
     try:
-        page = int(query.get("page", "1"))
+        page = int(page_text)
     except ValueError:
         return None
     valid = (
