@@ -248,7 +248,7 @@ class Api:
 def _busy_wait(response: httpx.Response) -> tuple[int, str] | None:
     """Seconds to wait before sending again, and the note to print, when the server said it
     is busy (one of :data:`WAITS`); else None."""
-    if response.status_code not in (503, 429):
+    if not any(response.status_code == status for status, _ in WAITS):
         return None
     try:
         code = response.json().get("code")
