@@ -25,7 +25,7 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"signup_limit_per_address": "2 per hour"})
 
 
-def register(client: TestClient, username: str) -> Any:
+def register(client: TestClient | httpx.Client, username: str) -> Any:
     body = {"username": username, "password": PASSWORD, "email": f"{username}@example.org"}
     return client.post("/api/v1/auth/register", json=body)
 
@@ -79,13 +79,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_counted_and_elsewhere_th
     def sign_ups(url: str, names: list[str], forwarded_for: str) -> list[int]:
         headers = {"X-Forwarded-For": forwarded_for}
         with httpx.Client(base_url=url, headers=headers) as client:
-            return [
-                client.post(
-                    "/api/v1/auth/register",
-                    json={"username": name, "password": PASSWORD, "email": f"{name}@example.org"},
-                ).status_code
-                for name in names
-            ]
+            return [register(client, name).status_code for name in names]
 
     # The default trusts a proxy on this host: each forwarded client has its own count.
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)

@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 import app as app_package
 from app.config import Settings
 from app.services import inputs, testsets
-from tests.app.conftest import PASSWORD, World
-from tests.app.test_pages import api_submit
+from tests.app.conftest import World
+from tests.app.test_pages import api_submit, log_in
 from tests.fuzz.bounds import bounded
 from tests.support.pages import csrf_of
 from tests.support.routes import routed
@@ -135,11 +135,7 @@ def logged_in(app: Any, username: str | None) -> TestClient:
     browser = TestClient(app, follow_redirects=False)
     browser.headers["accept"] = "text/html,application/xhtml+xml"
     if username is not None:
-        form = browser.get("/login")
-        answer = browser.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(form)},
-        )
+        answer = log_in(browser, username)
         assert answer.status_code == 303, answer.text
     return browser
 
