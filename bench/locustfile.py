@@ -26,6 +26,12 @@ from locust import FastHttpUser, between, constant, task
 PLAN: dict[str, Any] = json.loads(Path(os.environ["FAIRBOARD_LOCUST_PLAN"]).read_text())
 BOUNDARY = "fairboard-locust-boundary"
 ACCEPTED = {"finished"} if PLAN["inline"] else {"queued", "running", "finished"}
+SUBMIT = (
+    f"/bench/compute/{PLAN['phase_id']}"
+    if PLAN.get("bound")
+    else f"/api/v1/phases/{PLAN['phase_id']}/submissions"
+)
+"""Where files go: the submissions, or (``--bound``) the bench's parse-and-score route."""
 BUSY_RETRIES = 5
 _participants = itertools.count()
 
@@ -69,7 +75,7 @@ class Participant(FastHttpUser):
             "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
         }
         with self.client.post(
-            f"/api/v1/phases/{PLAN['phase_id']}/submissions",
+            SUBMIT,
             data=body,
             headers=headers,
             name="submit",
@@ -79,6 +85,10 @@ class Participant(FastHttpUser):
                 response.request_meta["name"] = "submit: busy"
                 response.success()
                 return int(response.headers.get("retry-after") or 1)
+            if PLAN.get("bound"):
+                if response.status_code != 200:
+                    response.failure(f"{response.status_code}: {response.text[:200]}")
+                return None
             status = (response.json() or {}).get("status") if response.status_code == 201 else None
             if status not in ACCEPTED:
                 response.failure(f"{response.status_code} {status}: {response.text[:200]}")
