@@ -82,6 +82,10 @@ class Intake:
         submission, testset = accepted.submission, accepted.phase.testset
         assert testset is not None and testset.id == submission.testset_id
         submission_id = submission.id
+        if upfront.predictions is not None:
+            # Written before the writer's turn; renamed into place first, so nothing after
+            # can leave them aside.
+            intervals.place_predictions(self.settings, submission_id, upfront.predictions)
         token = secrets.token_hex(16)
         worker = INLINE_WORKER
         lease = self.settings.job_lease_seconds
@@ -89,8 +93,6 @@ class Intake:
             self.session, submission_id, token=token, worker=worker, lease_seconds=lease
         )
         assert claimed, "a submission inserted by this transaction is queued"
-        if upfront.predictions is not None:
-            intervals.keep_predictions(self.settings, submission_id, upfront.predictions)
         status = record(
             self.session,
             self.settings,

@@ -99,8 +99,14 @@ class Upfront:
     """A new prediction file scored before its record exists (the inline path)."""
 
     outcome: Scored | Rejected
-    predictions: npt.NDArray[np.float64] | None
-    """Kept for the intervals once the record has its id."""
+    predictions: Path | None
+    """Its predictions, written aside for the intervals (``intervals.write_aside``): placed
+    once the record has its id, discarded if the upload is refused."""
+
+    def discard(self) -> None:
+        """The upload was refused: its predictions are not kept."""
+        if self.predictions is not None:
+            intervals.discard_aside(self.predictions)
 
 
 def evaluate_upload(
@@ -111,13 +117,14 @@ def evaluate_upload(
         truth = testsets.load_truth(settings, testset)
         predictions = _parse_file(settings, path, truth, filename)
         reports = _score_splits(settings, phase, testset, truth, predictions)
+        aside = intervals.write_aside(settings, predictions)
     except ScoringError as exc:
         log.info("upload %s rejected: %s", filename, exc)
         return Upfront(Rejected(str(exc), drop_file=True), None)
     except Exception:
         log.exception("upload %s: evaluation crashed", filename)
         return Upfront(Rejected(INTERNAL_ERROR, drop_file=False), None)
-    return Upfront(Scored(reports, len(truth)), predictions)
+    return Upfront(Scored(reports, len(truth)), aside)
 
 
 def evaluate(

@@ -12,6 +12,7 @@ interval before the rank intervals, in the interval process
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,11 +98,32 @@ def keep_predictions(
     settings: Settings, submission_id: int, predictions: npt.NDArray[np.float64]
 ) -> None:
     """Store the predictions for rank intervals (written aside, then renamed into place)."""
-    path = predictions_path(settings, submission_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npy")
-    np.save(partial, np.asarray(predictions, dtype=np.float64))
-    partial.replace(path)
+    place_predictions(settings, submission_id, write_aside(settings, predictions))
+
+
+def write_aside(settings: Settings, predictions: npt.NDArray[np.float64]) -> Path:
+    """Write predictions under a name of their own, before their submission has an id.
+
+    The upload of a prediction file writes them before its writer's turn
+    (``app.jobs.intake.WriterTurn``): under load the write took a fifth of the turn, which
+    every other upload waits for. :func:`place_predictions` renames them into place (one
+    system call, in the turn); :func:`discard_aside` removes them when the upload is refused.
+    """
+    folder = settings.data_dir / "predictions"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"pending-{secrets.token_hex(8)}.partial.npy"
+    np.save(path, np.asarray(predictions, dtype=np.float64))
+    return path
+
+
+def place_predictions(settings: Settings, submission_id: int, aside: Path) -> None:
+    """Predictions written aside (:func:`write_aside`), kept as the submission's."""
+    aside.replace(predictions_path(settings, submission_id))
+
+
+def discard_aside(aside: Path) -> None:
+    """Predictions written aside for an upload that was refused."""
+    aside.unlink(missing_ok=True)
 
 
 def load_predictions(settings: Settings, submission_id: int, n_items: int) -> np.ndarray | None:

@@ -74,22 +74,28 @@ def accept(
         if inline_kind(settings, kind, staged.size_bytes) and phase.testset is not None:
             upfront.append(evaluate_upload(settings, phase, phase.testset, staged.path, filename))
 
-    submission = submissions.create_submission(
-        session,
-        settings,
-        phase=phase,
-        user=user,
-        upload=upload,
-        description=description,
-        preset=preset,
-        output_scale=output_scale,
-        now=now,
-        as_baseline=as_baseline,
-        metadata=metadata,
-        inspect=score_inline,
-        before_write=before_write,
-        counted=quota.append,
-    )
+    try:
+        submission = submissions.create_submission(
+            session,
+            settings,
+            phase=phase,
+            user=user,
+            upload=upload,
+            description=description,
+            preset=preset,
+            output_scale=output_scale,
+            now=now,
+            as_baseline=as_baseline,
+            metadata=metadata,
+            inspect=score_inline,
+            before_write=before_write,
+            counted=quota.append,
+        )
+    except BaseException:
+        # Refused after its scoring (over quota, a closed phase): nothing of it is kept.
+        for scored in upfront:
+            scored.discard()
+        raise
     problem = None
     if submission.kind is SubmissionKind.MODEL:
         problem = check_uploaded_model(settings, submission, phase)

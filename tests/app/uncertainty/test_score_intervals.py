@@ -14,8 +14,9 @@ from app.models import SubmissionScore
 from app.services import intervals
 from scoring.metrics import score
 from scoring.uncertainty import interval_seed, score_intervals
-from tests.app.conftest import World
+from tests.app.conftest import World, prediction_csv
 from tests.app.test_api_leaderboard import board, submit
+from tests.app.test_api_submissions import post_file
 
 SCORE_KEYS = {"mae", "age_bias", "gender_bias", "ethnicity_bias", "expression_bias"}
 
@@ -190,3 +191,37 @@ def test_the_submission_page_shows_the_intervals(client: TestClient, world: Worl
     assert page.status_code == 200
     assert 'id="score-intervals"' in page.text
     assert "95% intervals" in page.text
+
+
+def _kept(world: World) -> list[str]:
+    folder = world.settings.data_dir / "predictions"
+    return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+
+
+def test_an_upload_scored_in_its_request_keeps_its_predictions_under_its_id(
+    client: TestClient, world: World
+) -> None:
+    """Written before the writer's turn, under a name of their own, then renamed into place."""
+    truth = world.truth()
+    values = noisy(world, 3.0)
+    submission_id = submit(client, world, world.user("alice"), values)["id"]
+
+    assert _kept(world) == [f"{submission_id}.npy"]
+    kept = intervals.load_predictions(world.settings, submission_id, len(truth))
+    assert kept is not None
+    assert np.array_equal(kept, values)
+
+
+def test_an_upload_refused_after_its_scoring_keeps_no_predictions(
+    client: TestClient, world: World
+) -> None:
+    alice = world.user("alice")
+    first = submit(client, world, alice, noisy(world, 3.0))["id"]
+    world.update_phase(daily_limit=1)  # the next upload is scored, then refused
+
+    refused = post_file(
+        client, world, world.headers(alice), prediction_csv(world.truth().ids, noisy(world, 4.0))
+    )
+
+    assert refused.status_code == 429
+    assert _kept(world) == [f"{first}.npy"]
