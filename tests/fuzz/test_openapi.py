@@ -72,8 +72,15 @@ def findings(app: Any, caller: Caller, known: dict[str, int]) -> list[str]:
         try:
             fuzz()
         except (Exception, BaseExceptionGroup) as failure:  # every finding, then the test fails
-            found.append(f"{operation.label}: {str(failure)[:2000]}")
+            found.append(f"{operation.label}: {_clipped(str(failure))}")
     return found
+
+
+def _clipped(text: str, keep: int = 1500) -> str:
+    """A long failure's head (what failed) and tail (how to reproduce it)."""
+    if len(text) <= 2 * keep:
+        return text
+    return f"{text[:keep]}\n[... {len(text) - 2 * keep} characters ...]\n{text[-keep:]}"
 
 
 def _aim(known: dict[str, int]) -> Callable[[tuple[Any, bool]], Any]:
