@@ -82,10 +82,10 @@ class Intake:
         submission, testset = accepted.submission, accepted.phase.testset
         assert testset is not None and testset.id == submission.testset_id
         submission_id = submission.id
-        if upfront.predictions is not None:
+        if upfront.aside is not None:
             # Written before the writer's turn; renamed into place first, so nothing after
             # can leave them aside.
-            intervals.place_predictions(self.settings, submission_id, upfront.predictions)
+            intervals.place_predictions(self.settings, submission_id, upfront.aside)
         token = secrets.token_hex(16)
         worker = INLINE_WORKER
         lease = self.settings.job_lease_seconds

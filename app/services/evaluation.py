@@ -99,14 +99,14 @@ class Upfront:
     """A new prediction file scored before its record exists (the inline path)."""
 
     outcome: Scored | Rejected
-    predictions: Path | None
+    aside: Path | None
     """Its predictions, written aside for the intervals (``intervals.write_aside``): placed
     once the record has its id, discarded if the upload is refused."""
 
     def discard(self) -> None:
         """The upload was refused: its predictions are not kept."""
-        if self.predictions is not None:
-            intervals.discard_aside(self.predictions)
+        if self.aside is not None:
+            intervals.discard_aside(self.aside)
 
 
 def evaluate_upload(

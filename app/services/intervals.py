@@ -112,7 +112,11 @@ def write_aside(settings: Settings, predictions: npt.NDArray[np.float64]) -> Pat
     folder = settings.data_dir / "predictions"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"pending-{secrets.token_hex(8)}.partial.npy"
-    np.save(path, np.asarray(predictions, dtype=np.float64))
+    try:
+        np.save(path, np.asarray(predictions, dtype=np.float64))
+    except BaseException:
+        path.unlink(missing_ok=True)  # a full disk leaves nothing half-written behind
+        raise
     return path
 
 

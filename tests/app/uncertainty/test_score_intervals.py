@@ -6,12 +6,13 @@ import time
 from typing import Any
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from app.jobs import phase_jobs
 from app.models import SubmissionScore
-from app.services import intervals
+from app.services import evaluation, intervals
 from scoring.metrics import score
 from scoring.uncertainty import interval_seed, score_intervals
 from tests.app.conftest import World, prediction_csv
@@ -225,3 +226,27 @@ def test_an_upload_refused_after_its_scoring_keeps_no_predictions(
 
     assert refused.status_code == 429
     assert _kept(world) == [f"{first}.npy"]
+
+
+def test_an_upload_whose_predictions_cannot_be_written_fails_with_a_reason_and_leaves_nothing(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while the predictions are written aside: the upload is recorded as failed
+    with the internal-error message (organizers can re-run it), and no half-written file."""
+
+    def disk_full(path: Any, array: Any) -> None:
+        with open(path, "wb") as half:
+            half.write(b"\x93NUMPY")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "save", disk_full)
+    response = post_file(
+        client,
+        world,
+        world.headers(world.user("alice")),
+        prediction_csv(world.truth().ids, noisy(world, 3.0)),
+    )
+
+    assert response.status_code == 422, response.text
+    assert evaluation.INTERNAL_ERROR in response.json()["message"]
+    assert _kept(world) == []
